@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "jwt-allauth",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "jwt-allauth", targets: ["jwt-allauth"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+    ],
+    targets: [
+        // libfcgi (Debian libfcgi-dev): the FastCGI protocol.
+        .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
+        // libsqlite3 (Debian libsqlite3-dev), used directly for cached statements and a custom busy handler.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        // Transport: socket, worker pool, Request/Response bytes. Knows nothing of auth.
+        .target(
+            name: "FastCGI",
+            dependencies: [
+                "CFastCGI",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The service: config, store, tokens, sessions, API.
+        .target(
+            name: "JWTAllauth",
+            dependencies: [
+                "FastCGI",
+                "CSQLite",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "jwt-allauth",
+            dependencies: [
+                "JWTAllauth",
+                "FastCGI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "FastCGITests",
+            dependencies: ["FastCGI"]
+        ),
+        .testTarget(
+            name: "JWTAllauthTests",
+            dependencies: ["JWTAllauth", "FastCGI"]
+        ),
+    ]
+)

@@ -1,0 +1,288 @@
+import CFastCGI
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The master process of the worker pool, modelled on php-fpm's: owns the listening socket,
+/// starts `workers` children of its own binary with `posix_spawn` (never a bare fork of a threaded
+/// Swift process), respawns a child that dies, stops gracefully on SIGTERM/SIGINT and on SIGHUP
+/// reloads its settings and replaces the children one by one.
+public final class Supervisor {
+    /// What the master needs to know to run children; re-read on SIGHUP.
+    public struct Settings: Sendable {
+        public var workers: Int
+        /// Arguments for the child (after the executable path), e.g. `["worker", "--config", path]`.
+        public var childArguments: [String]
+        /// How long a stopping child may take to finish its requests before it is killed.
+        public var stopTimeout: TimeInterval
+
+        public init(workers: Int, childArguments: [String], stopTimeout: TimeInterval) {
+            self.workers = workers
+            self.childArguments = childArguments
+            self.stopTimeout = stopTimeout
+        }
+    }
+
+    /// The child's descriptor on which it reports readiness (one byte) once it is accepting.
+    public static let readyFD: Int32 = 3
+
+    private struct Child {
+        var slot: Int
+        var startedAt: Date
+        var retiring: Bool
+    }
+
+    private let socketPath: String
+    private let socketMode: mode_t
+    private let logger: Logger
+    private let reload: () throws -> Settings
+    private var settings: Settings
+    private var listenFD: Int32 = -1
+    private var children: [pid_t: Child] = [:]
+    /// Slots waiting for a respawn, with the earliest time it may happen.
+    private var pendingRespawns: [Int: Date] = [:]
+    private var backoff: [Int: TimeInterval] = [:]
+    private let executable: String
+
+    public init(socketPath: String, socketMode: mode_t, settings: Settings, logger: Logger, reload: @escaping () throws -> Settings) {
+        self.socketPath = socketPath
+        self.socketMode = socketMode
+        self.settings = settings
+        self.logger = logger
+        self.reload = reload
+        self.executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// Runs until SIGTERM or SIGINT; returns the process exit code.
+    public func run() throws -> Int32 {
+        var signals = Self.masterSignals()
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        try openSocket()
+        defer {
+            close(listenFD)
+            unlink(socketPath)
+        }
+        logger.info("master listening", metadata: ["socket": "\(socketPath)", "workers": "\(settings.workers)", "pid": "\(getpid())"])
+        for slot in 0..<settings.workers {
+            _ = spawn(slot: slot)
+        }
+        while true {
+            var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+            let signal = sigtimedwait(&signals, nil, &timeout)
+            switch signal {
+            case SIGCHLD:
+                reapChildren()
+            case SIGTERM, SIGINT:
+                logger.info("master stopping", metadata: ["signal": "\(signal == SIGTERM ? "TERM" : "INT")"])
+                stopAll()
+                logger.info("master stopped")
+                return 0
+            case SIGHUP:
+                reloadAndReplace()
+            default:
+                break
+            }
+            respawnDue()
+        }
+    }
+
+    // MARK: socket
+
+    private func openSocket() throws {
+        var info = stat()
+        if lstat(socketPath, &info) == 0 {
+            // A socket left by a crashed master; anything else at that path is not ours to delete.
+            guard (info.st_mode & S_IFMT) == S_IFSOCK else {
+                throw FastCGIError.openSocketFailed(path: socketPath, errno: EEXIST)
+            }
+            unlink(socketPath)
+        }
+        // FCGX_OpenSocket creates the socket with the process umask; narrow it until chmod below.
+        let oldMask = umask(0o077)
+        // A deep backlog: connections wait in it while a child is being replaced (a backlog of 1
+        // turned most answers into 502s in our probe).
+        listenFD = FCGX_OpenSocket(socketPath, 1024)
+        umask(oldMask)
+        guard listenFD >= 0 else { throw FastCGIError.openSocketFailed(path: socketPath, errno: errno) }
+        chmod(socketPath, socketMode)
+        // Children get the socket as fd 0 via dup2; the original must not leak into them.
+        _ = fcntl(listenFD, F_SETFD, FD_CLOEXEC)
+    }
+
+    // MARK: children
+
+    /// Starts one child in `slot` and waits until it reports that it accepts (or dies).
+    private func spawn(slot: Int) -> pid_t? {
+        var pipeFDs: [Int32] = [-1, -1]
+        guard pipe(&pipeFDs) == 0 else {
+            logger.error("cannot create readiness pipe", metadata: ["errno": "\(errno)"])
+            pendingRespawns[slot] = Date().addingTimeInterval(1)
+            return nil
+        }
+        defer { close(pipeFDs[0]) }
+        // Only the dup2'd copy (fd 3) may reach the child.
+        _ = fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(pipeFDs[1], F_SETFD, FD_CLOEXEC)
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, listenFD, FastCGIServer<Void>.listenSocketFD)
+        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], Self.readyFD)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        var defaults = Self.masterSignals()
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([executable] + settings.childArguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        close(pipeFDs[1])
+        guard result == 0 else {
+            logger.error("cannot start worker", metadata: ["slot": "\(slot)", "error": "\(String(cString: strerror(result)))"])
+            scheduleRespawn(slot: slot, livedFor: 0)
+            return nil
+        }
+        children[pid] = Child(slot: slot, startedAt: Date(), retiring: false)
+
+        var poller = pollfd(fd: pipeFDs[0], events: Int16(POLLIN), revents: 0)
+        var byte: UInt8 = 0
+        let ready = poll(&poller, 1, 30_000) == 1 && read(pipeFDs[0], &byte, 1) == 1
+        if ready {
+            logger.info("worker started", metadata: ["slot": "\(slot)", "pid": "\(pid)"])
+        } else {
+            logger.error("worker did not become ready", metadata: ["slot": "\(slot)", "pid": "\(pid)"])
+        }
+        return pid
+    }
+
+    private func reapChildren() {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { return }
+            guard let child = children.removeValue(forKey: pid) else { continue }
+            let livedFor = Date().timeIntervalSince(child.startedAt)
+            let how = Self.describe(status: status)
+            if child.retiring {
+                logger.info("worker exited", metadata: ["slot": "\(child.slot)", "pid": "\(pid)", "status": "\(how)"])
+                continue
+            }
+            logger.warning("worker died", metadata: ["slot": "\(child.slot)", "pid": "\(pid)", "status": "\(how)", "uptime_s": "\(Int(livedFor))"])
+            if child.slot < settings.workers {
+                scheduleRespawn(slot: child.slot, livedFor: livedFor)
+            }
+        }
+    }
+
+    /// A child that dies soon after starting is restarted with a growing delay (0.5 s … 30 s)
+    /// so a broken configuration does not make the master spin; otherwise it is restarted at once.
+    private func scheduleRespawn(slot: Int, livedFor: TimeInterval) {
+        let delay: TimeInterval
+        if livedFor < 5 {
+            delay = min(max((backoff[slot] ?? 0.25) * 2, 0.5), 30)
+        } else {
+            delay = 0
+        }
+        backoff[slot] = delay
+        pendingRespawns[slot] = Date().addingTimeInterval(delay)
+    }
+
+    private func respawnDue() {
+        let now = Date()
+        for (slot, due) in pendingRespawns where due <= now {
+            pendingRespawns.removeValue(forKey: slot)
+            _ = spawn(slot: slot)
+        }
+    }
+
+    /// SIGHUP: read the settings again; if they are valid, start a new child for each slot before
+    /// stopping the old one, so there is always a child accepting on the socket.
+    private func reloadAndReplace() {
+        let newSettings: Settings
+        do {
+            newSettings = try reload()
+        } catch {
+            logger.error("reload refused, keeping the running configuration", metadata: ["error": "\(error)"])
+            return
+        }
+        logger.info("reloading", metadata: ["workers": "\(newSettings.workers)"])
+        let oldChildren = children
+        settings = newSettings
+        pendingRespawns = [:]
+        for (pid, child) in oldChildren.sorted(by: { $0.value.slot < $1.value.slot }) {
+            if child.slot < settings.workers {
+                _ = spawn(slot: child.slot)
+            }
+            retire(pid)
+        }
+        let usedSlots = Set(children.values.filter { !$0.retiring }.map(\.slot))
+        for slot in 0..<settings.workers where !usedSlots.contains(slot) {
+            _ = spawn(slot: slot)
+        }
+    }
+
+    /// Asks one child to stop gracefully and waits for it (killing it after the stop timeout).
+    private func retire(_ pid: pid_t) {
+        children[pid]?.retiring = true
+        kill(pid, SIGTERM)
+        waitForExit(of: [pid])
+    }
+
+    private func stopAll() {
+        pendingRespawns = [:]
+        let pids = Array(children.keys)
+        for pid in pids {
+            children[pid]?.retiring = true
+            kill(pid, SIGTERM)
+        }
+        waitForExit(of: pids)
+    }
+
+    private func waitForExit(of pids: [pid_t]) {
+        let deadline = Date().addingTimeInterval(settings.stopTimeout)
+        var remaining = Set(pids)
+        while !remaining.isEmpty {
+            reapChildren()
+            remaining = remaining.filter { children[$0] != nil }
+            if remaining.isEmpty { break }
+            if Date() > deadline {
+                for pid in remaining {
+                    logger.warning("worker did not stop in time, killing it", metadata: ["pid": "\(pid)"])
+                    kill(pid, SIGKILL)
+                }
+                // SIGKILL cannot be ignored; collect them.
+                for pid in remaining {
+                    var status: Int32 = 0
+                    waitpid(pid, &status, 0)
+                    children.removeValue(forKey: pid)
+                }
+                break
+            }
+            usleep(10_000)
+        }
+    }
+
+    private static func masterSignals() -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in [SIGCHLD, SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
+        return set
+    }
+
+    private static func describe(status: Int32) -> String {
+        let signal = status & 0x7f
+        if signal == 0 { return "exit \((status >> 8) & 0xff)" }
+        return "signal \(signal)"
+    }
+}

@@ -1,0 +1,95 @@
+import FastCGI
+import Foundation
+import HTTPTypes
+
+/// The caller identified by a valid access token.
+struct AccessIdentity {
+    var claims: TokenClaims
+    var userID: Int64
+}
+
+/// Everything a handler may use for one request: the service, this thread's database connection
+/// and the request time.
+struct HandlerContext {
+    let service: Service
+    let db: Database
+    let now: Int64
+    let parameters: [String: String]
+
+    var config: Config { service.config }
+    var whitelist: Whitelist { Whitelist(db) }
+    var users: UserStore { UserStore(db) }
+    var throttle: Throttle { Throttle(db, settings: config.throttle) }
+
+    /// The client's device fields, only when collection is on. The address is nginx's `REMOTE_ADDR`
+    /// (after realip), never a header the client could forge.
+    func device(_ request: Request) -> DeviceInfo {
+        guard config.accounts.collectUserAgent else { return .none }
+        return DeviceInfo(ip: request.remoteAddress.isEmpty ? nil : request.remoteAddress,
+                          userAgent: UserAgentInfo.parse(request.headerFields[.userAgent]))
+    }
+
+    // MARK: Bearer authentication
+
+    enum BearerError: Error { case absent, malformed }
+
+    /// The raw token of an `Authorization: Bearer …` header.
+    static func bearerToken(_ request: Request) throws(BearerError) -> String {
+        guard let header = request.headerFields[.authorization] else { throw .absent }
+        let parts = header.split(separator: " ", omittingEmptySubsequences: true)
+        guard let scheme = parts.first, scheme == "Bearer" else { throw .absent }
+        guard parts.count == 2 else { throw .malformed }
+        return String(parts[1])
+    }
+
+    /// Authenticates the request by its access token, statelessly unless the session check is on.
+    func authenticate(_ request: Request) throws -> AccessIdentity {
+        let token: String
+        do {
+            token = try Self.bearerToken(request)
+        } catch .absent {
+            throw APIError.notProvided
+        } catch {
+            throw APIError.unauthorized("Authorization header must contain two space-delimited values", code: "bad_authorization_header")
+        }
+        let claims: TokenClaims
+        switch service.tokens.verify(token, expecting: .access, now: now) {
+        case .success(let verified):
+            claims = verified
+        case .failure(.noUserIdentification):
+            throw APIError.tokenNotValid(TokenError.noUserIdentification.message)
+        case .failure(let error):
+            throw APIError.unauthorized(
+                "Given token not valid for any token type", code: "token_not_valid",
+                extra: [("messages", .array([.object([("token_class", "AccessToken"), ("token_type", "access"), ("message", .string(error.message))])]))])
+        }
+        guard let userID = Int64(claims.userID) else { throw APIError.tokenNotValid(TokenError.noUserIdentification.message) }
+        if config.tokens.accessTokenSessionCheck, try !whitelist.isLive(session: claims.session) {
+            throw APIError.tokenNotValid("Session is no longer active.")
+        }
+        return AccessIdentity(claims: claims, userID: userID)
+    }
+
+    // MARK: session answers
+
+    /// The answer that hands a session to the client: `{access}` plus the refresh cookie, or
+    /// `{access, refresh}` in body mode.
+    func sessionResponse(_ issued: IssuedSession, extra: [(String, JSON)] = [], status: HTTPResponse.Status = .ok) -> Response {
+        var members: [(String, JSON)] = [("access", .string(issued.access))]
+        if !config.cookies.refreshAsCookie { members.append(("refresh", .string(issued.refresh))) }
+        var response = Response.json(.object(members + extra), status: status)
+        if config.cookies.refreshAsCookie { response.setCookie(config.cookies.refresh, value: issued.refresh) }
+        return response
+    }
+
+    /// The refresh token a request presents: the cookie in cookie mode, the body's `refresh` otherwise.
+    func presentedRefreshToken(_ request: Request) throws -> String? {
+        if config.cookies.refreshAsCookie {
+            return request.cookies[config.cookies.refresh.name].flatMap { $0.isEmpty || $0 == "\"\"" ? nil : $0 }
+        }
+        var body = try RequestBody(request)
+        let token = body.string("refresh")
+        try body.validate()
+        return token
+    }
+}

@@ -1,0 +1,55 @@
+import FastCGI
+
+/// `POST login/`: e-mail and password → a new session.
+enum LoginHandler {
+    static func post(_ request: Request, _ context: HandlerContext) throws -> Response {
+        var body = try RequestBody(request)
+        let email = body.string("email")
+        let password = body.string("password")
+        try body.validate()
+        guard let email, let password else { throw APIError.badRequest("Invalid data.") }
+
+        // Failed-login limits per client address and per account. A unit is taken now and given
+        // back if the password is right, so only failures count, and parallel guesses cannot
+        // all slip past the check.
+        let throttle = context.throttle
+        let limits = context.config.throttle
+        let decision = try throttle.consume([
+            (Throttle.bucket("login_ip", request.remoteAddress), limits.loginIP),
+            (Throttle.bucket("login_account", UserStore.normalise(email)), limits.loginAccount),
+        ])
+        guard case .allowed(let reservation) = decision else {
+            if case .limited(let retryAfter) = decision {
+                throw APIError.throttled("Too many failed login attempts. Try again later.", retryAfter: retryAfter)
+            }
+            fatalError("unreachable")
+        }
+
+        let hasher = PasswordHasher(iterations: context.config.accounts.passwordIterations)
+        guard let user = try context.users.find(email: email) else {
+            // Same work as a real check: an unknown address must not answer faster.
+            hasher.verifyNothing(password)
+            throw APIError.unauthorized("Incorrect credentials", code: "incorrect_credentials")
+        }
+        let verdict = hasher.verify(password, against: user.password)
+        guard verdict != .mismatch else {
+            throw APIError.unauthorized("Incorrect credentials", code: "incorrect_credentials")
+        }
+        try throttle.release(reservation)
+
+        if context.config.accounts.emailVerification == .mandatory && !user.emailVerified {
+            throw APIError.unauthorized("User email is not verified", code: "email_not_verified")
+        }
+        guard user.isActive else {
+            throw APIError.unauthorized("No active account found with the given credentials", code: "no_active_account")
+        }
+        // Hashing is slow: done before the write transaction, which stays short.
+        let upgradedHash = verdict == .matchNeedsRehash ? hasher.hash(password) : nil
+        let issued = try context.db.transaction {
+            if let upgradedHash { try context.users.setPasswordHash(userID: user.id, upgradedHash) }
+            try context.users.recordLogin(userID: user.id, at: context.now)
+            return try context.service.issuer.open(for: user, device: context.device(request), now: context.now, whitelist: context.whitelist)
+        }
+        return context.sessionResponse(issued)
+    }
+}

@@ -1,0 +1,30 @@
+import FastCGI
+import HTTPTypes
+
+/// `GET verify/` for nginx `auth_request`: 200 with the caller's claims as headers for a valid
+/// access token, 401 otherwise; never a body.
+enum VerifyHandler {
+    static let userID = HTTPField.Name("X-Auth-User-Id")!
+    static let role = HTTPField.Name("X-Auth-Role")!
+    static let session = HTTPField.Name("X-Auth-Session")!
+    static let emailVerified = HTTPField.Name("X-Auth-Email-Verified")!
+
+    static func get(_ request: Request, _ context: HandlerContext) throws -> Response {
+        let identity: AccessIdentity
+        do {
+            identity = try context.authenticate(request)
+        } catch is APIError {
+            var response = Response(status: .unauthorized)
+            response.headerFields[.wwwAuthenticate] = "Bearer realm=\"api\""
+            response.headerFields[.cacheControl] = "no-store"
+            return response
+        }
+        var response = Response(status: .ok)
+        response.headerFields[userID] = identity.claims.userID
+        response.headerFields[role] = String(identity.claims.role)
+        response.headerFields[session] = identity.claims.session
+        response.headerFields[emailVerified] = identity.claims.emailVerified ? "true" : "false"
+        response.headerFields[.cacheControl] = "no-store"
+        return response
+    }
+}

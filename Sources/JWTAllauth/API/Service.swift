@@ -1,0 +1,91 @@
+import FastCGI
+import Foundation
+import HTTPTypes
+import Logging
+
+/// What one accept thread owns: its own SQLite connection (a connection is never shared
+/// between threads).
+public final class Connection {
+    public let db: Database
+
+    public init(db: Database) { self.db = db }
+}
+
+/// The service: configuration, keys and routes, shared by every thread of a worker.
+/// `handle` is a plain function from request to response, testable without nginx.
+public final class Service: @unchecked Sendable {
+    public let config: Config
+    public let tokens: TokenService
+    let issuer: SessionIssuer
+    let logger: Logger
+    private var router: Router
+
+    public init(config: Config, keys: KeySet, logger: Logger) {
+        self.config = config
+        self.tokens = TokenService(keys: keys)
+        self.issuer = SessionIssuer(tokens: tokens, settings: config.tokens)
+        self.logger = logger
+        self.router = Router(mount: config.server.mount)
+        registerRoutes()
+    }
+
+    /// Opens a connection for one thread.
+    public func makeConnection() throws -> Connection {
+        Connection(db: try Database(path: config.database.path, busyTimeout: config.database.busyTimeout))
+    }
+
+    private func registerRoutes() {
+        router.add("health/", .get, HealthHandler.get)
+        router.add("jwks/", .get, JWKSHandler.get)
+        router.add("verify/", .get, VerifyHandler.get)
+        router.add("login/", .post, LoginHandler.post)
+        router.add("refresh/", .post, RefreshHandler.post)
+        router.add("logout/", .post, LogoutHandler.logout)
+        router.add("logout-all/", .post, LogoutHandler.logoutAll)
+        router.add("user/", .get, UserDetailsHandler.get)
+        router.add("user/", .put, UserDetailsHandler.put)
+        router.add("user/", .patch, UserDetailsHandler.patch)
+        router.add("sessions/", .get, SessionsHandler.list)
+        router.add("sessions/<id>/", .delete, SessionsHandler.delete)
+    }
+
+    public func handle(_ request: Request, _ connection: Connection) -> Response {
+        var response: Response
+        do {
+            response = try route(request, connection)
+        } catch let error as APIError {
+            response = error.response
+        } catch let error as DatabaseError where error.code & 0xff == 5 || error.code & 0xff == 6 {
+            // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: overload, not a bug.
+            logger.warning("database busy", metadata: ["path": "\(request.path)"])
+            response = APIError.busy.response
+        } catch {
+            logger.error("request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
+            response = .json(.object([("detail", "Internal error."), ("code", "internal_error")]), status: .internalServerError)
+        }
+        if request.method == .head { response.body = [] }
+        return response
+    }
+
+    private func route(_ request: Request, _ connection: Connection) throws -> Response {
+        switch request.bodyStatus {
+        case .tooLarge: throw APIError.payloadTooLarge(limit: config.server.maxBodyBytes)
+        case .invalidLength: throw APIError.invalidContentLength
+        case .complete: break
+        }
+        switch router.match(method: request.method, path: request.path) {
+        case .notFound:
+            throw APIError.notFound
+        case .methodNotAllowed(let allowed):
+            if request.method == .options {
+                var response = Response(status: .ok)
+                response.headerFields[.allow] = (allowed + [.options]).map(\.rawValue).joined(separator: ", ")
+                return response
+            }
+            throw APIError.methodNotAllowed(request.method, allowed: allowed)
+        case .handler(let handler, let parameters):
+            let context = HandlerContext(service: self, db: connection.db, now: Int64(Date().timeIntervalSince1970), parameters: parameters)
+            return try handler(request, context)
+        }
+    }
+}

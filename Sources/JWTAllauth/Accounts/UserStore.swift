@@ -1,0 +1,108 @@
+import Foundation
+
+/// Role codes of the reference.
+public enum Role {
+    public static let user = 0
+    public static let superuser = 900
+    public static let staff = 1000
+}
+
+/// A row of the users table.
+public struct UserRecord: Sendable, Equatable {
+    public var id: Int64
+    public var email: String
+    public var password: String
+    public var firstName: String
+    public var lastName: String
+    public var role: Int
+    public var isActive: Bool
+    public var emailVerified: Bool
+    public var dateJoined: Int64
+    public var lastLogin: Int64?
+
+    /// Columns a custom claim (`tokens.user_attributes`) may copy.
+    public static let customAttributeColumns: Set<String> = ["email", "first_name", "last_name", "date_joined", "last_login", "is_active"]
+
+    /// The value of a custom-attribute column as a claim; nil (skipped) when the column is null.
+    func claimValue(column: String) -> JSON? {
+        switch column {
+        case "email": return .string(email)
+        case "first_name": return .string(firstName)
+        case "last_name": return .string(lastName)
+        case "date_joined": return .number(Double(dateJoined))
+        case "last_login": return lastLogin.map { .number(Double($0)) }
+        case "is_active": return .bool(isActive)
+        default: return nil
+        }
+    }
+}
+
+/// SQL for users. Every method runs on the caller's connection, inside the caller's transaction if any.
+public struct UserStore {
+    let db: Database
+
+    public init(_ db: Database) { self.db = db }
+
+    private static let columns = "id, email, password, first_name, last_name, role, is_active, email_verified, date_joined, last_login"
+
+    private static func record(_ row: Row) -> UserRecord {
+        UserRecord(id: row.int(0), email: row.string(1), password: row.string(2), firstName: row.string(3),
+                   lastName: row.string(4), role: Int(row.int(5)), isActive: row.bool(6), emailVerified: row.bool(7),
+                   dateJoined: row.int(8), lastLogin: row.optionalInt(9))
+    }
+
+    /// Addresses compare case-insensitively and without surrounding spaces.
+    public static func normalise(_ email: String) -> String {
+        email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+    }
+
+    public func find(email: String) throws -> UserRecord? {
+        try db.first("SELECT \(Self.columns) FROM users WHERE email_lower = ?", [.text(Self.normalise(email))], Self.record)
+    }
+
+    public func find(id: Int64) throws -> UserRecord? {
+        try db.first("SELECT \(Self.columns) FROM users WHERE id = ?", [.integer(id)], Self.record)
+    }
+
+    public enum CreateError: Error, Equatable { case emailTaken }
+
+    @discardableResult
+    public func create(email: String, passwordHash: String, firstName: String = "", lastName: String = "", role: Int = Role.user,
+                       isActive: Bool = true, emailVerified: Bool, dateJoined: Int64 = Int64(Date().timeIntervalSince1970),
+                       lastLogin: Int64? = nil) throws -> UserRecord {
+        do {
+            try db.run(
+                "INSERT INTO users (email, email_lower, password, first_name, last_name, role, is_active, email_verified, date_joined, last_login) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [.text(email.trimmingCharacters(in: .whitespacesAndNewlines)), .text(Self.normalise(email)), .text(passwordHash),
+                 .text(firstName), .text(lastName), SQLValue(role), SQLValue(isActive), SQLValue(emailVerified),
+                 .integer(dateJoined), SQLValue(lastLogin)])
+        } catch let error as DatabaseError where error.isConstraintViolation {
+            throw CreateError.emailTaken
+        }
+        return try find(id: db.lastInsertID)!
+    }
+
+    public func setPasswordHash(userID: Int64, _ hash: String) throws {
+        try db.run("UPDATE users SET password = ? WHERE id = ?", [.text(hash), .integer(userID)])
+    }
+
+    public func recordLogin(userID: Int64, at time: Int64) throws {
+        try db.run("UPDATE users SET last_login = ? WHERE id = ?", [.integer(time), .integer(userID)])
+    }
+
+    public func updateNames(userID: Int64, firstName: String, lastName: String) throws {
+        try db.run("UPDATE users SET first_name = ?, last_name = ? WHERE id = ?", [.text(firstName), .text(lastName), .integer(userID)])
+    }
+
+    public func setActive(userID: Int64, _ active: Bool) throws {
+        try db.run("UPDATE users SET is_active = ? WHERE id = ?", [SQLValue(active), .integer(userID)])
+    }
+
+    public func setRole(userID: Int64, _ role: Int) throws {
+        try db.run("UPDATE users SET role = ? WHERE id = ?", [SQLValue(role), .integer(userID)])
+    }
+
+    public func setEmailVerified(userID: Int64, _ verified: Bool) throws {
+        try db.run("UPDATE users SET email_verified = ? WHERE id = ?", [SQLValue(verified), .integer(userID)])
+    }
+}

@@ -1,0 +1,348 @@
+import Foundation
+
+/// The service's whole configuration, read and validated once at start into an immutable value.
+/// Every key can be overridden by an environment variable `JWT_ALLAUTH_<SECTION>_<KEY>`
+/// (e.g. `JWT_ALLAUTH_TOKENS_ACCESS_LIFETIME=5m`). README.md lists every key.
+public struct Config: Sendable {
+    public struct Server: Sendable {
+        public var socket: String
+        public var socketMode: UInt32
+        public var workers: Int
+        public var threads: Int
+        public var maxBodyBytes: Int
+        public var stopTimeout: TimeInterval
+        /// Where the API is mounted; routes are matched below it.
+        public var mount: String
+        /// The public origin of the service (scheme://host[:port]) used in links and redirects.
+        public var publicURL: String
+    }
+
+    public struct Database: Sendable {
+        public var path: String
+        public var busyTimeout: TimeInterval
+    }
+
+    public enum Algorithm: String, Sendable, CaseIterable {
+        case rs256 = "RS256", es256 = "ES256", edDSA = "EdDSA", hs256 = "HS256"
+    }
+
+    public struct Tokens: Sendable {
+        public var algorithm: Algorithm
+        /// PEM private key (RS256/ES256/EdDSA) or secret file (HS256) that signs access tokens.
+        public var signingKey: String
+        /// Public keys (PEM) that still verify tokens after a key rotation.
+        public var verificationKeys: [String]
+        /// Server-only HMAC secret that signs refresh tokens (they are only ever verified here).
+        public var refreshSecret: String
+        public var accessLifetime: TimeInterval
+        public var refreshLifetime: TimeInterval
+        public var sessionLifetime: TimeInterval?
+        public var rotationGrace: TimeInterval
+        public var accessTokenSessionCheck: Bool
+        /// Custom claims: claim name → user column (see README).
+        public var userAttributes: [(claim: String, column: String)]
+    }
+
+    public struct Cookie: Sendable {
+        public var name: String
+        public var httpOnly: Bool
+        public var secure: Bool
+        public var sameSite: String
+        /// nil: a session cookie.
+        public var maxAge: Int?
+        public var path: String
+        public var domain: String?
+    }
+
+    public struct Cookies: Sendable {
+        public var refreshAsCookie: Bool
+        public var refresh: Cookie
+        public var passwordReset: Cookie
+        public var passwordSet: Cookie
+        /// Origins allowed to send a cookie-mode refresh (besides requests with no Origin header).
+        public var allowedOrigins: [String]
+    }
+
+    public enum EmailVerification: String, Sendable { case none, optional, mandatory }
+    public enum MFAMode: String, Sendable { case disabled, optional, required }
+
+    public struct Accounts: Sendable {
+        public var emailVerification: EmailVerification
+        public var emailConfirmationExpire: TimeInterval
+        public var preventEnumeration: Bool
+        public var passwordIterations: Int
+        public var passwordMinLength: Int
+        public var oldPasswordFieldEnabled: Bool
+        public var logoutOnPasswordChange: Bool
+        public var adminManagedRegistration: Bool
+        public var invitations: Bool
+        public var registrationAllowedRoles: [Int]
+        public var collectUserAgent: Bool
+        public var passwordResetTimeout: TimeInterval
+    }
+
+    public struct MFA: Sendable {
+        public var mode: MFAMode
+        public var issuer: String
+        public var challengeMaxAttempts: Int
+        public var maxAttempts: Int
+        public var lockout: TimeInterval
+    }
+
+    public struct Redirects: Sendable {
+        public var emailVerified: String?
+        public var passwordReset: String?
+        public var passwordSet: String?
+        public var passwordResetRequest: String?
+    }
+
+    /// `count` requests per `window` seconds.
+    public struct Rate: Sendable, Equatable {
+        public var count: Int
+        public var window: TimeInterval
+    }
+
+    public struct Throttle: Sendable {
+        public var enabled: Bool
+        /// Failed logins per client address.
+        public var loginIP: Rate?
+        /// Failed logins per account (e-mail address), whatever the client address.
+        public var loginAccount: Rate?
+        /// Multiplies every count: raise it for load tests instead of editing each rate.
+        public var scale: Double
+    }
+
+    public enum MailTransport: String, Sendable { case smtp, directory }
+    public enum SMTPSecurity: String, Sendable { case none, starttls, tls }
+
+    public struct Mail: Sendable {
+        public var transport: MailTransport
+        public var directory: String
+        public var from: String
+        public var smtpHost: String
+        public var smtpPort: Int
+        public var smtpSecurity: SMTPSecurity
+        public var smtpUsername: String?
+        public var smtpPasswordFile: String?
+    }
+
+    public var server: Server
+    public var database: Database
+    public var tokens: Tokens
+    public var cookies: Cookies
+    public var accounts: Accounts
+    public var mfa: MFA
+    public var redirects: Redirects
+    public var throttle: Throttle
+    public var mail: Mail
+    public var logLevel: String
+    /// The file this was read from.
+    public var path: String
+
+    /// Reads and validates `path`, with environment overrides.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Config {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw ConfigError(key: "(file)", problem: "cannot read \(url.path): \(error.localizedDescription)")
+        }
+        return try parse(yaml: text, environment: environment, baseDirectory: url.deletingLastPathComponent(), path: url.path)
+    }
+
+    public static func parse(yaml: String, environment: [String: String] = [:], baseDirectory: URL, path: String = "") throws(ConfigError) -> Config {
+        var r = try ConfigReader(yaml: yaml, environment: environment, baseDirectory: baseDirectory)
+
+        let server = Server(
+            socket: try r.path("server.socket", default: "run/jwt-allauth.sock"),
+            socketMode: try Self.fileMode(r.string("server.socket_mode", default: "0660"), key: "server.socket_mode"),
+            workers: try r.int("server.workers", default: 2, range: 1...256),
+            threads: try r.int("server.threads", default: 16, range: 1...512),
+            maxBodyBytes: try r.int("server.max_body_bytes", default: 65536, range: 1024...(16 << 20)),
+            stopTimeout: try r.duration("server.stop_timeout", default: 10, minimum: 1),
+            mount: try Self.mount(r.string("server.mount", default: "/jwt-allauth")),
+            publicURL: try Self.origin(r.string("server.public_url", default: "http://127.0.0.1:8080"), key: "server.public_url")
+        )
+
+        let database = Database(
+            path: try r.path("database.path", default: "jwt-allauth.sqlite3"),
+            busyTimeout: try r.duration("database.busy_timeout", default: 5, minimum: 0.05)
+        )
+
+        let algorithm = try r.choice("tokens.algorithm", default: Algorithm.rs256,
+                                     Dictionary(uniqueKeysWithValues: Algorithm.allCases.map { ($0.rawValue.lowercased(), $0) }))
+        let refreshLifetime = try r.duration("tokens.refresh_lifetime", default: 14 * 86400, minimum: 1)
+        var attributes: [(claim: String, column: String)] = []
+        for (claim, column) in try r.stringMap("tokens.user_attributes") {
+            if TokenClaims.reservedNames.contains(claim) || attributes.contains(where: { $0.claim == claim }) {
+                throw ConfigError(key: "tokens.user_attributes", problem: "claim name \"\(claim)\" is reserved or repeated")
+            }
+            guard UserRecord.customAttributeColumns.contains(column) else {
+                throw ConfigError(key: "tokens.user_attributes",
+                                  problem: "\"\(column)\" is not a user column (one of \(UserRecord.customAttributeColumns.sorted().joined(separator: ", ")))")
+            }
+            attributes.append((claim, column))
+        }
+        let tokens = Tokens(
+            algorithm: algorithm,
+            signingKey: try r.path("tokens.signing_key", default: "keys/private.pem"),
+            verificationKeys: try r.stringList("tokens.verification_keys", default: []).map(r.resolve),
+            refreshSecret: try r.path("tokens.refresh_secret", default: "keys/refresh.key"),
+            accessLifetime: try r.duration("tokens.access_lifetime", default: 30 * 60, minimum: 1),
+            refreshLifetime: refreshLifetime,
+            sessionLifetime: try r.optionalDuration("tokens.session_lifetime"),
+            rotationGrace: try r.duration("tokens.rotation_grace", default: 0),
+            accessTokenSessionCheck: try r.bool("tokens.access_token_session_check", default: false),
+            userAttributes: attributes
+        )
+        guard tokens.rotationGrace <= 60 else {
+            throw ConfigError(key: "tokens.rotation_grace", problem: "must be at most 60s (a few seconds is the intent)")
+        }
+
+        func cookie(_ prefix: String, name: String, maxAge: Int?) throws(ConfigError) -> Cookie {
+            let sameSite = try r.choice("cookies.\(prefix)_same_site", default: "Lax", ["lax": "Lax", "strict": "Strict", "none": "None"])
+            let secure = try r.bool("cookies.\(prefix)_secure", default: true)
+            if sameSite == "None" && !secure {
+                throw ConfigError(key: "cookies.\(prefix)_same_site", problem: "SameSite=None requires \(prefix)_secure: true")
+            }
+            let maxAgeKey = "cookies.\(prefix)_max_age"
+            var age = maxAge
+            if let text = try r.optionalString(maxAgeKey) {
+                guard let seconds = ConfigReader.parseDuration(text) else {
+                    throw ConfigError(key: maxAgeKey, problem: "expected a duration or \"session\"")
+                }
+                age = Int(seconds)
+            } else if r.isExplicitlyNull(maxAgeKey) {
+                age = nil
+            }
+            return Cookie(
+                name: name,
+                httpOnly: try r.bool("cookies.\(prefix)_http_only", default: true),
+                secure: secure,
+                sameSite: sameSite,
+                maxAge: age,
+                path: try r.string("cookies.\(prefix)_path", default: "/"),
+                domain: try r.optionalString("cookies.\(prefix)_domain")
+            )
+        }
+        let cookies = Cookies(
+            refreshAsCookie: try r.bool("cookies.refresh_as_cookie", default: true),
+            refresh: try cookie("refresh", name: "refresh_token", maxAge: Int(refreshLifetime)),
+            passwordReset: try cookie("password_reset", name: "password_reset_access_token", maxAge: 3600),
+            passwordSet: try cookie("password_set", name: "set_password_access_token", maxAge: 86400),
+            allowedOrigins: try r.stringList("cookies.allowed_origins", default: []).map { origin throws(ConfigError) in
+                try Self.origin(origin, key: "cookies.allowed_origins")
+            }
+        )
+
+        let adminManaged = try r.bool("accounts.admin_managed_registration", default: false)
+        var allowedRoles: [Int] = []
+        for text in try r.stringList("accounts.registration_allowed_roles", default: ["1000", "900"]) {
+            guard let role = Int(text), role >= 0 else {
+                throw ConfigError(key: "accounts.registration_allowed_roles", problem: "\"\(text)\" is not a role code")
+            }
+            allowedRoles.append(role)
+        }
+        let accounts = Accounts(
+            emailVerification: try r.choice("accounts.email_verification", default: .none,
+                                            ["none": .none, "false": .none, "optional": .optional, "mandatory": .mandatory, "true": .mandatory]),
+            emailConfirmationExpire: try r.duration("accounts.email_confirmation_expire", default: 3 * 86400, minimum: 60),
+            preventEnumeration: try r.bool("accounts.prevent_enumeration", default: true),
+            passwordIterations: try r.int("accounts.password_iterations", default: 1_000_000, range: 1000...100_000_000),
+            passwordMinLength: try r.int("accounts.password_min_length", default: 8, range: 1...128),
+            oldPasswordFieldEnabled: try r.bool("accounts.old_password_field_enabled", default: true),
+            logoutOnPasswordChange: try r.bool("accounts.logout_on_password_change", default: true),
+            adminManagedRegistration: adminManaged,
+            invitations: try r.bool("accounts.invitations", default: false) || adminManaged,
+            registrationAllowedRoles: allowedRoles,
+            collectUserAgent: try r.bool("accounts.collect_user_agent", default: false),
+            passwordResetTimeout: try r.duration("accounts.password_reset_timeout", default: 259_200, minimum: 60)
+        )
+
+        let mfa = MFA(
+            mode: try r.choice("mfa.mode", default: .disabled, ["disabled": .disabled, "optional": .optional, "required": .required]),
+            issuer: try r.string("mfa.issuer", default: "JWT-Allauth"),
+            challengeMaxAttempts: try r.int("mfa.challenge_max_attempts", default: 5, range: 0...1000),
+            maxAttempts: try r.int("mfa.max_attempts", default: 10, range: 0...1000),
+            lockout: try r.duration("mfa.lockout", default: 900)
+        )
+
+        let redirects = Redirects(
+            emailVerified: try r.optionalString("redirects.email_verified"),
+            passwordReset: try r.optionalString("redirects.password_reset"),
+            passwordSet: try r.optionalString("redirects.password_set"),
+            passwordResetRequest: try r.optionalString("redirects.password_reset_request")
+        )
+
+        func rate(_ key: String, default defaultValue: String?) throws(ConfigError) -> Rate? {
+            let text = try r.optionalString(key) ?? (r.isExplicitlyNull(key) ? nil : defaultValue)
+            guard let text, text.lowercased() != "off" else { return nil }
+            guard let rate = Self.parseRate(text) else {
+                throw ConfigError(key: key, problem: "expected a rate like 10/m, 5/300s or off, got \"\(text)\"")
+            }
+            return rate
+        }
+        let throttle = Throttle(
+            enabled: try r.bool("throttle.enabled", default: true),
+            loginIP: try rate("throttle.login_ip", default: "10/m"),
+            loginAccount: try rate("throttle.login_account", default: "5/300s"),
+            scale: try r.double("throttle.scale", default: 1, range: 0.001...1_000_000)
+        )
+
+        let mail = Mail(
+            transport: try r.choice("mail.transport", default: .smtp, ["smtp": .smtp, "directory": .directory]),
+            directory: try r.path("mail.directory", default: "mail"),
+            from: try r.string("mail.from", default: "webmaster@localhost"),
+            smtpHost: try r.string("mail.smtp_host", default: "127.0.0.1"),
+            smtpPort: try r.int("mail.smtp_port", default: 25, range: 1...65535),
+            smtpSecurity: try r.choice("mail.smtp_security", default: .none, ["none": .none, "starttls": .starttls, "tls": .tls]),
+            smtpUsername: try r.optionalString("mail.smtp_username"),
+            smtpPasswordFile: try r.optionalPath("mail.smtp_password_file")
+        )
+
+        let logLevel = try r.choice("log.level", default: "info",
+                                    ["trace": "trace", "debug": "debug", "info": "info", "notice": "notice", "warning": "warning", "error": "error"])
+
+        try r.rejectUnknownKeys()
+        return Config(server: server, database: database, tokens: tokens, cookies: cookies, accounts: accounts, mfa: mfa,
+                      redirects: redirects, throttle: throttle, mail: mail, logLevel: logLevel, path: path)
+    }
+
+    static func parseRate(_ text: String) -> Rate? {
+        let parts = text.split(separator: "/", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let count = Int(parts[0]), count > 0 else { return nil }
+        let windowText = parts[1].lowercased()
+        let named: [String: TimeInterval] = ["s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400]
+        if let window = named[windowText] { return Rate(count: count, window: window) }
+        guard let window = ConfigReader.parseDuration(windowText), window > 0 else { return nil }
+        return Rate(count: count, window: window)
+    }
+
+    private static func fileMode(_ text: String, key: String) throws(ConfigError) -> UInt32 {
+        guard let mode = UInt32(text, radix: 8), mode <= 0o777 else {
+            throw ConfigError(key: key, problem: "expected an octal file mode like 0660, got \"\(text)\"")
+        }
+        return mode
+    }
+
+    private static func mount(_ text: String) throws(ConfigError) -> String {
+        var mount = text
+        while mount.hasSuffix("/") { mount.removeLast() }
+        guard mount.isEmpty || mount.hasPrefix("/") else {
+            throw ConfigError(key: "server.mount", problem: "must start with / (e.g. /jwt-allauth)")
+        }
+        return mount
+    }
+
+    private static func origin(_ text: String, key: String) throws(ConfigError) -> String {
+        var origin = text
+        while origin.hasSuffix("/") { origin.removeLast() }
+        guard let url = URL(string: origin), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+              url.path.isEmpty
+        else {
+            throw ConfigError(key: key, problem: "expected an origin like https://example.com, got \"\(text)\"")
+        }
+        return origin
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+
+/// What the service records about the client that opened or rotated a session
+/// (only filled when `accounts.collect_user_agent` is on).
+public struct DeviceInfo: Sendable, Equatable {
+    public var ip: String?
+    public var userAgent: UserAgentInfo?
+
+    public static let none = DeviceInfo(ip: nil, userAgent: nil)
+}
+
+/// One live refresh token.
+public struct WhitelistEntry: Sendable, Equatable {
+    public var jti: String
+    public var session: String
+    public var userID: Int64
+    public var enabled: Bool
+    /// When this token was issued (its `iat`).
+    public var created: Int64
+    /// Its `exp`.
+    public var expires: Int64
+    /// When the session was opened (the login); constant across rotations.
+    public var sessionIat: Int64
+}
+
+/// One device session as the owner sees it in "my devices".
+public struct SessionSummary: Sendable, Equatable {
+    public var session: String
+    public var created: Int64
+    public var lastRotated: Int64
+    public var ip: String?
+    public var device: UserAgentInfo?
+}
+
+/// The result of presenting a refresh token for rotation.
+public enum RotationOutcome: Sendable, Equatable {
+    case rotated(user: UserRecord, successor: WhitelistEntry)
+    /// Not on the whitelist: already rotated or revoked. The whole session has been revoked.
+    case replayed
+    /// On the whitelist but disabled (sign-up awaiting confirmation). Nothing revoked.
+    case disabled(emailVerified: Bool)
+    /// Past the absolute session lifetime; the session has been revoked.
+    case sessionExpired
+    /// The account is inactive; all its sessions have been revoked.
+    case inactive
+}
+
+/// The refresh-token whitelist: issuing, rotation with reuse detection, and revocation.
+/// All of its SQL is here.
+public struct Whitelist {
+    let db: Database
+
+    public init(_ db: Database) { self.db = db }
+
+    private static let entryColumns = "jti, session, user_id, enabled, created, expires, session_iat"
+
+    private static func entry(_ row: Row) -> WhitelistEntry {
+        WhitelistEntry(jti: row.string(0), session: row.string(1), userID: row.int(2), enabled: row.bool(3),
+                       created: row.int(4), expires: row.int(5), sessionIat: row.int(6))
+    }
+
+    /// Records a newly issued refresh token. `sessionCreated` is the login time of its session.
+    public func insert(_ entry: WhitelistEntry, predecessor: String? = nil, sessionCreated: Int64, device: DeviceInfo) throws {
+        let ua = device.userAgent
+        try db.run("""
+            INSERT INTO refresh_tokens (jti, session, user_id, enabled, created, expires, session_iat, session_created, predecessor_jti,
+                ip, browser, browser_version, os, os_version, device, device_brand, device_model, is_mobile, is_tablet, is_pc, is_bot)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """,
+            [.text(entry.jti), .text(entry.session), .integer(entry.userID), SQLValue(entry.enabled), .integer(entry.created),
+             .integer(entry.expires), .integer(entry.sessionIat), .integer(sessionCreated), SQLValue(predecessor),
+             SQLValue(device.ip), SQLValue(ua?.browser), SQLValue(ua?.browserVersion), SQLValue(ua?.os), SQLValue(ua?.osVersion),
+             SQLValue(ua?.device), SQLValue(ua?.deviceBrand), SQLValue(ua?.deviceModel), SQLValue(ua?.isMobile),
+             SQLValue(ua?.isTablet), SQLValue(ua?.isPC), SQLValue(ua?.isBot)])
+    }
+
+    public func find(jti: String) throws -> WhitelistEntry? {
+        try db.first("SELECT \(Self.entryColumns) FROM refresh_tokens WHERE jti = ?", [.text(jti)], Self.entry)
+    }
+
+    /// The rotation algorithm (SPEC "The whitelist"). One `BEGIN IMMEDIATE` transaction: it holds
+    /// the database's write lock from the first read, so two workers presenting the same token
+    /// serialise here and exactly one finds its row. Rejections that revoke (replay, expiry,
+    /// inactive account) commit their deletions, because they return rather than throw.
+    public func rotate(
+        presented: TokenClaims,
+        now: Int64,
+        refreshLifetime: Int64,
+        sessionLifetime: Int64?,
+        grace: Int64,
+        newJTI: String,
+        device: DeviceInfo
+    ) throws -> RotationOutcome {
+        let users = UserStore(db)
+        return try db.transaction(.immediate) { () throws -> RotationOutcome in
+            let found = try db.first("SELECT \(Self.entryColumns), session_created FROM refresh_tokens WHERE jti = ?", [.text(presented.jti)]) {
+                (Self.entry($0), $0.int(7))
+            }
+            guard let (row, sessionCreated) = found, row.session == presented.session, String(row.userID) == presented.userID else {
+                if grace > 0, let successor = try db.first(
+                    "SELECT \(Self.entryColumns) FROM refresh_tokens WHERE predecessor_jti = ? AND session = ? AND created >= ?",
+                    [.text(presented.jti), .text(presented.session), .integer(now - grace)], Self.entry),
+                   let user = try users.find(id: successor.userID), user.isActive {
+                    // The immediate predecessor, within the grace window (a retried request, two
+                    // tabs): hand back the successor already issued instead of killing the session.
+                    return .rotated(user: user, successor: successor)
+                }
+                try revoke(session: presented.session)
+                return .replayed
+            }
+            guard let user = try users.find(id: row.userID) else {
+                try revoke(session: row.session)
+                return .replayed
+            }
+            guard row.enabled else { return .disabled(emailVerified: user.emailVerified) }
+            var deadline: Int64?
+            if let sessionLifetime {
+                deadline = row.sessionIat + sessionLifetime
+                if now >= deadline! {
+                    try revoke(session: row.session)
+                    return .sessionExpired
+                }
+            }
+            guard user.isActive else {
+                try revoke(userID: user.id)
+                return .inactive
+            }
+            guard try db.run("DELETE FROM refresh_tokens WHERE jti = ?", [.text(row.jti)]) == 1 else {
+                try revoke(session: row.session)
+                return .replayed
+            }
+            let successor = WhitelistEntry(
+                jti: newJTI, session: row.session, userID: user.id, enabled: true, created: now,
+                expires: min(now + refreshLifetime, deadline ?? Int64.max), sessionIat: row.sessionIat)
+            try insert(successor, predecessor: row.jti, sessionCreated: sessionCreated, device: device)
+            return .rotated(user: user, successor: successor)
+        }
+    }
+
+    /// Deletes every token of one device session.
+    @discardableResult
+    public func revoke(session: String) throws -> Int {
+        try db.run("DELETE FROM refresh_tokens WHERE session = ?", [.text(session)])
+    }
+
+    /// Deletes one session only if it belongs to `userID`; answers whether anything was deleted.
+    @discardableResult
+    public func revoke(session: String, ofUser userID: Int64) throws -> Bool {
+        try db.run("DELETE FROM refresh_tokens WHERE session = ? AND user_id = ?", [.text(session), .integer(userID)]) > 0
+    }
+
+    /// Deletes every session of a user.
+    @discardableResult
+    public func revoke(userID: Int64) throws -> Int {
+        try db.run("DELETE FROM refresh_tokens WHERE user_id = ?", [.integer(userID)])
+    }
+
+    /// Whether a session still has a row (enabled or not): the stateful access-token check.
+    public func isLive(session: String) throws -> Bool {
+        try db.first("SELECT 1 FROM refresh_tokens WHERE session = ? LIMIT 1", [.text(session)]) { _ in true } ?? false
+    }
+
+    /// The user's sessions, newest activity first; one entry per session.
+    public func sessions(userID: Int64) throws -> [SessionSummary] {
+        var result: [SessionSummary] = []
+        var seen: Set<String> = []
+        try db.query("""
+            SELECT session, session_created, created, ip, browser, browser_version, os, os_version, device, device_brand, device_model,
+                   is_mobile, is_tablet, is_pc, is_bot
+            FROM refresh_tokens WHERE user_id = ? ORDER BY created DESC, id DESC
+            """, [.integer(userID)]) { row in
+            let session = row.string(0)
+            guard seen.insert(session).inserted else { return }
+            var device: UserAgentInfo?
+            if !row.isNull(4) {
+                device = UserAgentInfo(browser: row.string(4), browserVersion: row.string(5), os: row.string(6), osVersion: row.string(7),
+                                       device: row.string(8), deviceBrand: row.optionalString(9), deviceModel: row.optionalString(10),
+                                       isMobile: row.bool(11), isTablet: row.bool(12), isPC: row.bool(13), isBot: row.bool(14))
+            }
+            result.append(SessionSummary(session: session, created: row.int(1), lastRotated: row.int(2), ip: row.optionalString(3), device: device))
+        }
+        return result
+    }
+}

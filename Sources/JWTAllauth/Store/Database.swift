@@ -1,0 +1,194 @@
+import CSQLite
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failure from SQLite, with the statement's error message.
+public struct DatabaseError: Error, CustomStringConvertible {
+    public var code: Int32
+    public var message: String
+    public var description: String { "sqlite error \(code): \(message)" }
+    var isConstraintViolation: Bool { code & 0xff == SQLITE_CONSTRAINT }
+}
+
+/// A value bound to, or read from, a statement.
+public enum SQLValue: Sendable, Equatable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+}
+
+extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    public init(nilLiteral: ()) { self = .null }
+    public init(_ value: String?) { self = value.map { .text($0) } ?? .null }
+    public init(_ value: Int64?) { self = value.map { .integer($0) } ?? .null }
+    public init(_ value: Int) { self = .integer(Int64(value)) }
+    public init(_ value: Bool?) { self = value.map { .integer($0 ? 1 : 0) } ?? .null }
+}
+
+/// One result row; columns by position.
+public struct Row {
+    fileprivate let statement: OpaquePointer
+
+    public func int(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+    public func bool(_ column: Int32) -> Bool { sqlite3_column_int64(statement, column) != 0 }
+    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
+    public func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
+    public func optionalBool(_ column: Int32) -> Bool? { isNull(column) ? nil : bool(column) }
+    public func double(_ column: Int32) -> Double { sqlite3_column_double(statement, column) }
+    public func string(_ column: Int32) -> String {
+        guard let text = sqlite3_column_text(statement, column) else { return "" }
+        return String(cString: text)
+    }
+    public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
+}
+
+/// One SQLite connection, used by one thread at a time. Statements are prepared once and cached,
+/// which is most of the cost of a small query.
+public final class Database {
+    private var handle: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+    public let path: String
+
+    public init(path: String, busyTimeout: TimeInterval = 5) throws {
+        self.path = path
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let result = sqlite3_open_v2(path, &handle, flags, nil)
+        guard result == SQLITE_OK else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close(handle)
+            throw DatabaseError(code: result, message: "\(path): \(message)")
+        }
+        installBusyHandler(timeout: busyTimeout)
+        try execute("PRAGMA journal_mode = WAL")
+        // NORMAL is durable across application crashes in WAL mode; only an OS crash may lose
+        // the last transactions, never corrupt the file.
+        try execute("PRAGMA synchronous = NORMAL")
+        try execute("PRAGMA foreign_keys = ON")
+    }
+
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
+
+    /// SQLite's default busy handler sleeps in growing steps and is unfair between processes
+    /// (one process starved for seconds in our probe). Short, jittered sleeps keep the worst
+    /// wait in the tens of milliseconds under contention.
+    private func installBusyHandler(timeout: TimeInterval) {
+        let attempts = Int32(max(1, timeout / 0.0005))
+        let context = UnsafeMutableRawPointer(bitPattern: Int(attempts))
+        sqlite3_busy_handler(handle, { context, count in
+            let limit = Int32(Int(bitPattern: context))
+            if count >= limit { return 0 }
+            usleep(UInt32(200 + Int.random(in: 0..<600)))
+            return 1
+        }, context)
+    }
+
+    private func error(_ code: Int32) -> DatabaseError {
+        DatabaseError(code: code, message: String(cString: sqlite3_errmsg(handle)))
+    }
+
+    /// Runs one or more statements without results (schema, pragmas).
+    public func execute(_ sql: String) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let result = sqlite3_exec(handle, sql, nil, nil, &message)
+        if result != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? "error"
+            sqlite3_free(message)
+            throw DatabaseError(code: result, message: text)
+        }
+    }
+
+    private func prepared(_ sql: String, _ bindings: [SQLValue]) throws -> OpaquePointer {
+        let statement: OpaquePointer
+        if let cached = statements[sql] {
+            statement = cached
+        } else {
+            var fresh: OpaquePointer?
+            let result = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &fresh, nil)
+            guard result == SQLITE_OK, let fresh else { throw error(result) }
+            statements[sql] = fresh
+            statement = fresh
+        }
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+        for (offset, value) in bindings.enumerated() {
+            let index = Int32(offset + 1)
+            let result: Int32
+            switch value {
+            case .null: result = sqlite3_bind_null(statement, index)
+            case .integer(let v): result = sqlite3_bind_int64(statement, index, v)
+            case .real(let v): result = sqlite3_bind_double(statement, index, v)
+            case .text(let v): result = sqlite3_bind_text(statement, index, v, -1, Database.transient)
+            case .blob(let v): result = v.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32(v.count), Database.transient) }
+            }
+            guard result == SQLITE_OK else { throw error(result) }
+        }
+        return statement
+    }
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    /// Runs a statement and calls `body` for each row.
+    public func query(_ sql: String, _ bindings: [SQLValue] = [], _ body: (Row) throws -> Void) throws {
+        let statement = try prepared(sql, bindings)
+        defer { sqlite3_reset(statement) }
+        while true {
+            let result = sqlite3_step(statement)
+            if result == SQLITE_DONE { return }
+            guard result == SQLITE_ROW else { throw error(result) }
+            try body(Row(statement: statement))
+        }
+    }
+
+    /// The first row mapped by `map`, or nil.
+    public func first<T>(_ sql: String, _ bindings: [SQLValue] = [], _ map: (Row) throws -> T) throws -> T? {
+        let statement = try prepared(sql, bindings)
+        defer { sqlite3_reset(statement) }
+        let result = sqlite3_step(statement)
+        if result == SQLITE_DONE { return nil }
+        guard result == SQLITE_ROW else { throw error(result) }
+        return try map(Row(statement: statement))
+    }
+
+    /// Runs a statement that returns no rows; answers the number of rows changed.
+    @discardableResult
+    public func run(_ sql: String, _ bindings: [SQLValue] = []) throws -> Int {
+        let statement = try prepared(sql, bindings)
+        defer { sqlite3_reset(statement) }
+        let result = sqlite3_step(statement)
+        guard result == SQLITE_DONE || result == SQLITE_ROW else { throw error(result) }
+        return Int(sqlite3_changes(handle))
+    }
+
+    public var lastInsertID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    public enum TransactionKind: String {
+        /// Takes the write lock at BEGIN: for read-modify-write that must not interleave with
+        /// another writer (a deferred transaction that upgrades later can fail with SQLITE_BUSY
+        /// without the busy handler being called).
+        case immediate = "BEGIN IMMEDIATE"
+        case deferred = "BEGIN"
+    }
+
+    /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
+    public func transaction<T>(_ kind: TransactionKind = .immediate, _ body: () throws -> T) throws -> T {
+        try run(kind.rawValue)
+        do {
+            let value = try body()
+            try run("COMMIT")
+            return value
+        } catch {
+            _ = try? run("ROLLBACK")
+            throw error
+        }
+    }
+}

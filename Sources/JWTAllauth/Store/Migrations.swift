@@ -1,0 +1,99 @@
+import Foundation
+
+/// A named schema change. Append-only: once released, a migration is never edited, only followed
+/// by another.
+public struct Migration: Sendable {
+    public var name: String
+    public var sql: String
+}
+
+/// Applies the migrations that a database has not seen yet, in order, each in its own transaction.
+public enum Migrator {
+    public static let all: [Migration] = [
+        Migration(name: "0001_users", sql: """
+            CREATE TABLE users (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                email TEXT NOT NULL,
+                email_lower TEXT NOT NULL UNIQUE,
+                password TEXT NOT NULL,
+                first_name TEXT NOT NULL DEFAULT '',
+                last_name TEXT NOT NULL DEFAULT '',
+                role INTEGER NOT NULL DEFAULT 0 CHECK (role >= 0),
+                is_active INTEGER NOT NULL DEFAULT 1,
+                email_verified INTEGER NOT NULL DEFAULT 0,
+                date_joined INTEGER NOT NULL,
+                last_login INTEGER
+            );
+            """),
+        Migration(name: "0002_refresh_whitelist", sql: """
+            CREATE TABLE refresh_tokens (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                jti TEXT NOT NULL UNIQUE,
+                session TEXT NOT NULL,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                enabled INTEGER NOT NULL DEFAULT 1,
+                created INTEGER NOT NULL,
+                expires INTEGER NOT NULL,
+                session_iat INTEGER NOT NULL,
+                session_created INTEGER NOT NULL,
+                predecessor_jti TEXT,
+                ip TEXT,
+                browser TEXT, browser_version TEXT, os TEXT, os_version TEXT,
+                device TEXT, device_brand TEXT, device_model TEXT,
+                is_mobile INTEGER, is_tablet INTEGER, is_pc INTEGER, is_bot INTEGER
+            );
+            CREATE INDEX refresh_tokens_session ON refresh_tokens(session);
+            CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);
+            CREATE INDEX refresh_tokens_expires ON refresh_tokens(expires);
+            CREATE INDEX refresh_tokens_predecessor ON refresh_tokens(predecessor_jti);
+            """),
+        Migration(name: "0003_throttle", sql: """
+            CREATE TABLE throttle_hits (
+                bucket TEXT NOT NULL,
+                at REAL NOT NULL
+            );
+            CREATE INDEX throttle_hits_bucket ON throttle_hits(bucket, at);
+            """),
+        Migration(name: "0004_one_time_tokens", sql: """
+            CREATE TABLE one_time_tokens (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                purpose TEXT NOT NULL,
+                token_hash TEXT NOT NULL,
+                created INTEGER NOT NULL,
+                expires INTEGER NOT NULL
+            );
+            CREATE INDEX one_time_tokens_lookup ON one_time_tokens(token_hash, purpose);
+            CREATE INDEX one_time_tokens_user ON one_time_tokens(user_id, purpose);
+            CREATE INDEX one_time_tokens_expires ON one_time_tokens(expires);
+            """),
+    ]
+
+    /// Returns the names applied by this call.
+    @discardableResult
+    public static func migrate(_ db: Database, migrations: [Migration] = Migrator.all) throws -> [String] {
+        try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")
+        var applied: [String] = []
+        for migration in migrations {
+            // Checked inside the write transaction, so two processes migrating at once apply each step once.
+            let didApply = try db.transaction(.immediate) { () throws -> Bool in
+                let seen = try db.first("SELECT 1 FROM schema_migrations WHERE name = ?", [.text(migration.name)]) { _ in true } ?? false
+                if seen { return false }
+                try db.execute(migration.sql)
+                try db.run("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                           [.text(migration.name), .integer(Int64(Date().timeIntervalSince1970))])
+                return true
+            }
+            if didApply { applied.append(migration.name) }
+        }
+        return applied
+    }
+
+    /// Names of applied migrations, in order of application.
+    public static func applied(_ db: Database) throws -> [String] {
+        var names: [String] = []
+        try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")
+        try db.query("SELECT name FROM schema_migrations ORDER BY rowid") { names.append($0.string(0)) }
+        return names
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+
+/// Deletes rows nobody can use any more: expired refresh tokens, expired one-time tokens and
+/// throttle counters older than a day (longer than any window).
+public struct Purge {
+    public struct Report: Equatable {
+        public var refreshTokens = 0
+        public var oneTimeTokens = 0
+        public var throttleHits = 0
+        public var total: Int { refreshTokens + oneTimeTokens + throttleHits }
+    }
+
+    let db: Database
+
+    public init(_ db: Database) { self.db = db }
+
+    public func run(now: Int64, dryRun: Bool) throws -> Report {
+        let throttleCutoff = Double(now - 86400)
+        let statements: [(count: String, delete: String, bindings: [SQLValue], keyPath: WritableKeyPath<Report, Int>)] = [
+            ("SELECT COUNT(*) FROM refresh_tokens WHERE expires <= ?", "DELETE FROM refresh_tokens WHERE expires <= ?", [.integer(now)], \.refreshTokens),
+            ("SELECT COUNT(*) FROM one_time_tokens WHERE expires <= ?", "DELETE FROM one_time_tokens WHERE expires <= ?", [.integer(now)], \.oneTimeTokens),
+            ("SELECT COUNT(*) FROM throttle_hits WHERE at < ?", "DELETE FROM throttle_hits WHERE at < ?", [.real(throttleCutoff)], \.throttleHits),
+        ]
+        var report = Report()
+        try db.transaction {
+            for statement in statements {
+                report[keyPath: statement.keyPath] = dryRun
+                    ? Int(try db.first(statement.count, statement.bindings) { $0.int(0) } ?? 0)
+                    : try db.run(statement.delete, statement.bindings)
+            }
+        }
+        return report
+    }
+}

@@ -1,0 +1,116 @@
+import Crypto
+import Foundation
+import Synchronization
+
+/// Why a token was refused, with the reference's wording.
+public enum TokenError: Error, Equatable, Sendable {
+    case invalid
+    /// Signature good but past `exp`; the claims are kept so a session deadline can be told apart.
+    case expired(TokenClaims?)
+    case wrongType
+    case noType
+    case noID
+    /// Verified, but no `user_id`/`session` claim (e.g. some other kind of token).
+    case noUserIdentification
+
+    public var message: String {
+        switch self {
+        case .invalid: return "Token is invalid"
+        case .expired: return "Token is expired"
+        case .wrongType: return "Token has wrong type"
+        case .noType: return "Token has no type"
+        case .noID: return "Token has no id"
+        case .noUserIdentification: return "Token contained no recognizable user identification"
+        }
+    }
+}
+
+/// Mints and verifies access and refresh JWTs. Access tokens carry the configured (normally
+/// asymmetric) signature; refresh tokens an HMAC with a server-only secret, since only this
+/// service ever verifies them — so a rotation costs exactly one asymmetric signature.
+public final class TokenService: Sendable {
+    public let keys: KeySet
+    private let encodedHeaders: [String: String]
+    private let verifiedAccessTokens = Mutex<[String: TokenClaims]>([:])
+    private let cacheLimit: Int
+    /// Tokens longer than this are not even parsed.
+    static let maxTokenLength = 8192
+
+    public init(keys: KeySet, cacheLimit: Int = 4096) {
+        self.keys = keys
+        self.cacheLimit = cacheLimit
+        var headers: [String: String] = [:]
+        for key in Array(keys.accessVerifiers.values) + [keys.refreshKey as any SigningKey] {
+            let header = JSON.object([("alg", .string(key.algorithm)), ("typ", "JWT"), ("kid", .string(key.kid))])
+            headers[key.kid] = Base64URL.encode(header.encoded())
+        }
+        self.encodedHeaders = headers
+    }
+
+    public func mint(_ claims: TokenClaims) throws -> String {
+        let key: any SigningKey = claims.tokenType == .access ? keys.accessSigner : keys.refreshKey
+        let signingInput = encodedHeaders[key.kid]! + "." + Base64URL.encode(claims.json.encoded())
+        let signature = try key.sign(Array(signingInput.utf8))
+        return signingInput + "." + Base64URL.encode(signature)
+    }
+
+    /// Verifies signature (with the key named by `kid`, pinned to its algorithm), type and time claims.
+    public func verify(_ token: String, expecting type: TokenClaims.TokenType, now: Int64) -> Result<TokenClaims, TokenError> {
+        if type == .access, let cached = verifiedAccessTokens.withLock({ $0[token] }) {
+            // A signature that verified once verifies forever under the same keys; time still moves.
+            return cached.exp > now ? .success(cached) : .failure(.expired(cached))
+        }
+        let result = verifyUncached(token, expecting: type, now: now)
+        if type == .access, case .success(let claims) = result {
+            verifiedAccessTokens.withLock { cache in
+                if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
+                cache[token] = claims
+            }
+        }
+        return result
+    }
+
+    private func verifyUncached(_ token: String, expecting type: TokenClaims.TokenType, now: Int64) -> Result<TokenClaims, TokenError> {
+        guard token.utf8.count <= Self.maxTokenLength else { return .failure(.invalid) }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3,
+              let headerBytes = Base64URL.decode(parts[0]),
+              let header = try? JSON.parse(headerBytes, maxDepth: 4),
+              let alg = header["alg"]?.stringValue,
+              let kid = header["kid"]?.stringValue,
+              let key = kid == keys.refreshKey.kid ? keys.refreshKey : keys.accessVerifiers[kid],
+              // The key decides the algorithm, never the token: this refuses alg "none" and
+              // HS256 forged with a public key.
+              alg == key.algorithm,
+              let signature = Base64URL.decode(parts[2])
+        else { return .failure(.invalid) }
+        let signingInput = token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count)
+        guard key.verify(signature, for: Array(signingInput)),
+              let payloadBytes = Base64URL.decode(parts[1]),
+              let payload = try? JSON.parse(payloadBytes, maxDepth: 8),
+              case .object = payload
+        else { return .failure(.invalid) }
+
+        guard let typeName = payload["token_type"]?.stringValue else { return .failure(.noType) }
+        guard typeName == type.rawValue else { return .failure(.wrongType) }
+        // The key that signed must be the one for this type: a refresh secret never signs access tokens.
+        guard (type == .refresh) == (key.kid == keys.refreshKey.kid) else { return .failure(.invalid) }
+        guard let exp = payload["exp"]?.int64Value else { return .failure(.invalid) }
+        guard payload["jti"]?.stringValue != nil else { return .failure(.noID) }
+        if let notBefore = payload["nbf"]?.int64Value, notBefore > now { return .failure(.invalid) }
+        // Issued in the future (beyond clock skew): not yet valid.
+        if let issuedAt = payload["iat"]?.int64Value, issuedAt > now + 30 { return .failure(.invalid) }
+        let claims = TokenClaims(json: payload)
+        if exp <= now { return .failure(.expired(claims)) }
+        guard let claims else { return .failure(.noUserIdentification) }
+        return .success(claims)
+    }
+
+    /// A random 32-hex-digit identifier (jti, session), from the system CSPRNG.
+    public static func newIdentifier() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        return String(format: "%016llx%016llx", high, low)
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import JWTAllauth
+
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Set up a deployment directory: config, keys, nginx site and systemd unit.")
+
+    @Argument(help: "The directory to write (e.g. /etc/jwt-allauth).") var directory: String
+    @Option(help: "The public host name nginx serves.") var domain: String
+    @Option(help: "Access-token signature: RS256 (4096-bit key), ES256, EdDSA or HS256.") var algorithm: String = "RS256"
+    @Flag(help: "Add an SMTP mail section to the configuration.") var email = false
+    @Flag(help: "Replace existing keys and config.") var force = false
+    @Option(help: "The FastCGI socket path.") var socket = "/run/jwt-allauth/jwt-allauth.sock"
+    @Option(name: .customLong("trusted-proxy"), help: "An address or CIDR whose X-Forwarded-For nginx may trust (repeatable).")
+    var trustedProxies: [String] = []
+    @Option(help: "The user the service runs as.") var user = "jwt-allauth"
+
+    func run() throws {
+        guard let algorithm = Config.Algorithm.allCases.first(where: { $0.rawValue.lowercased() == self.algorithm.lowercased() }) else {
+            throw ValidationError("--algorithm must be one of RS256, ES256, EdDSA, HS256")
+        }
+        var options = Deployment.Options(directory: URL(fileURLWithPath: directory), domain: domain)
+        options.algorithm = algorithm
+        options.email = email
+        options.force = force
+        options.socket = socket
+        options.trustedProxies = trustedProxies
+        options.user = user
+        options.binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? options.binary
+        let written = try Deployment(options: options, share: ShareDirectory.locate()).write()
+        for path in written { print("wrote \(path)") }
+        let dir = options.directory.standardizedFileURL.path
+        print("""
+
+            Next steps:
+              1. Review \(dir)/config.yaml\(email ? " (fill in the mail section)" : "").
+              2. jwt-allauth migrate --config \(dir)/config.yaml
+              3. jwt-allauth create-user --config \(dir)/config.yaml --email admin@\(domain) --role 1000 --password-stdin
+              4. mkdir -p /etc/nginx/jwt-allauth && cp \(dir)/nginx/fastcgi-params.conf \(dir)/nginx/auth-request.conf /etc/nginx/jwt-allauth/
+                 cp \(dir)/nginx/\(domain).conf /etc/nginx/sites-available/ && ln -s ../sites-available/\(domain).conf /etc/nginx/sites-enabled/
+                 and fill in the certificate paths; then nginx -t && systemctl reload nginx
+              5. cp \(dir)/jwt-allauth.service /etc/systemd/system/ && systemctl daemon-reload && systemctl enable --now jwt-allauth
+              6. curl https://\(domain)/jwt-allauth/health/
+            """)
+    }
+}
+
+struct CreateUserCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create-user", abstract: "Create an account (verified, active).")
+    @OptionGroup var options: ConfigOption
+    @Option var email: String
+    @Option(help: "Role code: 0 user, 900 superuser, 1000 staff.") var role: Int = 0
+    @Option var firstName = ""
+    @Option var lastName = ""
+    @Flag(help: "Read the password from standard input (first line); otherwise the account gets no usable password.")
+    var passwordStdin = false
+
+    func run() throws {
+        let config = try options.load()
+        let db = try openMigrated(config)
+        var hash = PasswordHasher.unusable()
+        if passwordStdin {
+            guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw ValidationError("no password on standard input") }
+            hash = PasswordHasher(iterations: config.accounts.passwordIterations).hash(line.trimmingCharacters(in: .whitespaces))
+        }
+        guard role >= 0 else { throw ValidationError("--role must be a non-negative role code") }
+        do {
+            let user = try UserStore(db).create(email: email, passwordHash: hash, firstName: firstName, lastName: lastName,
+                                                role: role, emailVerified: true)
+            print("created user \(user.id) <\(user.email)> role \(user.role)")
+        } catch UserStore.CreateError.emailTaken {
+            throw ValidationError("an account with \(email) exists already")
+        }
+    }
+}
+
+struct ImportDjangoUsersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-django-users",
+        abstract: "Import users (with their password hashes) from a Django SQLite database file.")
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The Django database file (db.sqlite3).") var source: String
+    @Option(help: "The user table (default: jwt_allauth_jauser, else auth_user).") var table: String?
+
+    func run() throws {
+        let config = try options.load()
+        guard FileManager.default.fileExists(atPath: source) else { throw ValidationError("\(source) does not exist") }
+        let report = try DjangoImport(source: try Database(path: source), target: try openMigrated(config)).run(table: table)
+        print("imported \(report.imported) user(s); skipped \(report.skippedExisting) already present, \(report.skippedWithoutEmail) without e-mail")
+    }
+}
+
+struct PurgeTokensCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "purge-tokens", abstract: "Delete expired refresh tokens, one-time tokens and old throttle counters.")
+    @OptionGroup var options: ConfigOption
+    @Flag(help: "Count, delete nothing.") var dryRun = false
+
+    func run() throws {
+        let config = try options.load()
+        let db = try openMigrated(config)
+        let report = try Purge(db).run(now: Int64(Date().timeIntervalSince1970), dryRun: dryRun)
+        let verb = dryRun ? "would be deleted" : "deleted"
+        print("expired sessions: \(report.refreshTokens) \(verb).")
+        print("one-time tokens: \(report.oneTimeTokens) \(verb).")
+        print("throttle counters: \(report.throttleHits) \(verb).")
+        print("\(report.total) expired row(s) \(verb).")
+    }
+}
+
+struct SessionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sessions", abstract: "List (or revoke) a user's sessions.")
+    @OptionGroup var options: ConfigOption
+    @Option var user: String
+    @Flag(help: "Revoke every session of the user.") var revokeAll = false
+
+    func run() throws {
+        let config = try options.load()
+        let db = try openMigrated(config)
+        guard let account = try UserStore(db).find(email: user) else { throw ValidationError("no account with \(user)") }
+        let whitelist = Whitelist(db)
+        let sessions = try whitelist.sessions(userID: account.id)
+        let formatter = ISO8601DateFormatter()
+        for session in sessions {
+            let device = session.device.map { "\($0.browser) \($0.browserVersion) on \($0.os) \($0.osVersion)" } ?? "-"
+            print("\(session.session)  opened \(formatter.string(from: Date(timeIntervalSince1970: TimeInterval(session.created))))  "
+                  + "last used \(formatter.string(from: Date(timeIntervalSince1970: TimeInterval(session.lastRotated))))  "
+                  + "ip \(session.ip ?? "-")  \(device)")
+        }
+        print("\(sessions.count) session(s) for \(account.email)")
+        if revokeAll {
+            print("revoked \(try whitelist.revoke(userID: account.id)) refresh token(s)")
+        }
+    }
+}

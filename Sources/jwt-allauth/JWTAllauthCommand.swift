@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import JWTAllauth
+import Logging
+
+@main
+struct JWTAllauthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jwt-allauth",
+        abstract: "JWT access/refresh authentication behind nginx (FastCGI worker pool, SQLite).",
+        subcommands: [
+            InitCommand.self, DevCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self, CheckCommand.self,
+            CreateUserCommand.self, ImportDjangoUsersCommand.self, PurgeTokensCommand.self, SessionsCommand.self,
+        ]
+    )
+}
+
+/// `--config FILE`, shared by every command that reads a configuration.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .shortAndLong, help: "The configuration file (YAML).")
+    var config: String = ProcessInfo.processInfo.environment["JWT_ALLAUTH_CONFIG"] ?? "/etc/jwt-allauth/config.yaml"
+
+    func load() throws -> Config {
+        do {
+            return try Config.load(path: config)
+        } catch let error as ConfigError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+func makeLogger(_ label: String, level: String = "info") -> Logger {
+    LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+    var logger = Logger(label: label)
+    logger.logLevel = Logger.Level(rawValue: level) ?? .info
+    return logger
+}
+
+/// Opens the database, applying pending migrations.
+func openMigrated(_ config: Config) throws -> Database {
+    try FileManager.default.createDirectory(
+        atPath: URL(fileURLWithPath: config.database.path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+    let db = try Database(path: config.database.path, busyTimeout: config.database.busyTimeout)
+    try Migrator.migrate(db)
+    return db
+}
+
+struct MigrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "migrate", abstract: "Apply pending database migrations.")
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        let config = try options.load()
+        let db = try Database(path: config.database.path, busyTimeout: config.database.busyTimeout)
+        let applied = try Migrator.migrate(db)
+        print(applied.isEmpty ? "No migrations to apply." : applied.map { "Applied \($0)" }.joined(separator: "\n"))
+    }
+}
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check", abstract: "Validate the configuration and keys, then exit.")
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        let config = try options.load()
+        let keys = try KeySet.load(config.tokens)
+        print("config ok: \(config.path)")
+        print("access tokens: \(keys.accessSigner.algorithm), kid \(keys.accessSigner.kid); \(keys.accessVerifiers.count) verification key(s)")
+        print("workers \(config.server.workers) × threads \(config.server.threads) on \(config.server.socket)")
+    }
+}

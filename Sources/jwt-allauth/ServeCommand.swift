@@ -1,0 +1,95 @@
+import ArgumentParser
+import FastCGI
+import Foundation
+import JWTAllauth
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the worker pool: a master that owns the FastCGI socket and supervises the workers.",
+        discussion: "SIGTERM/SIGINT stop gracefully; SIGHUP re-reads the configuration and replaces the workers one by one."
+    )
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        let config = try options.load()
+        let logger = makeLogger("jwt-allauth.master", level: config.logLevel)
+        _ = try KeySet.load(config.tokens)
+        _ = try openMigrated(config)
+        try FileManager.default.createDirectory(
+            atPath: URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        let path = options.config
+        let supervisor = Supervisor(
+            socketPath: config.server.socket, socketMode: mode_t(config.server.socketMode),
+            settings: Self.settings(config, path: path), logger: logger
+        ) {
+            // A reload must not break a running service: validate everything first.
+            let fresh = try Config.load(path: path)
+            _ = try KeySet.load(fresh.tokens)
+            _ = try openMigrated(fresh)
+            if fresh.server.socket != config.server.socket {
+                logger.warning("server.socket changed; it takes effect at the next restart, not on reload")
+            }
+            return Self.settings(fresh, path: path)
+        }
+        Foundation.exit(try supervisor.run())
+    }
+
+    static func settings(_ config: Config, path: String) -> Supervisor.Settings {
+        Supervisor.Settings(workers: config.server.workers, childArguments: ["worker", "--config", path, "--ready-fd", String(Supervisor.readyFD)],
+                            stopTimeout: config.server.stopTimeout)
+    }
+}
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "One worker: accept FastCGI requests on fd 0 (started by `serve`, or by spawn-fcgi / systemd).",
+        shouldDisplay: false
+    )
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Write one byte to this descriptor once accepting (used by `serve`).")
+    var readyFD: Int32?
+
+    func run() throws {
+        // Block the stop signals before any thread exists, so only the sigwait below receives them.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+
+        let config = try options.load()
+        let logger = makeLogger("jwt-allauth.worker", level: config.logLevel)
+        let service = Service(config: config, keys: try KeySet.load(config.tokens), logger: logger)
+        let server = FastCGIServer<Connection>(
+            threads: config.server.threads, maxBodyBytes: config.server.maxBodyBytes, logger: logger,
+            makeState: { try service.makeConnection() },
+            handler: { request, connection in service.handle(request, connection) })
+        try server.start()
+        let parent = getppid()
+        if let readyFD {
+            var byte: UInt8 = 0x52
+            _ = write(readyFD, &byte, 1)
+            close(readyFD)
+        }
+        while true {
+            var timeout = timespec(tv_sec: 1, tv_nsec: 0)
+            let signal = sigtimedwait(&stopSignals, nil, &timeout)
+            if signal == SIGTERM || signal == SIGINT { break }
+            // Started by our master and the master is gone: don't linger as an orphan.
+            if readyFD != nil && getppid() != parent {
+                logger.warning("master went away, stopping")
+                break
+            }
+        }
+        if !server.shutdown(timeout: config.server.stopTimeout) {
+            logger.warning("requests still running at the stop timeout")
+        }
+        Foundation.exit(0)
+    }
+}
