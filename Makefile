@@ -26,7 +26,7 @@ run: release
 	exec .build/release/jwt-allauth dev --dir var --port $(PORT)
 
 test: build
-	$(SWIFT) test
+	$(SWIFT) test --no-parallel
 
 bench: release
 	bash bench/run.sh

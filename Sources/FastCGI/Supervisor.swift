@@ -18,16 +18,22 @@ public final class Supervisor {
         public var childArguments: [String]
         /// How long a stopping child may take to finish its requests before it is killed.
         public var stopTimeout: TimeInterval
+        /// Bytes every child can read from `Supervisor.inputFD` (the configuration the master
+        /// validated), so a child that starts later never reads a file edited since.
+        public var childInput: [UInt8]
 
-        public init(workers: Int, childArguments: [String], stopTimeout: TimeInterval) {
+        public init(workers: Int, childArguments: [String], stopTimeout: TimeInterval, childInput: [UInt8] = []) {
             self.workers = workers
             self.childArguments = childArguments
             self.stopTimeout = stopTimeout
+            self.childInput = childInput
         }
     }
 
     /// The child's descriptor on which it reports readiness (one byte) once it is accepting.
     public static let readyFD: Int32 = 3
+    /// The child's descriptor from which it reads `Settings.childInput` to end of file.
+    public static let inputFD: Int32 = 4
 
     private struct Child {
         var slot: Int
@@ -123,15 +129,22 @@ public final class Supervisor {
             return nil
         }
         defer { close(pipeFDs[0]) }
-        // Only the dup2'd copy (fd 3) may reach the child.
+        // Only the dup2'd copies (fds 3 and 4) may reach the child.
         _ = fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(pipeFDs[1], F_SETFD, FD_CLOEXEC)
+        guard let inputRead = writeInputPipe() else {
+            close(pipeFDs[1])
+            scheduleRespawn(slot: slot, livedFor: 0)
+            return nil
+        }
+        defer { close(inputRead) }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, listenFD, FastCGIServer<Void>.listenSocketFD)
         posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], Self.readyFD)
+        posix_spawn_file_actions_adddup2(&actions, inputRead, Self.inputFD)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -164,6 +177,31 @@ public final class Supervisor {
             logger.error("worker did not become ready", metadata: ["slot": "\(slot)", "pid": "\(pid)"])
         }
         return pid
+    }
+
+    /// A pipe already holding `childInput` (closed for writing); answers its read end.
+    private func writeInputPipe() -> Int32? {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            logger.error("cannot create configuration pipe", metadata: ["errno": "\(errno)"])
+            return nil
+        }
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        defer { close(fds[1]) }
+        // A pipe holds 64 KiB without a reader; a configuration is far smaller.
+        guard settings.childInput.count < 65536 else {
+            logger.error("child input too large for a pipe", metadata: ["bytes": "\(settings.childInput.count)"])
+            close(fds[0])
+            return nil
+        }
+        var offset = 0
+        while offset < settings.childInput.count {
+            let written = settings.childInput[offset...].withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
+            guard written > 0 else { close(fds[0]); return nil }
+            offset += written
+        }
+        return fds[0]
     }
 
     private func reapChildren() {

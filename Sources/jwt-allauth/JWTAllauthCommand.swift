@@ -20,9 +20,9 @@ struct ConfigOption: ParsableArguments {
     @Option(name: .shortAndLong, help: "The configuration file (YAML).")
     var config: String = ProcessInfo.processInfo.environment["JWT_ALLAUTH_CONFIG"] ?? "/etc/jwt-allauth/config.yaml"
 
-    func load() throws -> Config {
+    func load(text: String? = nil) throws -> Config {
         do {
-            return try Config.load(path: config)
+            return try Config.load(path: config, text: text ?? Config.readText(path: config))
         } catch let error as ConfigError {
             throw ValidationError(error.description)
         }

@@ -17,32 +17,38 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() throws {
-        let config = try options.load()
+        let path = options.config
+        let text = try Config.readText(path: path)
+        let config = try options.load(text: text)
         let logger = makeLogger("jwt-allauth.master", level: config.logLevel)
         _ = try KeySet.load(config.tokens)
         _ = try openMigrated(config)
         try FileManager.default.createDirectory(
             atPath: URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().path, withIntermediateDirectories: true)
-        let path = options.config
         let supervisor = Supervisor(
             socketPath: config.server.socket, socketMode: mode_t(config.server.socketMode),
-            settings: Self.settings(config, path: path), logger: logger
+            settings: Self.settings(config, path: path, text: text), logger: logger
         ) {
             // A reload must not break a running service: validate everything first.
-            let fresh = try Config.load(path: path)
+            let freshText = try Config.readText(path: path)
+            let fresh = try Config.load(path: path, text: freshText)
             _ = try KeySet.load(fresh.tokens)
             _ = try openMigrated(fresh)
             if fresh.server.socket != config.server.socket {
                 logger.warning("server.socket changed; it takes effect at the next restart, not on reload")
             }
-            return Self.settings(fresh, path: path)
+            return Self.settings(fresh, path: path, text: freshText)
         }
         Foundation.exit(try supervisor.run())
     }
 
-    static func settings(_ config: Config, path: String) -> Supervisor.Settings {
-        Supervisor.Settings(workers: config.server.workers, childArguments: ["worker", "--config", path, "--ready-fd", String(Supervisor.readyFD)],
-                            stopTimeout: config.server.stopTimeout)
+    /// Children get the configuration text the master validated (on `Supervisor.inputFD`), not
+    /// the file as it may be when they start: a file edited since is only read on SIGHUP.
+    static func settings(_ config: Config, path: String, text: String) -> Supervisor.Settings {
+        Supervisor.Settings(
+            workers: config.server.workers,
+            childArguments: ["worker", "--config", path, "--ready-fd", String(Supervisor.readyFD), "--config-fd", String(Supervisor.inputFD)],
+            stopTimeout: config.server.stopTimeout, childInput: Array(text.utf8))
     }
 }
 
@@ -55,6 +61,8 @@ struct WorkerCommand: ParsableCommand {
     @OptionGroup var options: ConfigOption
     @Option(help: "Write one byte to this descriptor once accepting (used by `serve`).")
     var readyFD: Int32?
+    @Option(help: "Read the configuration text from this descriptor instead of the file (used by `serve`).")
+    var configFD: Int32?
 
     func run() throws {
         // Block the stop signals before any thread exists, so only the sigwait below receives them.
@@ -63,7 +71,7 @@ struct WorkerCommand: ParsableCommand {
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
         pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
 
-        let config = try options.load()
+        let config = try configFD.map { fd in try options.load(text: Self.readAll(fd)) } ?? options.load()
         let logger = makeLogger("jwt-allauth.worker", level: config.logLevel)
         let service = Service(config: config, keys: try KeySet.load(config.tokens), logger: logger)
         let server = FastCGIServer<Connection>(
@@ -91,5 +99,17 @@ struct WorkerCommand: ParsableCommand {
             logger.warning("requests still running at the stop timeout")
         }
         Foundation.exit(0)
+    }
+
+    private static func readAll(_ fd: Int32) -> String {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { break }
+            bytes.append(contentsOf: buffer[0..<count])
+        }
+        close(fd)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

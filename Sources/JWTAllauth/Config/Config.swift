@@ -141,14 +141,21 @@ public struct Config: Sendable {
 
     /// Reads and validates `path`, with environment overrides.
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Config {
+        try load(path: path, text: readText(path: path), environment: environment)
+    }
+
+    /// Validates `text` as if read from `path` (relative paths resolve against its directory).
+    public static func load(path: String, text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Config {
         let url = URL(fileURLWithPath: path).standardizedFileURL
-        let text: String
-        do {
-            text = try String(contentsOf: url, encoding: .utf8)
-        } catch {
-            throw ConfigError(key: "(file)", problem: "cannot read \(url.path): \(error.localizedDescription)")
-        }
         return try parse(yaml: text, environment: environment, baseDirectory: url.deletingLastPathComponent(), path: url.path)
+    }
+
+    public static func readText(path: String) throws(ConfigError) -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(key: "(file)", problem: "cannot read \(path): \(error.localizedDescription)")
+        }
     }
 
     public static func parse(yaml: String, environment: [String: String] = [:], baseDirectory: URL, path: String = "") throws(ConfigError) -> Config {

@@ -1,0 +1,154 @@
+import Foundation
+@testable import JWTAllauth
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real instance for end-to-end tests: `jwt-allauth dev` (the same path as `make run`) —
+/// nginx on a free loopback port in front of the worker pool — in a temporary directory.
+final class TestInstance {
+    let directory: URL
+    let port: Int
+    let client: HTTPClient
+    let process: Process
+    let environment: [String: String]
+    var expectedWorkers: Int { Int(environment["JWT_ALLAUTH_SERVER_WORKERS"] ?? "") ?? 2 }
+    var mount: String { "/jwt-allauth" }
+    var configPath: String { directory.appendingPathComponent("config.yaml").path }
+
+    /// Test runs use cheap password hashing; one test checks the production default separately.
+    static let passwordIterations = 1000
+
+    init(algorithm: String = "ES256", environment: [String: String] = [:], nginxWorkers: Int = 1) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwt-allauth-test-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        port = Self.freePort()
+        client = HTTPClient(port: port)
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("JWT_ALLAUTH_") }
+        env["JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS"] = String(Self.passwordIterations)
+        for (key, value) in environment { env[key] = value }
+        self.environment = env
+        process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["dev", "--dir", directory.path, "--port", String(port), "--algorithm", algorithm,
+                             "--nginx-workers", String(nginxWorkers), "--credential-rate", "1000r/s"]
+        process.environment = env
+        let log = FileHandle(forWritingAtPath: Self.touch(directory.appendingPathComponent("dev.log")))
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        try waitUntilHealthy()
+    }
+
+    deinit {
+        _ = stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    static var binary: URL {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        // The test bundle lives in .build/<config>/; the executable beside it.
+        for _ in 0..<3 where !FileManager.default.fileExists(atPath: dir.appendingPathComponent("jwt-allauth").path) {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("jwt-allauth")
+    }
+
+    private static func touch(_ url: URL) -> String {
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        return url.path
+    }
+
+    func waitUntilHealthy(timeout: TimeInterval = 60) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            // Healthy means every worker has started, not only the first one.
+            if let response = try? client.get("\(mount)/health/"), response.status == 200, startedWorkers >= expectedWorkers { return }
+            guard process.isRunning else { break }
+            usleep(50_000)
+        }
+        let log = (try? String(contentsOf: directory.appendingPathComponent("dev.log"), encoding: .utf8)) ?? ""
+        throw InstanceError.notHealthy(log)
+    }
+
+    enum InstanceError: Error { case notHealthy(String) }
+
+    var log: String { (try? String(contentsOf: directory.appendingPathComponent("dev.log"), encoding: .utf8)) ?? "" }
+
+    private var startedWorkers: Int { log.components(separatedBy: "worker started").count - 1 }
+
+    /// Stops nginx and the pool (SIGTERM to `dev`), answering its exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    // MARK: processes
+
+    static func childPIDs(of parent: pid_t) -> [pid_t] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { name -> pid_t? in
+            guard let pid = pid_t(name),
+                  let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")")
+            else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && pid_t(fields[1]) == parent && fields[0] != "Z" ? pid : nil
+        }
+    }
+
+    static func commandLine(_ pid: pid_t) -> String {
+        let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()
+        return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+    }
+
+    var masterPID: pid_t? {
+        Self.childPIDs(of: process.processIdentifier).first { Self.commandLine($0).contains(" serve ") }
+    }
+
+    var workerPIDs: [pid_t] {
+        masterPID.map { Self.childPIDs(of: $0).sorted() } ?? []
+    }
+
+    // MARK: data
+
+    func database() throws -> Database {
+        try Database(path: directory.appendingPathComponent("jwt-allauth.sqlite3").path)
+    }
+
+    @discardableResult
+    func createUser(_ email: String, password: String = "Val1dPasw0rd!", role: Int = 0, verified: Bool = true,
+                    active: Bool = true, firstName: String = "", lastName: String = "") throws -> UserRecord {
+        try UserStore(database()).create(
+            email: email, passwordHash: PasswordHasher(iterations: Self.passwordIterations).hash(password),
+            firstName: firstName, lastName: lastName, role: role, isActive: active, emailVerified: verified)
+    }
+
+    /// Logs in and answers the response.
+    func login(_ email: String, password: String = "Val1dPasw0rd!", headers: [(String, String)] = []) throws -> HTTPResponse {
+        try client.post("\(mount)/login/", json: #"{"email":"\#(email)","password":"\#(password)"}"#, headers: headers)
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
