@@ -70,11 +70,11 @@ struct ConfigReader {
         return root[parts[0]]?[parts[1]]
     }
 
-    /// True when the key is present but null (`null`, `none`, `~`, empty): distinct from absent,
+    /// True when the key is present but null (`null`, `~`, empty): distinct from absent,
     /// e.g. a cookie `max_age: null` asks for a session cookie while leaving it out keeps the default.
     func isExplicitlyNull(_ key: String) -> Bool {
         if let text = environment[Self.environmentName(key)] {
-            return ["", "null", "none", "~"].contains(text.lowercased())
+            return ["", "null", "~"].contains(text.lowercased())
         }
         let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
         guard let node = root[parts[0]]?[parts[1]] else { return false }
@@ -83,7 +83,9 @@ struct ConfigReader {
 
     private static func isNull(_ node: Node) -> Bool {
         guard let scalar = node.scalar else { return false }
-        return node.null != nil || scalar.string.isEmpty || scalar.string.lowercased() == "none"
+        // Only YAML's own nulls: "none" is a real value for some keys (SameSite=None,
+        // email_verification: none) and must never silently become a default.
+        return node.null != nil || scalar.string.isEmpty
     }
 
     private mutating func scalar(_ key: String) throws(ConfigError) -> String? {
@@ -128,7 +130,7 @@ struct ConfigReader {
     }
 
     /// A duration such as `30m`, `14d`, `90s`, `1h`, `2w` or a bare number of seconds. `nil` when unset
-    /// or explicitly null (`null`, `none`, empty).
+    /// or explicitly null (`null`, `~`, empty).
     mutating func optionalDuration(_ key: String) throws(ConfigError) -> TimeInterval? {
         guard let text = try scalar(key) else { return nil }
         guard let seconds = Self.parseDuration(text) else {

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+@testable import JWTAllauth
+
+/// Configuration is validated once at start; a bad value names its key.
+struct ConfigTests {
+    let base = URL(fileURLWithPath: "/etc/jwt-allauth")
+
+    func parse(_ yaml: String, _ environment: [String: String] = [:]) throws(ConfigError) -> Config {
+        try Config.parse(yaml: yaml, environment: environment, baseDirectory: base)
+    }
+
+    func error(_ yaml: String, _ environment: [String: String] = [:]) -> ConfigError? {
+        do {
+            _ = try parse(yaml, environment)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func anEmptyFileGivesTheReferenceDefaults() throws {
+        let config = try parse("")
+        #expect(config.tokens.accessLifetime == 1800)
+        #expect(config.tokens.refreshLifetime == 14 * 86400)
+        #expect(config.tokens.sessionLifetime == nil)
+        #expect(config.tokens.algorithm == .rs256)
+        #expect(config.cookies.refreshAsCookie)
+        #expect(config.cookies.refresh.name == "refresh_token")
+        #expect(config.cookies.refresh.maxAge == 1_209_600)
+        #expect(config.cookies.refresh.httpOnly && config.cookies.refresh.secure)
+        #expect(config.cookies.refresh.sameSite == "Lax" && config.cookies.refresh.path == "/")
+        #expect(config.cookies.passwordReset.maxAge == 3600)
+        #expect(config.cookies.passwordSet.maxAge == 86400)
+        #expect(config.accounts.emailVerification == .none)
+        #expect(config.accounts.passwordIterations == 1_000_000)
+        #expect(config.accounts.registrationAllowedRoles == [1000, 900])
+        #expect(config.mfa.mode == .disabled && config.mfa.issuer == "JWT-Allauth")
+        #expect(config.database.path == "/etc/jwt-allauth/jwt-allauth.sqlite3")
+        #expect(config.throttle.loginIP == Config.Rate(count: 10, window: 60))
+        #expect(config.throttle.loginAccount == Config.Rate(count: 5, window: 300))
+    }
+
+    @Test func durationsAcceptUnits() throws {
+        let config = try parse("tokens:\n  access_lifetime: 5m\n  refresh_lifetime: 2w\n  session_lifetime: 30d\n  rotation_grace: 3s\n")
+        #expect(config.tokens.accessLifetime == 300)
+        #expect(config.tokens.refreshLifetime == 14 * 86400)
+        #expect(config.tokens.sessionLifetime == 30.0 * 86400)
+        #expect(config.tokens.rotationGrace == 3)
+        #expect(try parse("tokens:\n  access_lifetime: 90\n").tokens.accessLifetime == 90)
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        let config = try parse("tokens:\n  access_lifetime: 5m\n", ["JWT_ALLAUTH_TOKENS_ACCESS_LIFETIME": "10m", "JWT_ALLAUTH_SERVER_WORKERS": "4"])
+        #expect(config.tokens.accessLifetime == 600)
+        #expect(config.server.workers == 4)
+    }
+
+    @Test func unknownKeysAndSectionsAreRefusedByName() {
+        #expect(error("tokens:\n  acess_lifetime: 5m\n")?.key == "tokens.acess_lifetime")
+        #expect(error("tokenz:\n  access_lifetime: 5m\n")?.problem.contains("unknown section") == true)
+        #expect(error("", ["JWT_ALLAUTH_TOKENS_ACESS_LIFETIME": "5m"])?.key == "JWT_ALLAUTH_TOKENS_ACESS_LIFETIME")
+    }
+
+    @Test func badValuesNameTheirKey() {
+        #expect(error("tokens:\n  access_lifetime: soon\n")?.key == "tokens.access_lifetime")
+        #expect(error("server:\n  workers: 0\n")?.key == "server.workers")
+        #expect(error("server:\n  workers: many\n")?.key == "server.workers")
+        #expect(error("server:\n  socket_mode: rw\n")?.key == "server.socket_mode")
+        #expect(error("tokens:\n  algorithm: none\n")?.key == "tokens.algorithm")
+        #expect((try? parse("cookies:\n  refresh_same_site: None\n"))?.cookies.refresh.sameSite == "None")
+        #expect((try? parse("accounts:\n  email_verification: optional\n"))?.accounts.emailVerification == .optional)
+        #expect(error("cookies:\n  refresh_secure: maybe\n")?.key == "cookies.refresh_secure")
+        #expect(error("cookies:\n  refresh_same_site: None\n  refresh_secure: false\n")?.key == "cookies.refresh_same_site")
+        #expect(error("throttle:\n  login_ip: lots\n")?.key == "throttle.login_ip")
+        #expect(error("accounts:\n  email_verification: sometimes\n")?.key == "accounts.email_verification")
+        #expect(error("server:\n  public_url: example.com\n")?.key == "server.public_url")
+        #expect(error("tokens:\n  user_attributes:\n    role: email\n")?.key == "tokens.user_attributes")
+        #expect(error("tokens:\n  user_attributes:\n    org: password\n")?.key == "tokens.user_attributes")
+        #expect(error("tokens: [1, 2]\n")?.key == "tokens")
+        #expect(error("just a string")?.key == "(file)")
+        #expect(error("tokens:\n  access_lifetime: [5m]\n")?.key == "tokens.access_lifetime")
+    }
+
+    @Test func nullMaxAgeMeansASessionCookie() throws {
+        #expect(try parse("cookies:\n  refresh_max_age: null\n").cookies.refresh.maxAge == nil)
+        #expect(try parse("cookies:\n  refresh_max_age: 1h\n").cookies.refresh.maxAge == 3600)
+        #expect(try parse("", ["JWT_ALLAUTH_COOKIES_REFRESH_MAX_AGE": "null"]).cookies.refresh.maxAge == nil)
+    }
+
+    @Test func ratesAndTheLoadTestScale() throws {
+        let config = try parse("throttle:\n  login_ip: 3/10s\n  login_account: off\n  scale: 1000\n")
+        #expect(config.throttle.loginIP == Config.Rate(count: 3, window: 10))
+        #expect(config.throttle.loginAccount == nil)
+        #expect(config.throttle.scale == 1000)
+        #expect(Config.parseRate("20/h") == Config.Rate(count: 20, window: 3600))
+        #expect(Config.parseRate("0/m") == nil)
+    }
+
+    @Test func relativePathsResolveAgainstTheConfigDirectory() throws {
+        let config = try parse("tokens:\n  signing_key: keys/a.pem\n  verification_keys: [old/b.pem, /abs/c.pem]\n")
+        #expect(config.tokens.signingKey == "/etc/jwt-allauth/keys/a.pem")
+        #expect(config.tokens.verificationKeys == ["/etc/jwt-allauth/old/b.pem", "/abs/c.pem"])
+    }
+
+    @Test func theShippedTemplateParsesAfterFilling() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let template = try String(contentsOf: root.appendingPathComponent("config/config.yaml.template"), encoding: .utf8)
+        let text = try TemplateText.render(template, [
+            "socket": "/run/x.sock", "public_url": "https://example.com", "database": "db.sqlite3", "algorithm": "ES256",
+            "signing_key_file": "private.pem", "secure": "true", "mail": "",
+        ])
+        let config = try parse(text)
+        #expect(config.tokens.algorithm == .es256)
+        #expect(config.server.publicURL == "https://example.com")
+    }
+}
