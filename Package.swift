@@ -56,7 +56,12 @@ let package = Package(
         ),
         .testTarget(
             name: "JWTAllauthTests",
-            dependencies: ["JWTAllauth", "FastCGI"]
+            dependencies: [
+                "JWTAllauth",
+                "FastCGI",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
         ),
     ]
 )
