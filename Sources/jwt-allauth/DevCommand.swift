@@ -57,6 +57,8 @@ struct DevCommand: ParsableCommand {
         // nginx connects lazily, but wait for the socket so the first request does not 502.
         let deadline = Date().addingTimeInterval(30)
         while !FileManager.default.fileExists(atPath: config.server.socket) && Date() < deadline { usleep(20_000) }
+        // nginx's own unix socket (the protected demo app); a stale one from a killed run would block bind().
+        unlink(root.appendingPathComponent("run/protected-app.sock").path)
         let nginxBinary = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let nginxBinary else { throw ValidationError("nginx is not installed (apt-get install nginx-light)") }
         let nginx = try spawn(nginxBinary, ["-p", root.path, "-c", nginxConf.path, "-e", root.appendingPathComponent("log/nginx-error.log").path])
