@@ -4,18 +4,10 @@ import HTTPTypes
 
 /// Writes `Set-Cookie` headers from cookie settings: the one place cookie attributes are decided.
 enum CookieWriter {
-    private static let expiresFormat: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter
-    }()
-
-    static func header(_ cookie: Config.Cookie, value: String, now: Date = Date()) -> String {
+    static func header(_ cookie: Config.Cookie, value: String, now: Int64 = Int64(Date().timeIntervalSince1970)) -> String {
         var parts = ["\(cookie.name)=\(value)"]
         if let maxAge = cookie.maxAge {
-            parts.append("expires=\(expiresFormat.string(from: now.addingTimeInterval(TimeInterval(maxAge))))")
+            parts.append("expires=\(HTTPDate.rfc1123(now + Int64(maxAge)))")
         }
         if cookie.httpOnly { parts.append("HttpOnly") }
         if let maxAge = cookie.maxAge { parts.append("Max-Age=\(maxAge)") }

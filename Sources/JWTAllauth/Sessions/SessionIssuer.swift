@@ -33,7 +33,7 @@ public struct SessionIssuer: Sendable {
         let entry = WhitelistEntry(
             jti: TokenService.newIdentifier(), session: TokenService.newIdentifier(), userID: user.id, enabled: enabled,
             created: now, expires: min(now + refreshLifetime, deadline), sessionIat: now)
-        try whitelist.insert(entry, sessionCreated: now, device: device)
+        try whitelist.insert(entry, device: device)
         return try tokens(for: user, entry: entry, now: now)
     }
 

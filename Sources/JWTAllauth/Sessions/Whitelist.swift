@@ -59,16 +59,16 @@ public struct Whitelist {
                        created: row.int(4), expires: row.int(5), sessionIat: row.int(6))
     }
 
-    /// Records a newly issued refresh token. `sessionCreated` is the login time of its session.
-    public func insert(_ entry: WhitelistEntry, predecessor: String? = nil, sessionCreated: Int64, device: DeviceInfo) throws {
+    /// Records the first refresh token of a new session.
+    public func insert(_ entry: WhitelistEntry, device: DeviceInfo) throws {
         let ua = device.userAgent
         try db.run("""
-            INSERT INTO refresh_tokens (jti, session, user_id, enabled, created, expires, session_iat, session_created, predecessor_jti,
+            INSERT INTO refresh_tokens (jti, session, user_id, enabled, created, expires, session_iat,
                 ip, browser, browser_version, os, os_version, device, device_brand, device_model, is_mobile, is_tablet, is_pc, is_bot)
-            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """,
             [.text(entry.jti), .text(entry.session), .integer(entry.userID), SQLValue(entry.enabled), .integer(entry.created),
-             .integer(entry.expires), .integer(entry.sessionIat), .integer(sessionCreated), SQLValue(predecessor),
+             .integer(entry.expires), .integer(entry.sessionIat),
              SQLValue(device.ip), SQLValue(ua?.browser), SQLValue(ua?.browserVersion), SQLValue(ua?.os), SQLValue(ua?.osVersion),
              SQLValue(ua?.device), SQLValue(ua?.deviceBrand), SQLValue(ua?.deviceModel), SQLValue(ua?.isMobile),
              SQLValue(ua?.isTablet), SQLValue(ua?.isPC), SQLValue(ua?.isBot)])
@@ -93,13 +93,11 @@ public struct Whitelist {
     ) throws -> RotationOutcome {
         let users = UserStore(db)
         return try db.transaction(.immediate) { () throws -> RotationOutcome in
-            let found = try db.first("SELECT \(Self.entryColumns), session_created FROM refresh_tokens WHERE jti = ?", [.text(presented.jti)]) {
-                (Self.entry($0), $0.int(7))
-            }
-            guard let (row, sessionCreated) = found, row.session == presented.session, String(row.userID) == presented.userID else {
+            guard let row = try find(jti: presented.jti), row.session == presented.session, String(row.userID) == presented.userID else {
+                // (session, predecessor): the session index narrows it to that session's one row.
                 if grace > 0, let successor = try db.first(
-                    "SELECT \(Self.entryColumns) FROM refresh_tokens WHERE predecessor_jti = ? AND session = ? AND created >= ?",
-                    [.text(presented.jti), .text(presented.session), .integer(now - grace)], Self.entry),
+                    "SELECT \(Self.entryColumns) FROM refresh_tokens WHERE session = ? AND predecessor_jti = ? AND created >= ?",
+                    [.text(presented.session), .text(presented.jti), .integer(now - grace)], Self.entry),
                    let user = try users.find(id: successor.userID), user.isActive {
                     // The immediate predecessor, within the grace window (a retried request, two
                     // tabs): hand back the successor already issued instead of killing the session.
@@ -125,16 +123,32 @@ public struct Whitelist {
                 try revoke(userID: user.id)
                 return .inactive
             }
-            guard try db.run("DELETE FROM refresh_tokens WHERE jti = ?", [.text(row.jti)]) == 1 else {
-                try revoke(session: row.session)
-                return .replayed
-            }
             let successor = WhitelistEntry(
                 jti: newJTI, session: row.session, userID: user.id, enabled: true, created: now,
                 expires: min(now + refreshLifetime, deadline ?? Int64.max), sessionIat: row.sessionIat)
-            try insert(successor, predecessor: row.jti, sessionCreated: sessionCreated, device: device)
+            // The successor takes the row's place: one row per session, updated in place, which
+            // touches fewer pages than a delete and an insert (only the jti index changes).
+            guard try replace(row.jti, with: successor, device: device) else {
+                try revoke(session: row.session)
+                return .replayed
+            }
             return .rotated(user: user, successor: successor)
         }
+    }
+
+    /// Replaces the token `jti` by `successor` in the same row; false if `jti` is no longer there.
+    private func replace(_ jti: String, with successor: WhitelistEntry, device: DeviceInfo) throws -> Bool {
+        let ua = device.userAgent
+        return try db.run("""
+            UPDATE refresh_tokens SET jti = ?, predecessor_jti = jti, enabled = 1, created = ?, expires = ?,
+                ip = ?, browser = ?, browser_version = ?, os = ?, os_version = ?, device = ?, device_brand = ?, device_model = ?,
+                is_mobile = ?, is_tablet = ?, is_pc = ?, is_bot = ?
+            WHERE jti = ?
+            """,
+            [.text(successor.jti), .integer(successor.created), .integer(successor.expires),
+             SQLValue(device.ip), SQLValue(ua?.browser), SQLValue(ua?.browserVersion), SQLValue(ua?.os), SQLValue(ua?.osVersion),
+             SQLValue(ua?.device), SQLValue(ua?.deviceBrand), SQLValue(ua?.deviceModel), SQLValue(ua?.isMobile),
+             SQLValue(ua?.isTablet), SQLValue(ua?.isPC), SQLValue(ua?.isBot), .text(jti)]) == 1
     }
 
     /// Deletes every token of one device session.
@@ -165,7 +179,7 @@ public struct Whitelist {
         var result: [SessionSummary] = []
         var seen: Set<String> = []
         try db.query("""
-            SELECT session, session_created, created, ip, browser, browser_version, os, os_version, device, device_brand, device_model,
+            SELECT session, session_iat, created, ip, browser, browser_version, os, os_version, device, device_brand, device_model,
                    is_mobile, is_tablet, is_pc, is_bot
             FROM refresh_tokens WHERE user_id = ? ORDER BY created DESC, id DESC
             """, [.integer(userID)]) { row in

@@ -35,7 +35,6 @@ public enum Migrator {
                 created INTEGER NOT NULL,
                 expires INTEGER NOT NULL,
                 session_iat INTEGER NOT NULL,
-                session_created INTEGER NOT NULL,
                 predecessor_jti TEXT,
                 ip TEXT,
                 browser TEXT, browser_version TEXT, os TEXT, os_version TEXT,
@@ -44,8 +43,6 @@ public enum Migrator {
             );
             CREATE INDEX refresh_tokens_session ON refresh_tokens(session);
             CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);
-            CREATE INDEX refresh_tokens_expires ON refresh_tokens(expires);
-            CREATE INDEX refresh_tokens_predecessor ON refresh_tokens(predecessor_jti);
             """),
         Migration(name: "0003_throttle", sql: """
             CREATE TABLE throttle_hits (

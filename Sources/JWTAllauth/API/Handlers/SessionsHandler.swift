@@ -9,8 +9,8 @@ enum SessionsHandler {
         return .json(.array(sessions.map { summary in
             var members: [(String, JSON)] = [
                 ("id", .string(summary.session)),
-                ("created", .string(iso8601(summary.created))),
-                ("last_rotated", .string(iso8601(summary.lastRotated))),
+                ("created", .string(HTTPDate.iso8601(summary.created))),
+                ("last_rotated", .string(HTTPDate.iso8601(summary.lastRotated))),
                 ("ip", summary.ip.map(JSON.string) ?? .null),
             ]
             let device = summary.device
@@ -40,9 +40,5 @@ enum SessionsHandler {
             response.clearCookie(context.config.cookies.refresh)
         }
         return response
-    }
-
-    private static func iso8601(_ seconds: Int64) -> String {
-        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
     }
 }
