@@ -38,13 +38,16 @@ print(f"{rps:.0f} {ms('50%'):.2f} {ms('99%'):.2f} {int(non2xx.group(1)) if non2x
 PY
 }
 
-rss_kb() {  # total RSS of the master (child of dev running serve) and its workers
-    local master total=0
+rss_kb() {  # "RSS PSS" in kB, summed over the master (child of dev running serve) and its workers.
+    # RSS counts the shared libraries (Swift runtime, Foundation) once per process; PSS splits
+    # shared pages between the processes that map them, so its sum is what the pool really uses.
+    local master rss=0 pss=0
     master=$(pgrep -P "$DEV_PID" -f " serve " | head -1)
     for pid in "$master" $(pgrep -P "$master"); do
-        total=$((total + $(awk '/VmRSS/ {print $2}' /proc/"$pid"/status)))
+        rss=$((rss + $(awk '/^Rss:/ {print $2}' /proc/"$pid"/smaps_rollup)))
+        pss=$((pss + $(awk '/^Pss:/ {print $2}' /proc/"$pid"/smaps_rollup)))
     done
-    echo "$total"
+    echo "$rss kB RSS, $pss kB PSS"
 }
 
 start_instance() {  # $1 algorithm
@@ -93,7 +96,7 @@ for ALG in ${ALGS:-RS256 ES256}; do
         printf '%-28s %10s %9s %9s %7s\n' "nginx return 200" "$n_rps" "$n_p50" "$n_p99" "$n_bad"
         printf '%-28s %10s %9s %9s %7s\n' "GET /jwt-allauth/health/" "$h_rps" "$h_p50" "$h_p99" "$h_bad"
         python3 -c "print(f'ratio health / return 200: {$h_rps/$n_rps:.2f}')"
-        echo "RSS master+workers after the health run: ${RESULT[health_rss]} kB"
+        echo "memory of master + workers after the health run: ${RESULT[health_rss]}"
         echo
     fi
     login_tokens $((CONNECTIONS + THREADS))
@@ -114,7 +117,7 @@ print(f"openssl speed sign/s, one core: {sign:.0f}; x {cores} cores = {sign*core
 print(f"ratio refresh / (sign/s x cores): {$r_rps/(sign*cores):.2f}   (target >= 0.90 for RS256)")
 print(f"ratio verify / nginx return 200: {$v_rps/$n2_rps:.2f}   (target >= 0.50)")
 PY
-    echo "RSS master+workers: $RSS kB"
+    echo "memory of master + workers after refresh and verify: $RSS"
     echo
     stop_instance
 done
