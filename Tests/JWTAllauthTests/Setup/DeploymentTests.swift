@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+@testable import JWTAllauth
+
+/// `jwt-allauth init`: what it writes, with which permissions, and that nginx accepts the site.
+@Suite(.serialized)
+struct DeploymentTests {
+    static let share = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    func temporaryDirectory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("init-\(UUID().uuidString.prefix(8))")
+    }
+
+    func mode(_ path: String) throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
+    }
+
+    @Test func writesConfigKeysSiteAndUnitWithPrivateKeysClosed() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = Deployment.Options(directory: directory, domain: "auth.example.com")
+        options.algorithm = .es256
+        options.trustedProxies = ["10.0.0.0/8"]
+        options.email = true
+        try Deployment(options: options, share: Self.share).write()
+
+        let keys = directory.appendingPathComponent("keys")
+        #expect(try mode(keys.path) == 0o700)
+        #expect(try mode(keys.appendingPathComponent("private.pem").path) == 0o600)
+        #expect(try mode(keys.appendingPathComponent("refresh.key").path) == 0o600)
+        let config = try Config.load(path: directory.appendingPathComponent("config.yaml").path, environment: [:])
+        #expect(config.tokens.algorithm == .es256)
+        #expect(config.mail.transport == .smtp && config.mail.smtpSecurity == .starttls)
+        let keySet = try KeySet.load(config.tokens)
+        #expect(keySet.accessSigner.algorithm == "ES256")
+
+        let site = try String(contentsOf: directory.appendingPathComponent("nginx/auth.example.com.conf"), encoding: .utf8)
+        for expected in ["listen 443 ssl", "return 301 https://$host$request_uri", "set_real_ip_from 10.0.0.0/8;",
+                         "limit_req zone=jwt_allauth_credentials", "client_max_body_size 64k", "fastcgi_pass jwt_allauth",
+                         "server unix:/run/jwt-allauth/jwt-allauth.sock", "server_name auth.example.com"] {
+            #expect(site.contains(expected), "\(expected)")
+        }
+        let unit = try String(contentsOf: directory.appendingPathComponent("jwt-allauth.service"), encoding: .utf8)
+        #expect(unit.contains("serve --config \(directory.standardizedFileURL.path)/config.yaml"))
+        #expect(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"))
+    }
+
+    @Test func neverOverwritesKeysWithoutForce() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = Deployment.Options(directory: directory, domain: "example.org")
+        options.algorithm = .edDSA
+        try Deployment(options: options, share: Self.share).write()
+        let key = directory.appendingPathComponent("keys/private.pem")
+        let original = try String(contentsOf: key, encoding: .utf8)
+        #expect(throws: Deployment.InitError.self) { try Deployment(options: options, share: Self.share).write() }
+        #expect(try String(contentsOf: key, encoding: .utf8) == original)
+        options.force = true
+        try Deployment(options: options, share: Self.share).write()
+        #expect(try String(contentsOf: key, encoding: .utf8) != original)
+        #expect(try mode(key.path) == 0o600)
+    }
+
+    @Test func refusesAHostileDomain() {
+        let options = Deployment.Options(directory: temporaryDirectory(), domain: "evil.com; return 200")
+        #expect(throws: Deployment.InitError.self) { try Deployment(options: options, share: Self.share).write() }
+    }
+
+    @Test func nginxAcceptsTheGeneratedSite() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = Deployment.Options(directory: directory, domain: "auth.example.com")
+        options.algorithm = .hs256
+        options.socket = directory.appendingPathComponent("jwt-allauth.sock").path
+        try Deployment(options: options, share: Self.share).write()
+        // Point the site at a throwaway certificate and at the copied params, then ask nginx.
+        let certificate = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("cert.key").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=test",
+                             "-keyout", key, "-out", certificate, "-days", "1"]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        var site = try String(contentsOf: directory.appendingPathComponent("nginx/auth.example.com.conf"), encoding: .utf8)
+        site = site.replacingOccurrences(of: "/etc/letsencrypt/live/auth.example.com/fullchain.pem", with: certificate)
+            .replacingOccurrences(of: "/etc/letsencrypt/live/auth.example.com/privkey.pem", with: key)
+            .replacingOccurrences(of: "/etc/nginx/jwt-allauth/", with: directory.appendingPathComponent("nginx").path + "/")
+        let sitePath = directory.appendingPathComponent("site.conf").path
+        try site.write(toFile: sitePath, atomically: true, encoding: .utf8)
+        let main = "pid \(directory.path)/nginx.pid; error_log stderr; events {} http { include \(sitePath); }"
+        let mainPath = directory.appendingPathComponent("nginx.conf").path
+        try main.write(toFile: mainPath, atomically: true, encoding: .utf8)
+        let nginx = Process()
+        nginx.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
+        nginx.arguments = ["-t", "-q", "-p", directory.path, "-c", mainPath]
+        let errors = Pipe()
+        nginx.standardError = errors
+        try nginx.run()
+        nginx.waitUntilExit()
+        let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(nginx.terminationStatus == 0, "nginx -t: \(output)")
+    }
+}
