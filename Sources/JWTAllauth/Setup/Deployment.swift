@@ -116,6 +116,8 @@ public struct Deployment {
             "database": "jwt-allauth.sqlite3", "algorithm": options.algorithm.rawValue, "signing_key_file": signingFile,
             // The local instance is plain HTTP: a Secure cookie would never come back.
             "secure": development != nil ? "false" : "true", "mail": mail,
+            // A browser on the local instance may call it localhost rather than 127.0.0.1.
+            "allowed_origins": development.map { "[\"http://localhost:\($0)\"]" } ?? "[]",
         ])
         try save(config, root.appendingPathComponent("config.yaml"), mode: 0o640)
         if development != nil { return written }

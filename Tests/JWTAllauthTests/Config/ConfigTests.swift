@@ -109,10 +109,11 @@ struct ConfigTests {
         let template = try String(contentsOf: root.appendingPathComponent("config/config.yaml.template"), encoding: .utf8)
         let text = try TemplateText.render(template, [
             "socket": "/run/x.sock", "public_url": "https://example.com", "database": "db.sqlite3", "algorithm": "ES256",
-            "signing_key_file": "private.pem", "secure": "true", "mail": "",
+            "signing_key_file": "private.pem", "secure": "true", "mail": "", "allowed_origins": "[\"https://app.example.com\"]",
         ])
         let config = try parse(text)
         #expect(config.tokens.algorithm == .es256)
         #expect(config.server.publicURL == "https://example.com")
+        #expect(config.cookies.allowedOrigins == ["https://app.example.com"])
     }
 }

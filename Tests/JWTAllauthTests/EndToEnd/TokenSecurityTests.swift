@@ -107,6 +107,10 @@ struct TokenSecurityTests {
         #expect(noCookie.json?["refresh"]?[0]?.string == "This field is required.")
         let crossSite = try instance.refresh(cookie: good.refresh, headers: [("Origin", "https://evil.example")])
         #expect(crossSite.status == 403)
+        #expect(crossSite.json?["code"]?.string == "origin_not_allowed")
+        let sameOrigin = try #require(ClientSession(try instance.refresh(cookie: good.refresh, headers: [("Origin", "http://127.0.0.1:\(instance.port)")])))
+        #expect(try instance.refresh(cookie: sameOrigin.refresh, headers: [("Origin", "http://localhost:\(instance.port)")]).status == 200,
+                "the local instance allows its localhost origin")
     }
 
     @Test func malformedBodiesAreFieldErrorsNeverServerErrors() throws {
