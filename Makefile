@@ -7,7 +7,7 @@ SWIFT ?= swift
 # Debian packages the build, the tests and the local instance need.
 SYSTEM_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev curl wrk openssl
 
-.PHONY: deps build release run test bench clean
+.PHONY: deps build release run test bench bench-reference clean
 
 deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -33,3 +33,7 @@ bench: release
 
 clean:
 	rm -rf .build var
+
+# The same refresh load against django-jwt-allauth 1.5.1 under gunicorn, in one run (needs PyPI).
+bench-reference: release
+	bash bench/reference.sh
