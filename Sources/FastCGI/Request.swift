@@ -47,30 +47,30 @@ public struct Request: Sendable {
         self.bodyStatus = bodyStatus
     }
 
-    /// Parses `Cookie` header values (`a=1; b=2`). Malformed pairs are skipped, surrounding quotes removed.
+    /// Parses `Cookie` header values (`a=1; b=2`). Malformed pairs are skipped, surrounding quotes
+    /// removed. Works on bytes: a refresh cookie is ~1 KB and this runs on every request.
     public static func parseCookies(_ headerValues: [String]) -> [String: String] {
         var cookies: [String: String] = [:]
         for header in headerValues {
-            for pair in header.split(separator: ";") {
-                guard let equals = pair.firstIndex(of: "=") else { continue }
-                let name = pair[..<equals].trimmingSpaces()
-                var value = pair[pair.index(after: equals)...].trimmingSpaces()
-                if value.count >= 2, value.first == "\"", value.last == "\"" {
-                    value = String(value.dropFirst().dropLast())
+            for pair in header.utf8.split(separator: UInt8(ascii: ";")) {
+                guard let equals = pair.firstIndex(of: UInt8(ascii: "=")) else { continue }
+                let name = trimmed(pair[pair.startIndex..<equals])
+                var value = trimmed(pair[pair.index(after: equals)...])
+                if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
+                    value = value.dropFirst().dropLast()
                 }
-                guard !name.isEmpty, cookies[name] == nil else { continue }
-                cookies[name] = value
+                guard !name.isEmpty else { continue }
+                let key = String(Substring(name))
+                if cookies[key] == nil { cookies[key] = String(Substring(value)) }
             }
         }
         return cookies
     }
-}
 
-extension Substring {
-    func trimmingSpaces() -> String {
-        var slice = self[...]
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
-        return String(slice)
+    private static func trimmed(_ bytes: Substring.UTF8View.SubSequence) -> Substring.UTF8View.SubSequence {
+        var slice = bytes
+        while let first = slice.first, first == 0x20 || first == 0x09 { slice = slice.dropFirst() }
+        while let last = slice.last, last == 0x20 || last == 0x09 { slice = slice.dropLast() }
+        return slice
     }
 }

@@ -65,8 +65,10 @@ public struct RequestDecoder: Sendable {
 }
 
 extension String {
-    /// `ACCEPT_LANGUAGE` → `accept-language`.
+    /// `ACCEPT_LANGUAGE` → `accept-language` (bytes: param names are ASCII).
     fileprivate func replacingUnderscores() -> String {
-        String(self.lowercased().map { $0 == "_" ? "-" : $0 })
+        String(decoding: utf8.map { byte in
+            byte == UInt8(ascii: "_") ? UInt8(ascii: "-") : (byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte)
+        }, as: UTF8.self)
     }
 }

@@ -33,13 +33,14 @@ struct HandlerContext {
 
     enum BearerError: Error { case absent, malformed }
 
-    /// The raw token of an `Authorization: Bearer …` header.
+    /// The raw token of an `Authorization: Bearer …` header. Splits bytes, not Characters:
+    /// this runs on every authenticated request with a ~1 KB header.
     static func bearerToken(_ request: Request) throws(BearerError) -> String {
         guard let header = request.headerFields[.authorization] else { throw .absent }
-        let parts = header.split(separator: " ", omittingEmptySubsequences: true)
-        guard let scheme = parts.first, scheme == "Bearer" else { throw .absent }
+        let parts = header.utf8.split(separator: UInt8(ascii: " "))
+        guard let scheme = parts.first, scheme.elementsEqual("Bearer".utf8) else { throw .absent }
         guard parts.count == 2 else { throw .malformed }
-        return String(parts[1])
+        return String(Substring(parts[1]))
     }
 
     /// Authenticates the request by its access token, statelessly unless the session check is on.

@@ -30,6 +30,16 @@ extension TestInstance {
         try client.post("\(mount)/refresh/", headers: [("Cookie", "refresh_token=\(token)")] + headers)
     }
 
+    /// Presents the same refresh token `count` times at once; answers (status, new refresh cookie) each.
+    func refreshSimultaneously(_ token: String, count: Int) -> [(status: Int, refresh: String?)] {
+        let client = self.client
+        let path = "\(mount)/refresh/"
+        return simultaneously(count) { _ in
+            (try? client.post(path, headers: [("Cookie", "refresh_token=\(token)")]))
+                .map { ($0.status, $0.cookie("refresh_token")) } ?? (-1, nil)
+        }
+    }
+
     /// The instance's own signing keys, to craft tokens the service must refuse.
     func tokenService() throws -> TokenService {
         let config = try Config.load(path: configPath, environment: [:])

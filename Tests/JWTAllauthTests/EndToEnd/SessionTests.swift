@@ -206,13 +206,8 @@ struct SessionTests {
         let instance = try TestInstance()
         try instance.createUser("race@example.com")
         for run in 1...20 {
-            let session = try instance.session("race@example.com")
-            let client = instance.client
-            let token = session.refresh
-            let statuses = simultaneously(32) { _ in
-                (try? client.post("/jwt-allauth/refresh/", headers: [("Cookie", "refresh_token=\(token)")]))
-                    .map { ($0.status, $0.cookie("refresh_token")) } ?? (-1, nil)
-            }
+            let token = try instance.session("race@example.com").refresh
+            let statuses = instance.refreshSimultaneously(token, count: 32)
             let winners = statuses.filter { $0.0 == 200 }
             #expect(winners.count == 1, "run \(run): \(statuses.map(\.0))")
             #expect(statuses.allSatisfy { $0.0 == 200 || $0.0 == 401 }, "run \(run): \(statuses.map(\.0))")
@@ -228,13 +223,8 @@ struct SessionTests {
         let instance = try TestInstance(environment: ["JWT_ALLAUTH_TOKENS_ROTATION_GRACE": "10s"])
         try instance.createUser("grace@example.com")
         for run in 1...20 {
-            let session = try instance.session("grace@example.com")
-            let client = instance.client
-            let token = session.refresh
-            let results = simultaneously(32) { _ in
-                (try? client.post("/jwt-allauth/refresh/", headers: [("Cookie", "refresh_token=\(token)")]))
-                    .map { ($0.status, $0.cookie("refresh_token")) } ?? (-1, nil)
-            }
+            let token = try instance.session("grace@example.com").refresh
+            let results = instance.refreshSimultaneously(token, count: 32)
             #expect(results.allSatisfy { $0.0 == 200 }, "run \(run): \(results.map(\.0))")
             let successors = Set(results.compactMap { $0.1.flatMap { try? JWTParts($0).claims["jti"]?.string } })
             #expect(successors.count == 1, "run \(run): one successor for all, got \(successors.count)")

@@ -14,15 +14,15 @@ enum LoginHandler {
         // all slip past the check.
         let throttle = context.throttle
         let limits = context.config.throttle
-        let decision = try throttle.consume([
+        let reservation: Throttle.Reservation
+        switch try throttle.consume([
             (Throttle.bucket("login_ip", request.remoteAddress), limits.loginIP),
             (Throttle.bucket("login_account", UserStore.normalise(email)), limits.loginAccount),
-        ])
-        guard case .allowed(let reservation) = decision else {
-            if case .limited(let retryAfter) = decision {
-                throw APIError.throttled("Too many failed login attempts. Try again later.", retryAfter: retryAfter)
-            }
-            fatalError("unreachable")
+        ]) {
+        case .allowed(let taken):
+            reservation = taken
+        case .limited(let retryAfter):
+            throw APIError.throttled("Too many failed login attempts. Try again later.", retryAfter: retryAfter)
         }
 
         let hasher = PasswordHasher(iterations: context.config.accounts.passwordIterations)
