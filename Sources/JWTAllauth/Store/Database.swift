@@ -53,6 +53,8 @@ public struct Row {
 /// which is most of the cost of a small query.
 public final class Database {
     private var handle: OpaquePointer?
+    /// `<database>-writer.lock`, see `transaction`.
+    private var writerLockFD: Int32 = -1
     private var statements: [String: OpaquePointer] = [:]
     public let path: String
 
@@ -66,6 +68,7 @@ public final class Database {
             throw DatabaseError(code: result, message: "\(path): \(message)")
         }
         installBusyHandler(timeout: busyTimeout)
+        writerLockFD = open(path + "-writer.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         try execute("PRAGMA journal_mode = WAL")
         // NORMAL is durable across application crashes in WAL mode; only an OS crash may lose
         // the last transactions, never corrupt the file.
@@ -75,6 +78,7 @@ public final class Database {
 
     deinit {
         for statement in statements.values { sqlite3_finalize(statement) }
+        if writerLockFD >= 0 { close(writerLockFD) }
         sqlite3_close_v2(handle)
     }
 
@@ -181,6 +185,18 @@ public final class Database {
 
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
     public func transaction<T>(_ kind: TransactionKind = .immediate, _ body: () throws -> T) throws -> T {
+        if kind == .immediate, writerLockFD >= 0 {
+            // Writers of every thread and process queue in the kernel (each connection has its own
+            // open file description, so flock separates threads too) instead of sleep-polling in
+            // SQLite's busy handler: no writer oversleeps a released lock.
+            while flock(writerLockFD, LOCK_EX) != 0 && errno == EINTR {}
+            defer { flock(writerLockFD, LOCK_UN) }
+            return try inTransaction(kind, body)
+        }
+        return try inTransaction(kind, body)
+    }
+
+    private func inTransaction<T>(_ kind: TransactionKind, _ body: () throws -> T) throws -> T {
         try run(kind.rawValue)
         do {
             let value = try body()
