@@ -3,10 +3,10 @@ import HTTPTypes
 
 /// Matches a request path below the mount point to a route, with `<name>` segments captured.
 /// Paths keep the reference's trailing slash; the slash-less form is not served.
-struct Router {
-    typealias Handler = (Request, HandlerContext) throws -> Response
+struct Router: Sendable {
+    typealias Handler = @Sendable (Request, HandlerContext) throws -> Response
 
-    struct Route {
+    struct Route: Sendable {
         let segments: [String]
         var handlers: [(HTTPRequest.Method, Handler)]
     }

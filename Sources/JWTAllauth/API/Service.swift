@@ -13,20 +13,19 @@ public final class Connection {
 
 /// The service: configuration, keys and routes, shared by every thread of a worker.
 /// `handle` is a plain function from request to response, testable without nginx.
-public final class Service: @unchecked Sendable {
+public final class Service: Sendable {
     public let config: Config
     public let tokens: TokenService
     let issuer: SessionIssuer
     let logger: Logger
-    private var router: Router
+    private let router: Router
 
     public init(config: Config, keys: KeySet, logger: Logger) {
         self.config = config
         self.tokens = TokenService(keys: keys)
         self.issuer = SessionIssuer(tokens: tokens, settings: config.tokens)
         self.logger = logger
-        self.router = Router(mount: config.server.mount)
-        registerRoutes()
+        self.router = Self.routes(mount: config.server.mount)
     }
 
     /// Opens a connection for one thread.
@@ -34,7 +33,9 @@ public final class Service: @unchecked Sendable {
         Connection(db: try Database(path: config.database.path, busyTimeout: config.database.busyTimeout))
     }
 
-    private func registerRoutes() {
+    /// Every endpoint, below the mount point.
+    private static func routes(mount: String) -> Router {
+        var router = Router(mount: mount)
         router.add("health/", .get, HealthHandler.get)
         router.add("jwks/", .get, JWKSHandler.get)
         router.add("verify/", .get, VerifyHandler.get)
@@ -47,6 +48,7 @@ public final class Service: @unchecked Sendable {
         router.add("user/", .patch, UserDetailsHandler.patch)
         router.add("sessions/", .get, SessionsHandler.list)
         router.add("sessions/<id>/", .delete, SessionsHandler.delete)
+        return router
     }
 
     public func handle(_ request: Request, _ connection: Connection) -> Response {

@@ -101,8 +101,4 @@ public struct UserStore {
     public func setRole(userID: Int64, _ role: Int) throws {
         try db.run("UPDATE users SET role = ? WHERE id = ?", [SQLValue(role), .integer(userID)])
     }
-
-    public func setEmailVerified(userID: Int64, _ verified: Bool) throws {
-        try db.run("UPDATE users SET email_verified = ? WHERE id = ?", [SQLValue(verified), .integer(userID)])
-    }
 }

@@ -57,7 +57,7 @@ final class TestInstance {
     }
 
     private static func touch(_ url: URL) -> String {
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         return url.path
     }
 
