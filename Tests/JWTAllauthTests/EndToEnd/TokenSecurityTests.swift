@@ -224,6 +224,19 @@ struct TokenSecurityTests {
         #expect(login.json?["code"]?.string == "no_active_account")
     }
 
+    @Test func configuredUserAttributesBecomeClaimsAndFollowTheUserRow() throws {
+        let instance = try TestInstance(environment: ["JWT_ALLAUTH_TOKENS_USER_ATTRIBUTES": "{given_name: first_name}"])
+        try instance.createUser("claims@example.com", firstName: "Ana")
+        let session = try instance.session("claims@example.com")
+        #expect(try JWTParts(session.access).claims["given_name"]?.string == "Ana")
+        #expect(try JWTParts(session.refresh).claims["given_name"]?.string == "Ana")
+        let patch = try instance.client.request("PATCH", "/jwt-allauth/user/", headers: [session.bearer, ("Content-Type", "application/json")],
+                                                body: Array(#"{"first_name":"Bea"}"#.utf8))
+        #expect(patch.status == 200)
+        let rotated = try #require(ClientSession(try instance.refresh(cookie: session.refresh)))
+        #expect(try JWTParts(rotated.access).claims["given_name"]?.string == "Bea", "re-read at rotation")
+    }
+
     @Test func loginAnswersTheReferenceCodes() throws {
         let instance = try TestInstance(environment: ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"])
         try instance.createUser("Person@Example.com")
@@ -234,7 +247,10 @@ struct TokenSecurityTests {
         let unknown = try instance.login("nobody@example.com")
         #expect(unknown.status == 401)
         #expect(unknown.text == wrong.text, "unknown and wrong answer alike")
+        #expect(try UserStore(instance.database()).find(email: "person@example.com")?.lastLogin == nil)
         #expect(try instance.login("  PERSON@example.COM ").status == 200, "case-insensitive, trimmed")
+        let lastLogin = try UserStore(instance.database()).find(email: "person@example.com")?.lastLogin
+        #expect(lastLogin != nil && abs(lastLogin! - Int64(Date().timeIntervalSince1970)) < 5, "last_login updated")
         let unverified = try instance.login("unverified@example.com")
         #expect(unverified.status == 401)
         #expect(unverified.json?["code"]?.string == "email_not_verified")
