@@ -36,8 +36,10 @@ struct InitCommand: ParsableCommand {
 
             Next steps:
               1. Review \(dir)/config.yaml\(email ? " (fill in the mail section)" : "").
-              2. jwt-allauth migrate --config \(dir)/config.yaml
-              3. jwt-allauth create-user --config \(dir)/config.yaml --email admin@\(domain) --role 1000 --password-stdin
+                 The service user owns the directory (keys, database): useradd --system --no-create-home \\
+                 --shell /usr/sbin/nologin \(user) && chown -R \(user): \(dir)
+              2. sudo -u \(user) jwt-allauth migrate --config \(dir)/config.yaml
+              3. sudo -u \(user) jwt-allauth create-user --config \(dir)/config.yaml --email admin@\(domain) --role 1000 --password-stdin
               4. mkdir -p /etc/nginx/jwt-allauth && cp \(dir)/nginx/fastcgi-params.conf \(dir)/nginx/auth-request.conf /etc/nginx/jwt-allauth/
                  cp \(dir)/nginx/\(domain).conf /etc/nginx/sites-available/ && ln -s ../sites-available/\(domain).conf /etc/nginx/sites-enabled/
                  and fill in the certificate paths; then nginx -t && systemctl reload nginx
