@@ -223,15 +223,12 @@ public final class Supervisor {
         }
     }
 
-    /// A child that dies soon after starting is restarted with a growing delay (0.5 s … 30 s)
-    /// so a broken configuration does not make the master spin; otherwise it is restarted at once.
+    /// A death is answered at once; a child that keeps dying young (a broken configuration, a
+    /// missing file) is restarted with a growing delay, 0.5 s … 30 s, so the master does not spin.
+    /// A child that lived 5 s or more resets the delay.
     private func scheduleRespawn(slot: Int, livedFor: TimeInterval) {
-        let delay: TimeInterval
-        if livedFor < 5 {
-            delay = min(max((backoff[slot] ?? 0.25) * 2, 0.5), 30)
-        } else {
-            delay = 0
-        }
+        let previous = livedFor < 5 ? backoff[slot] : nil
+        let delay = previous.map { min(max($0 * 2, 0.5), 30) } ?? 0
         backoff[slot] = delay
         pendingRespawns[slot] = Date().addingTimeInterval(delay)
     }
