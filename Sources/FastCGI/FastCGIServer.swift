@@ -105,9 +105,6 @@ public final class FastCGIServer<State>: @unchecked Sendable {
         return true
     }
 
-    /// Blocks until every accept thread has ended.
-    public func waitUntilStopped() { finished.wait() }
-
     private func acceptLoop(state: State, slot: ThreadSlot) {
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }

@@ -28,7 +28,6 @@ public enum JSON: Sendable, Equatable {
 
     public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
     public var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
-    public var numberValue: Double? { if case .number(let n) = self { return n } else { return nil } }
     /// An integral number that fits in Int64, as JWT NumericDate claims are.
     public var int64Value: Int64? {
         guard case .number(let n) = self, n.rounded() == n, abs(n) < 9.0e15 else { return nil }
