@@ -270,6 +270,18 @@ struct TokenSecurityTests {
         for _ in 0..<6 { #expect(try instance.login("fine@example.com").status == 200) }
     }
 
+    @Test func failedLoginsAreThrottledPerClientAddress() throws {
+        let instance = try TestInstance()
+        try instance.createUser("victim2@example.com")
+        // Ten failures spread over ten addresses: no account limit is reached, the address limit is.
+        for attempt in 1...10 {
+            #expect(try instance.login("guess\(attempt)@example.com", password: "wrong").status == 401)
+        }
+        let limited = try instance.login("victim2@example.com")
+        #expect(limited.status == 429)
+        #expect(Int(limited.header("Retry-After") ?? "") ?? 0 > 0)
+    }
+
     @Test func theThrottleScaleRaisesLimitsForLoadTests() throws {
         let instance = try TestInstance(environment: ["JWT_ALLAUTH_THROTTLE_SCALE": "100"])
         try instance.createUser("bench@example.com")
