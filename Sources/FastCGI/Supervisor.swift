@@ -122,16 +122,11 @@ public final class Supervisor {
 
     /// Starts one child in `slot` and waits until it reports that it accepts (or dies).
     private func spawn(slot: Int) -> pid_t? {
-        var pipeFDs: [Int32] = [-1, -1]
-        guard pipe(&pipeFDs) == 0 else {
-            logger.error("cannot create readiness pipe", metadata: ["errno": "\(errno)"])
+        guard let pipeFDs = closeOnExecPipe("readiness") else {
             pendingRespawns[slot] = Date().addingTimeInterval(1)
             return nil
         }
         defer { close(pipeFDs[0]) }
-        // Only the dup2'd copies (fds 3 and 4) may reach the child.
-        _ = fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(pipeFDs[1], F_SETFD, FD_CLOEXEC)
         guard let inputRead = writeInputPipe() else {
             close(pipeFDs[1])
             scheduleRespawn(slot: slot, livedFor: 0)
@@ -179,15 +174,21 @@ public final class Supervisor {
         return pid
     }
 
-    /// A pipe already holding `childInput` (closed for writing); answers its read end.
-    private func writeInputPipe() -> Int32? {
+    /// A pipe whose ends close on exec: only the copies dup2'd to fds 3 and 4 reach a child.
+    private func closeOnExecPipe(_ purpose: String) -> [Int32]? {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else {
-            logger.error("cannot create configuration pipe", metadata: ["errno": "\(errno)"])
+            logger.error("cannot create \(purpose) pipe", metadata: ["errno": "\(errno)"])
             return nil
         }
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        return fds
+    }
+
+    /// A pipe already holding `childInput` (closed for writing); answers its read end.
+    private func writeInputPipe() -> Int32? {
+        guard let fds = closeOnExecPipe("configuration") else { return nil }
         defer { close(fds[1]) }
         // A pipe holds 64 KiB without a reader; a configuration is far smaller.
         guard settings.childInput.count < 65536 else {

@@ -59,19 +59,35 @@ public struct Whitelist {
                        created: row.int(4), expires: row.int(5), sessionIat: row.int(6))
     }
 
+    /// The device columns every mint and rotation writes, in `deviceValues` order.
+    private static let deviceColumns = [
+        "ip", "browser", "browser_version", "os", "os_version", "device", "device_brand", "device_model",
+        "is_mobile", "is_tablet", "is_pc", "is_bot",
+    ]
+
+    private static func deviceValues(_ device: DeviceInfo) -> [SQLValue] {
+        let ua = device.userAgent
+        return [SQLValue(device.ip), SQLValue(ua?.browser), SQLValue(ua?.browserVersion), SQLValue(ua?.os), SQLValue(ua?.osVersion),
+                SQLValue(ua?.device), SQLValue(ua?.deviceBrand), SQLValue(ua?.deviceModel), SQLValue(ua?.isMobile),
+                SQLValue(ua?.isTablet), SQLValue(ua?.isPC), SQLValue(ua?.isBot)]
+    }
+
+    private static let insertSQL = """
+        INSERT INTO refresh_tokens (jti, session, user_id, enabled, created, expires, session_iat, \(deviceColumns.joined(separator: ", ")))
+        VALUES (\(Array(repeating: "?", count: 7 + deviceColumns.count).joined(separator: ",")))
+        """
+
+    private static let replaceSQL = """
+        UPDATE refresh_tokens SET jti = ?, predecessor_jti = jti, enabled = 1, created = ?, expires = ?,
+            \(deviceColumns.map { "\($0) = ?" }.joined(separator: ", "))
+        WHERE jti = ?
+        """
+
     /// Records the first refresh token of a new session.
     public func insert(_ entry: WhitelistEntry, device: DeviceInfo) throws {
-        let ua = device.userAgent
-        try db.run("""
-            INSERT INTO refresh_tokens (jti, session, user_id, enabled, created, expires, session_iat,
-                ip, browser, browser_version, os, os_version, device, device_brand, device_model, is_mobile, is_tablet, is_pc, is_bot)
-            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-            """,
-            [.text(entry.jti), .text(entry.session), .integer(entry.userID), SQLValue(entry.enabled), .integer(entry.created),
-             .integer(entry.expires), .integer(entry.sessionIat),
-             SQLValue(device.ip), SQLValue(ua?.browser), SQLValue(ua?.browserVersion), SQLValue(ua?.os), SQLValue(ua?.osVersion),
-             SQLValue(ua?.device), SQLValue(ua?.deviceBrand), SQLValue(ua?.deviceModel), SQLValue(ua?.isMobile),
-             SQLValue(ua?.isTablet), SQLValue(ua?.isPC), SQLValue(ua?.isBot)])
+        try db.run(Self.insertSQL,
+                   [.text(entry.jti), .text(entry.session), .integer(entry.userID), SQLValue(entry.enabled), .integer(entry.created),
+                    .integer(entry.expires), .integer(entry.sessionIat)] + Self.deviceValues(device))
     }
 
     public func find(jti: String) throws -> WhitelistEntry? {
@@ -138,17 +154,9 @@ public struct Whitelist {
 
     /// Replaces the token `jti` by `successor` in the same row; false if `jti` is no longer there.
     private func replace(_ jti: String, with successor: WhitelistEntry, device: DeviceInfo) throws -> Bool {
-        let ua = device.userAgent
-        return try db.run("""
-            UPDATE refresh_tokens SET jti = ?, predecessor_jti = jti, enabled = 1, created = ?, expires = ?,
-                ip = ?, browser = ?, browser_version = ?, os = ?, os_version = ?, device = ?, device_brand = ?, device_model = ?,
-                is_mobile = ?, is_tablet = ?, is_pc = ?, is_bot = ?
-            WHERE jti = ?
-            """,
-            [.text(successor.jti), .integer(successor.created), .integer(successor.expires),
-             SQLValue(device.ip), SQLValue(ua?.browser), SQLValue(ua?.browserVersion), SQLValue(ua?.os), SQLValue(ua?.osVersion),
-             SQLValue(ua?.device), SQLValue(ua?.deviceBrand), SQLValue(ua?.deviceModel), SQLValue(ua?.isMobile),
-             SQLValue(ua?.isTablet), SQLValue(ua?.isPC), SQLValue(ua?.isBot), .text(jti)]) == 1
+        try db.run(Self.replaceSQL,
+                   [.text(successor.jti), .integer(successor.created), .integer(successor.expires)]
+                       + Self.deviceValues(device) + [.text(jti)]) == 1
     }
 
     /// Deletes every token of one device session.
