@@ -124,11 +124,10 @@ struct SessionsCommand: ParsableCommand {
         guard let account = try UserStore(db).find(email: user) else { throw ValidationError("no account with \(user)") }
         let whitelist = Whitelist(db)
         let sessions = try whitelist.sessions(userID: account.id)
-        let formatter = ISO8601DateFormatter()
         for session in sessions {
             let device = session.device.map { "\($0.browser) \($0.browserVersion) on \($0.os) \($0.osVersion)" } ?? "-"
-            print("\(session.session)  opened \(formatter.string(from: Date(timeIntervalSince1970: TimeInterval(session.created))))  "
-                  + "last used \(formatter.string(from: Date(timeIntervalSince1970: TimeInterval(session.lastRotated))))  "
+            print("\(session.session)  opened \(HTTPDate.iso8601(session.created))  "
+                  + "last used \(HTTPDate.iso8601(session.lastRotated))  "
                   + "ip \(session.ip ?? "-")  \(device)")
         }
         print("\(sessions.count) session(s) for \(account.email)")

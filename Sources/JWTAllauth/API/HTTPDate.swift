@@ -6,7 +6,7 @@ import Glibc
 
 /// Formats timestamps for HTTP and JSON with `gmtime_r`: thread-safe (a shared DateFormatter is
 /// not) and cheap on the hot path (every session answer sets a cookie with an expiry).
-enum HTTPDate {
+public enum HTTPDate {
     private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -20,14 +20,14 @@ enum HTTPDate {
     private static func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
     /// RFC 7231 IMF-fixdate, as cookie `expires` wants it: `Tue, 08 Dec 2026 09:00:00 GMT`.
-    static func rfc1123(_ seconds: Int64) -> String {
+    public static func rfc1123(_ seconds: Int64) -> String {
         let t = components(seconds)
         return "\(weekdays[Int(t.tm_wday)]), \(two(t.tm_mday)) \(months[Int(t.tm_mon)]) \(t.tm_year + 1900) "
             + "\(two(t.tm_hour)):\(two(t.tm_min)):\(two(t.tm_sec)) GMT"
     }
 
     /// ISO 8601 in UTC: `2026-11-24T09:00:00Z`.
-    static func iso8601(_ seconds: Int64) -> String {
+    public static func iso8601(_ seconds: Int64) -> String {
         let t = components(seconds)
         return "\(t.tm_year + 1900)-\(two(t.tm_mon + 1))-\(two(t.tm_mday))T\(two(t.tm_hour)):\(two(t.tm_min)):\(two(t.tm_sec))Z"
     }
