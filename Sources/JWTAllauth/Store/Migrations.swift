@@ -64,6 +64,26 @@ public enum Migrator {
             CREATE INDEX one_time_tokens_user ON one_time_tokens(user_id, purpose);
             CREATE INDEX one_time_tokens_expires ON one_time_tokens(expires);
             """),
+        Migration(name: "0005_outbox", sql: """
+            CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                message_id TEXT NOT NULL UNIQUE,
+                kind TEXT NOT NULL,
+                sender TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                text_body TEXT NOT NULL,
+                html_body TEXT,
+                created INTEGER NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at INTEGER NOT NULL,
+                leased_until INTEGER,
+                sent_at INTEGER,
+                failed_at INTEGER,
+                last_error TEXT
+            );
+            CREATE INDEX outbox_due ON outbox(sent_at, failed_at, next_attempt_at);
+            """),
     ]
 
     /// Returns the names applied by this call.
