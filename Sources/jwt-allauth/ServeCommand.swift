@@ -22,6 +22,7 @@ struct ServeCommand: ParsableCommand {
         let config = try options.load(text: text)
         let logger = makeLogger("jwt-allauth.master", level: config.logLevel)
         _ = try KeySet.load(config.tokens)
+        _ = try TemplateLibrary(config.templates)
         _ = try openMigrated(config)
         try FileManager.default.createDirectory(
             atPath: URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().path, withIntermediateDirectories: true)
@@ -33,6 +34,7 @@ struct ServeCommand: ParsableCommand {
             let freshText = try Config.readText(path: path)
             let fresh = try Config.load(path: path, text: freshText)
             _ = try KeySet.load(fresh.tokens)
+            _ = try TemplateLibrary(fresh.templates)
             _ = try openMigrated(fresh)
             if fresh.server.socket != config.server.socket {
                 logger.warning("server.socket changed; it takes effect at the next restart, not on reload")
@@ -73,7 +75,7 @@ struct WorkerCommand: ParsableCommand {
 
         let config = try configFD.map { fd in try options.load(text: Self.readAll(fd)) } ?? options.load()
         let logger = makeLogger("jwt-allauth.worker", level: config.logLevel)
-        let service = Service(config: config, keys: try KeySet.load(config.tokens), logger: logger)
+        let service = Service(config: config, keys: try KeySet.load(config.tokens), templates: try TemplateLibrary(config.templates), logger: logger)
         let server = FastCGIServer<Connection>(
             threads: config.server.threads, maxBodyBytes: config.server.maxBodyBytes, logger: logger,
             makeState: { try service.makeConnection() },

@@ -11,21 +11,24 @@ public final class Connection {
     public init(db: Database) { self.db = db }
 }
 
-/// The service: configuration, keys and routes, shared by every thread of a worker.
+/// The service: configuration, keys, templates and routes, shared by every thread of a worker.
 /// `handle` is a plain function from request to response, testable without nginx.
 public final class Service: Sendable {
     public let config: Config
     public let tokens: TokenService
+    /// Mail and page templates, loaded and render-checked once at start.
+    public let templates: TemplateLibrary
     let issuer: SessionIssuer
     let logger: Logger
     private let router: Router
 
-    public init(config: Config, keys: KeySet, logger: Logger) {
+    public init(config: Config, keys: KeySet, templates: TemplateLibrary, logger: Logger) {
         self.config = config
         self.tokens = TokenService(keys: keys)
+        self.templates = templates
         self.issuer = SessionIssuer(tokens: tokens, settings: config.tokens)
         self.logger = logger
-        self.router = Self.routes(mount: config.server.mount)
+        self.router = Self.routes(config)
     }
 
     /// Opens a connection for one thread.
@@ -34,8 +37,8 @@ public final class Service: Sendable {
     }
 
     /// Every endpoint, below the mount point.
-    private static func routes(mount: String) -> Router {
-        var router = Router(mount: mount)
+    private static func routes(_ config: Config) -> Router {
+        var router = Router(mount: config.server.mount)
         router.add("health/", .get, HealthHandler.get)
         router.add("jwks/", .get, JWKSHandler.get)
         router.add("verify/", .get, VerifyHandler.get)
@@ -48,6 +51,19 @@ public final class Service: Sendable {
         router.add("user/", .patch, UserDetailsHandler.patch)
         router.add("sessions/", .get, SessionsHandler.list)
         router.add("sessions/<id>/", .delete, SessionsHandler.delete)
+
+        // Built-in pages; a configured redirect replaces the page it names (as in the reference).
+        router.add("registration/account_email_verification_sent/", .get, PageHandler.show(.verificationSent))
+        if config.redirects.emailVerified == nil {
+            router.add("registration/verified/", .get, PageHandler.show(.verified))
+        }
+        if config.redirects.passwordReset == nil {
+            router.add("password/reset/default/", .get, PageHandler.show(.passwordResetForm))
+            router.add("password/reset/complete/", .get, PageHandler.show(.passwordResetComplete))
+        }
+        if config.redirects.passwordSet == nil {
+            router.add("registration/set-password/default/", .get, PageHandler.show(.setPasswordForm))
+        }
         return router
     }
 
