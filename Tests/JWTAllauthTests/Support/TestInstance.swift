@@ -116,6 +116,27 @@ final class TestInstance {
         masterPID.map { Self.childPIDs(of: $0).sorted() } ?? []
     }
 
+    /// Runs a `jwt-allauth` command against this instance's configuration (and environment,
+    /// plus `extraEnvironment`), answering its exit status and its output (stdout and stderr).
+    @discardableResult
+    func run(_ arguments: [String], input: String? = nil, extraEnvironment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments + ["--config", configPath]
+        process.environment = environment.merging(extraEnvironment) { _, extra in extra }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let stdin = Pipe()
+        process.standardInput = stdin
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
     // MARK: data
 
     func database() throws -> Database {
