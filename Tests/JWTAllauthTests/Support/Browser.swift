@@ -80,7 +80,9 @@ final class Browser {
             session = ""
         }
         if driver.isRunning {
-            driver.terminate()
+            // SIGKILL, not terminate(): chromedriver inherits the test runner's signal mask, in
+            // which SIGTERM is blocked. The browser itself was closed by the session's DELETE.
+            kill(driver.processIdentifier, SIGKILL)
             driver.waitUntilExit()
         }
         try? FileManager.default.removeItem(at: profile)

@@ -67,6 +67,9 @@ struct HTTPClient: Sendable {
             let n = recv(fd, &buffer, buffer.count, 0)
             if n <= 0 { break }
             received.append(contentsOf: buffer[0..<n])
+            // A server that keeps the connection open despite `Connection: close` (chromedriver)
+            // has answered once its Content-Length has arrived.
+            if let length = Self.completeLength(received), received.count >= length { break }
         }
         return try Self.parse(received)
     }
@@ -81,9 +84,23 @@ struct HTTPClient: Sendable {
         return try request("POST", path, headers: all, body: Array((json ?? "").utf8))
     }
 
-    static func parse(_ data: [UInt8]) throws -> HTTPResponse {
+    /// Head plus `Content-Length` bytes, once the head has arrived and carries that header.
+    static func completeLength(_ data: [UInt8]) -> Int? {
+        guard let end = headEnd(data) else { return nil }
+        let head = String(decoding: data[0..<end], as: UTF8.self).lowercased()
+        guard let line = head.components(separatedBy: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+              let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+        else { return nil }
+        return end + 4 + length
+    }
+
+    private static func headEnd(_ data: [UInt8]) -> Int? {
         let separator: [UInt8] = [13, 10, 13, 10]
-        guard let end = (0..<(max(0, data.count - 3))).first(where: { Array(data[$0..<$0 + 4]) == separator }) else { throw ClientError.malformed }
+        return (0..<(max(0, data.count - 3))).first(where: { Array(data[$0..<$0 + 4]) == separator })
+    }
+
+    static func parse(_ data: [UInt8]) throws -> HTTPResponse {
+        guard let end = headEnd(data) else { throw ClientError.malformed }
         let head = String(decoding: data[0..<end], as: UTF8.self).components(separatedBy: "\r\n")
         let statusParts = head[0].split(separator: " ")
         guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw ClientError.malformed }
