@@ -11,8 +11,8 @@ import Glibc
 ///
 /// Why a small client of our own rather than Debian's python3-selenium: WebDriver is a handful
 /// of JSON-over-HTTP calls to chromedriver on loopback, which the tests' own `HTTPClient`
-/// already speaks; that keeps one test runner (`swift test`), one language, and no Python
-/// dependency in CI.
+/// already speaks (FoundationNetworking's URLSession failed here with curl's "Failed writing
+/// header"); that keeps one test runner (`swift test`), one language, and no Python in CI.
 final class Browser {
     let driver: Process
     let driverPort: Int
@@ -90,13 +90,18 @@ final class Browser {
 
     private func waitForDriver() throws {
         let deadline = Date().addingTimeInterval(20)
+        var lastError = ""
         while Date() < deadline {
-            if let status = try? command("GET", "/status", nil) as? [String: Any], status["ready"] as? Bool == true { return }
+            do {
+                if let status = try command("GET", "/status", nil) as? [String: Any], status["ready"] as? Bool == true { return }
+            } catch {
+                lastError = "\(error)"
+            }
             guard driver.isRunning else { break }
             usleep(100_000)
         }
         let log = (try? String(contentsOf: profile.appendingPathComponent("chromedriver.log"), encoding: .utf8)) ?? ""
-        throw BrowserError.driverNotReady(String(log.suffix(2000)))
+        throw BrowserError.driverNotReady("\(lastError)\n\(log.suffix(2000))")
     }
 
     // MARK: WebDriver commands
