@@ -136,3 +136,63 @@ struct SessionsCommand: ParsableCommand {
         }
     }
 }
+
+/// `jwt-allauth invite`: what `POST registration/user-register/` does, for an operator.
+struct InviteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "invite", abstract: "Create an invited account and queue its invitation mail (the link sets the password).")
+    @OptionGroup var options: ConfigOption
+    @Option var email: String
+    @Option(help: "Role code: 0 user, 900 superuser, 1000 staff.") var role: Int = 0
+    @Option var firstName = ""
+    @Option var lastName = ""
+
+    func run() throws {
+        let config = try options.load()
+        guard role >= 0 else { throw ValidationError("--role must be a non-negative role code") }
+        let address = email.trimmingCharacters(in: .whitespaces).lowercased()
+        let invitee = Invitee(email: address, role: role, firstName: firstName, lastName: lastName)
+        switch try AccountAdministration(openMigrated(config), config: config).invite(invitee) {
+        case .invited(let userID):
+            print("invited user \(userID) <\(address)> role \(role); the invitation mail is queued")
+        case .emailTaken:
+            throw ValidationError("an account with \(address) exists already")
+        }
+    }
+}
+
+/// `jwt-allauth verify-email`: marks an address verified (and enables its waiting sign-up sessions).
+struct VerifyEmailCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "verify-email", abstract: "Mark an account's address verified.")
+    @OptionGroup var options: ConfigOption
+    @Option var email: String
+
+    func run() throws {
+        let config = try options.load()
+        do {
+            try AccountAdministration(openMigrated(config), config: config).verifyEmail(email)
+        } catch AccountAdministration.Failure.noSuchAccount {
+            throw ValidationError("no account with \(email)")
+        }
+        print("verified \(email)")
+    }
+}
+
+/// `jwt-allauth deactivate`: the account can no longer log in, and every session, link and
+/// capability it holds is revoked at once.
+struct DeactivateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deactivate", abstract: "Deactivate an account and revoke its sessions, links and capabilities.")
+    @OptionGroup var options: ConfigOption
+    @Option var email: String
+
+    func run() throws {
+        let config = try options.load()
+        do {
+            let revoked = try AccountAdministration(openMigrated(config), config: config).deactivate(email)
+            print("deactivated \(email); revoked \(revoked) refresh token(s)")
+        } catch AccountAdministration.Failure.noSuchAccount {
+            throw ValidationError("no account with \(email)")
+        }
+    }
+}

@@ -23,6 +23,8 @@ struct ServeCommand: ParsableCommand {
         let logger = makeLogger("jwt-allauth.master", level: config.logLevel)
         _ = try KeySet.load(config.tokens)
         _ = try openMigrated(config)
+        // Workers read it at start; a missing file must stop the master, not loop the workers.
+        _ = try PasswordPolicy.commonPasswords(in: ShareDirectory.locate())
         try FileManager.default.createDirectory(
             atPath: URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().path, withIntermediateDirectories: true)
         let supervisor = Supervisor(
@@ -73,7 +75,8 @@ struct WorkerCommand: ParsableCommand {
 
         let config = try configFD.map { fd in try options.load(text: Self.readAll(fd)) } ?? options.load()
         let logger = makeLogger("jwt-allauth.worker", level: config.logLevel)
-        let service = Service(config: config, keys: try KeySet.load(config.tokens), logger: logger)
+        let service = Service(config: config, keys: try KeySet.load(config.tokens), logger: logger,
+                              commonPasswords: try PasswordPolicy.commonPasswords(in: ShareDirectory.locate()))
         let server = FastCGIServer<Connection>(
             threads: config.server.threads, maxBodyBytes: config.server.maxBodyBytes, logger: logger,
             makeState: { try service.makeConnection() },

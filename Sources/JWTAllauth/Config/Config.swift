@@ -110,6 +110,14 @@ public struct Config: Sendable {
         public var loginAccount: Rate?
         /// Multiplies every count: raise it for load tests instead of editing each rate.
         public var scale: Double
+        /// Sign-ups per client address.
+        public var registrationIP: Rate?
+        /// Password-reset requests per client address and per target address (429 alike for both).
+        public var passwordResetIP: Rate?
+        public var passwordResetAddress: Rate?
+        /// Confirmation and "account exists" mails per address: beyond it the request succeeds but
+        /// sends nothing, so nobody can flood a mailbox through sign-up.
+        public var confirmationMailAddress: Rate?
     }
 
     public enum MailTransport: String, Sendable { case smtp, directory }
@@ -294,7 +302,11 @@ public struct Config: Sendable {
             enabled: try r.bool("throttle.enabled", default: true),
             loginIP: try rate("throttle.login_ip", default: "10/m"),
             loginAccount: try rate("throttle.login_account", default: "5/300s"),
-            scale: try r.double("throttle.scale", default: 1, range: 0.001...1_000_000)
+            scale: try r.double("throttle.scale", default: 1, range: 0.001...1_000_000),
+            registrationIP: try rate("throttle.registration_ip", default: "10/m"),
+            passwordResetIP: try rate("throttle.password_reset_ip", default: "20/m"),
+            passwordResetAddress: try rate("throttle.password_reset_address", default: "5/m"),
+            confirmationMailAddress: try rate("throttle.confirmation_mail_address", default: "3/180s")
         )
 
         let mail = Mail(
