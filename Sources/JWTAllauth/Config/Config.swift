@@ -262,7 +262,7 @@ public struct Config: Sendable {
         let accounts = Accounts(
             emailVerification: try r.choice("accounts.email_verification", default: .none,
                                             ["none": .none, "false": .none, "optional": .optional, "mandatory": .mandatory, "true": .mandatory]),
-            emailConfirmationExpire: try r.duration("accounts.email_confirmation_expire", default: 3 * 86400, minimum: 60),
+            emailConfirmationExpire: try r.duration("accounts.email_confirmation_expire", default: 3 * 86400, minimum: 1),
             preventEnumeration: try r.bool("accounts.prevent_enumeration", default: true),
             passwordIterations: try r.int("accounts.password_iterations", default: 1_000_000, range: 1000...100_000_000),
             passwordMinLength: try r.int("accounts.password_min_length", default: 8, range: 1...128),
@@ -272,7 +272,7 @@ public struct Config: Sendable {
             invitations: try r.bool("accounts.invitations", default: false) || adminManaged,
             registrationAllowedRoles: allowedRoles,
             collectUserAgent: try r.bool("accounts.collect_user_agent", default: false),
-            passwordResetTimeout: try r.duration("accounts.password_reset_timeout", default: 259_200, minimum: 60)
+            passwordResetTimeout: try r.duration("accounts.password_reset_timeout", default: 259_200, minimum: 1)
         )
 
         let mfa = MFA(
