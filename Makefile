@@ -6,6 +6,8 @@ PORT ?= 8080
 SWIFT ?= swift
 # Debian packages the build, the tests and the local instance need.
 SYSTEM_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev curl wrk openssl
+# Headless browser tests of the built-in pages (driven over WebDriver).
+SYSTEM_PACKAGES += chromium chromium-driver
 
 .PHONY: deps build release run test bench bench-reference clean
 

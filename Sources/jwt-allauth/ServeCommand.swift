@@ -22,6 +22,7 @@ struct ServeCommand: ParsableCommand {
         let config = try options.load(text: text)
         let logger = makeLogger("jwt-allauth.master", level: config.logLevel)
         _ = try KeySet.load(config.tokens)
+        _ = try TemplateLibrary(config.templates)
         _ = try openMigrated(config)
         // Workers read it at start; a missing file must stop the master, not loop the workers.
         _ = try PasswordPolicy.commonPasswords(in: ShareDirectory.locate())
@@ -35,6 +36,7 @@ struct ServeCommand: ParsableCommand {
             let freshText = try Config.readText(path: path)
             let fresh = try Config.load(path: path, text: freshText)
             _ = try KeySet.load(fresh.tokens)
+            _ = try TemplateLibrary(fresh.templates)
             _ = try openMigrated(fresh)
             if fresh.server.socket != config.server.socket {
                 logger.warning("server.socket changed; it takes effect at the next restart, not on reload")
@@ -75,7 +77,7 @@ struct WorkerCommand: ParsableCommand {
 
         let config = try configFD.map { fd in try options.load(text: Self.readAll(fd)) } ?? options.load()
         let logger = makeLogger("jwt-allauth.worker", level: config.logLevel)
-        let service = Service(config: config, keys: try KeySet.load(config.tokens), logger: logger,
+        let service = Service(config: config, keys: try KeySet.load(config.tokens), templates: try TemplateLibrary(config.templates), logger: logger,
                               commonPasswords: try PasswordPolicy.commonPasswords(in: ShareDirectory.locate()))
         let server = FastCGIServer<Connection>(
             threads: config.server.threads, maxBodyBytes: config.server.maxBodyBytes, logger: logger,

@@ -11,11 +11,13 @@ public final class Connection {
     public init(db: Database) { self.db = db }
 }
 
-/// The service: configuration, keys and routes, shared by every thread of a worker.
+/// The service: configuration, keys, templates and routes, shared by every thread of a worker.
 /// `handle` is a plain function from request to response, testable without nginx.
 public final class Service: Sendable {
     public let config: Config
     public let tokens: TokenService
+    /// Mail and page templates, loaded and render-checked once at start.
+    public let templates: TemplateLibrary
     let issuer: SessionIssuer
     /// The password validators, with the common-passwords list loaded once per worker.
     let passwords: PasswordPolicy
@@ -23,9 +25,10 @@ public final class Service: Sendable {
     private let router: Router
 
     /// `commonPasswords`: `PasswordPolicy.commonPasswords(in:)`, read once at start.
-    public init(config: Config, keys: KeySet, logger: Logger, commonPasswords: Set<String> = []) {
+    public init(config: Config, keys: KeySet, templates: TemplateLibrary, logger: Logger, commonPasswords: Set<String> = []) {
         self.config = config
         self.tokens = TokenService(keys: keys)
+        self.templates = templates
         self.issuer = SessionIssuer(tokens: tokens, settings: config.tokens)
         self.passwords = PasswordPolicy(minLength: config.accounts.passwordMinLength, commonPasswords: commonPasswords)
         self.logger = logger
@@ -52,6 +55,19 @@ public final class Service: Sendable {
         router.add("user/", .patch, UserDetailsHandler.patch)
         router.add("sessions/", .get, SessionsHandler.list)
         router.add("sessions/<id>/", .delete, SessionsHandler.delete)
+
+        // Built-in pages; a configured redirect replaces the page it names (as in the reference).
+        router.add("registration/account_email_verification_sent/", .get, PageHandler.show(.verificationSent))
+        if config.redirects.emailVerified == nil {
+            router.add("registration/verified/", .get, PageHandler.show(.verified))
+        }
+        if config.redirects.passwordReset == nil {
+            router.add("password/reset/default/", .get, PageHandler.show(.passwordResetForm))
+            router.add("password/reset/complete/", .get, PageHandler.show(.passwordResetComplete))
+        }
+        if config.redirects.passwordSet == nil {
+            router.add("registration/set-password/default/", .get, PageHandler.show(.setPasswordForm))
+        }
         addAccountRoutes(to: &router, config.accounts)
         return router
     }

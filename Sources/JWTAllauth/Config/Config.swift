@@ -120,6 +120,14 @@ public struct Config: Sendable {
         public var confirmationMailAddress: Rate?
     }
 
+    /// The mail and page templates: the shipped `Templates/`, optionally overridden file by file.
+    public struct Templates: Sendable {
+        /// A directory whose `<name>.mustache` files replace the shipped ones of the same name.
+        public var directory: String?
+        /// The name mails and pages show; the host of `server.public_url` by default.
+        public var siteName: String
+    }
+
     public enum MailTransport: String, Sendable { case smtp, directory }
     public enum SMTPSecurity: String, Sendable { case none, starttls, tls }
 
@@ -143,6 +151,7 @@ public struct Config: Sendable {
     public var redirects: Redirects
     public var throttle: Throttle
     public var mail: Mail
+    public var templates: Templates
     public var logLevel: String
     /// The file this was read from.
     public var path: String
@@ -320,12 +329,17 @@ public struct Config: Sendable {
             smtpPasswordFile: try r.optionalPath("mail.smtp_password_file")
         )
 
+        let templates = Templates(
+            directory: try r.optionalPath("templates.directory"),
+            siteName: try r.optionalString("templates.site_name") ?? URL(string: server.publicURL)?.host ?? "jwt-allauth"
+        )
+
         let logLevel = try r.choice("log.level", default: "info",
                                     ["trace": "trace", "debug": "debug", "info": "info", "notice": "notice", "warning": "warning", "error": "error"])
 
         try r.rejectUnknownKeys()
         return Config(server: server, database: database, tokens: tokens, cookies: cookies, accounts: accounts, mfa: mfa,
-                      redirects: redirects, throttle: throttle, mail: mail, logLevel: logLevel, path: path)
+                      redirects: redirects, throttle: throttle, mail: mail, templates: templates, logLevel: logLevel, path: path)
     }
 
     static func parseRate(_ text: String) -> Rate? {

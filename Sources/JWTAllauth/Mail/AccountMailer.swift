@@ -21,31 +21,29 @@ struct AccountMailer {
     }
 
     func sendConfirmation(to user: UserRecord, key: String, now: Int64) throws {
-        try send(.confirmation, to: user, link: confirmationLink(key: key), now: now)
+        try send(.confirmation, to: user, link: confirmationLink(key: key), lifetime: config.accounts.emailConfirmationExpire, now: now)
     }
 
     func sendInvitation(to user: UserRecord, key: String, now: Int64) throws {
-        try send(.invitation, to: user, link: confirmationLink(key: key), now: now)
+        try send(.invitation, to: user, link: confirmationLink(key: key), lifetime: config.accounts.emailConfirmationExpire, now: now)
     }
 
     func sendPasswordReset(to user: UserRecord, token: String, now: Int64) throws {
-        try send(.passwordReset, to: user, link: passwordResetLink(userID: user.id, token: token), now: now)
+        try send(.passwordReset, to: user, link: passwordResetLink(userID: user.id, token: token),
+                 lifetime: config.accounts.passwordResetTimeout, now: now)
     }
 
     func sendAccountExists(to user: UserRecord, now: Int64) throws {
-        try send(.accountExists, to: user, link: nil, now: now)
+        try send(.accountExists, to: user, link: nil, lifetime: nil, now: now)
     }
 
-    private func send(_ template: MailTemplate, to user: UserRecord, link: String?, now: Int64) throws {
-        let context = MailContext(email: user.email, firstName: user.firstName, link: link, siteName: siteName,
-                                  passwordResetURL: passwordResetRequestURL)
+    private func send(_ template: MailTemplate, to user: UserRecord, link: String?, lifetime: TimeInterval?, now: Int64) throws {
+        let context = MailContext(email: user.email, firstName: user.firstName, link: link, siteName: config.templates.siteName,
+                                  passwordResetURL: passwordResetRequestURL, linkLifetime: lifetime)
         let rendered = try templates.mail(template, context)
         try outbox.enqueue(OutgoingMail(kind: template.rawValue, from: config.mail.from, to: user.email,
                                         subject: rendered.subject, text: rendered.text, html: rendered.html), now: now)
     }
-
-    /// The host of the public URL, as the reference names the site after the request's host.
-    var siteName: String { URL(string: config.server.publicURL)?.host ?? config.server.publicURL }
 
     /// `redirects.password_reset_request`, made absolute against the public URL when it is a path.
     var passwordResetRequestURL: String? {

@@ -118,6 +118,13 @@ extension TestInstance {
 enum MailError: Error { case notReceived(String, Int) }
 
 extension HTTPResponse {
+    /// An HTML page with its per-response CSP nonce blanked, to compare two answers.
+    var pageWithoutNonce: String {
+        guard let policy = header("Content-Security-Policy"), let start = policy.range(of: "'nonce-") else { return text }
+        let nonce = policy[start.upperBound...].prefix { $0 != "'" }
+        return text.replacingOccurrences(of: String(nonce), with: "")
+    }
+
     /// Header fields that do not vary between two otherwise identical answers.
     var stableHeaders: [String] {
         headers.filter { !["date", "set-cookie"].contains($0.0.lowercased()) }.map { "\($0.0.lowercased()): \($0.1)" }.sorted()

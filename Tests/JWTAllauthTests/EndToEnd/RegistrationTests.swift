@@ -16,7 +16,7 @@ struct RegistrationTests {
         #expect(refused.status == 401 && refused.json?["code"]?.string == "email_not_verified")
 
         let mail = try instance.awaitMail(to: "new.comer@example.com")
-        #expect(mail.subject == "Welcome!")
+        #expect(mail.subject.lowercased().contains("confirm"))
         let link = try #require(mail.link(port: instance.port))
         #expect(link.contains("/jwt-allauth/registration/verification/"))
         let confirmed = try instance.client.get(instance.path(of: link))
@@ -33,7 +33,7 @@ struct RegistrationTests {
         #expect(again.status == 400, "a used link fails")
         #expect(again.header("Content-Type")?.hasPrefix("text/html") == true)
         let garbage = try instance.client.get("/jwt-allauth/registration/verification/not-a-key/")
-        #expect(garbage.status == 400 && garbage.body == again.body, "bad and used keys get the same page")
+        #expect(garbage.status == 400 && garbage.pageWithoutNonce == again.pageWithoutNonce, "bad and used keys get the same page")
     }
 
     @Test func aTakenAddressAnswersLikeAFreeOneAndMailsTheOwnerInstead() throws {
@@ -45,7 +45,7 @@ struct RegistrationTests {
         #expect(taken.stableHeaders == free.stableHeaders)
         #expect(try instance.userCount == 2, "nothing created for the taken address")
         let notice = try instance.awaitMail(to: "owner@example.com")
-        #expect(notice.subject == "You already have an account")
+        #expect(notice.subject.contains("already have an account"))
         #expect(!notice.text.contains("/registration/verification/"), "the notice confirms nothing")
         #expect(try instance.login("owner@example.com").status == 200, "the owner's password is untouched")
     }

@@ -35,8 +35,12 @@ enum PasswordResetHandler {
                 request, to: context.redirectTarget(config.redirects.passwordReset, builtIn: "password/reset/default/"),
                 cookie: config.cookies.passwordReset, capability: capability)
         case .invalid:
-            // The reference's answer: the reset page in its "link invalid" state, 200, no cookies.
-            return try context.page(.passwordResetForm, status: .ok)
+            // The reference's answer: the reset page in its "link invalid" state, 200, no cookies
+            // (whatever capability cookie an earlier link left in the browser).
+            let nonce = HandlerContext.makeNonce()
+            var page = context.pageContext(.passwordResetForm, for: request, nonce: nonce)
+            page.hasCapability = false
+            return .html(try context.service.templates.page(.passwordResetForm, page), nonce: nonce)
         }
     }
 }

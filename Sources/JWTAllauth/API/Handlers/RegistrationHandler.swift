@@ -51,7 +51,7 @@ enum RegistrationHandler {
                 request, to: context.redirectTarget(config.redirects.passwordSet, builtIn: "registration/set-password/default/"),
                 cookie: config.cookies.passwordSet, capability: capability)
         case .failed:
-            return try context.page(.verificationFailed, status: .badRequest)
+            return try context.page(.verificationFailed, for: request, status: .badRequest)
         }
     }
 }
