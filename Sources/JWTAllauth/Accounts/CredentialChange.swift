@@ -12,10 +12,15 @@ struct CredentialChange {
     /// Runs in the caller's write transaction, so the change and the revocation land together.
     func apply(to user: UserRecord, passwordHash: String, alwaysOpenSession: Bool, device: DeviceInfo, now: Int64) throws -> IssuedSession? {
         try UserStore(db).setPasswordHash(userID: user.id, passwordHash)
+        let tokens = OneTimeTokens(db)
         let revoking = config.accounts.logoutOnPasswordChange
         if revoking {
             try Whitelist(db).revoke(userID: user.id)
-            try OneTimeTokens(db).revokeAll(userID: user.id)
+            try tokens.revokeAll(userID: user.id)
+        } else {
+            // Whatever the setting, a reset link must not outlive the password it was sent to replace.
+            try tokens.revoke(.passwordReset, userID: user.id)
+            try tokens.revoke(.passwordResetAccess, userID: user.id)
         }
         guard revoking || alwaysOpenSession else { return nil }
         var changed = user

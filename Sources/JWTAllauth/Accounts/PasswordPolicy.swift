@@ -31,8 +31,9 @@ public struct PasswordPolicy: Sendable {
             self.lastName = lastName
         }
 
+        /// In Django's order (`username`, `first_name`, `last_name`, `email`; we have no username).
         var labelled: [(label: String, value: String)] {
-            [("email address", email), ("first name", firstName), ("last name", lastName)]
+            [("first name", firstName), ("last name", lastName), ("email address", email)]
         }
     }
 
