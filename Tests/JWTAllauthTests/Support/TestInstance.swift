@@ -113,7 +113,33 @@ final class TestInstance {
     }
 
     var workerPIDs: [pid_t] {
-        masterPID.map { Self.childPIDs(of: $0).sorted() } ?? []
+        masterPID.map { Self.childPIDs(of: $0).filter { Self.commandLine($0).contains(" worker ") }.sorted() } ?? []
+    }
+
+    /// The pool's mail process (`jwt-allauth mailer`), once the master started it.
+    var mailerPID: pid_t? {
+        masterPID.flatMap { Self.childPIDs(of: $0).first { Self.commandLine($0).contains(" mailer ") } }
+    }
+
+    /// Runs `jwt-allauth ARGUMENTS --config <this instance>` as a sysadmin would; answers its exit
+    /// status and output (stdout and stderr together).
+    @discardableResult
+    func command(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments + ["--config", configPath]
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let stdin = Pipe()
+        process.standardInput = stdin
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
     }
 
     // MARK: data
