@@ -178,7 +178,10 @@ struct ReceivedMail {
                 if type.hasPrefix("text/plain") { text = decoded } else if type.hasPrefix("text/html") { html = decoded }
             }
         } else {
-            text = Self.decode(body, encoding: Self.value("Content-Transfer-Encoding", in: headers))
+            // The last CRLF ends the message, not the text (as the one before a boundary does).
+            var content = body
+            if content.hasSuffix("\r\n") { content.removeLast() }
+            text = Self.decode(content, encoding: Self.value("Content-Transfer-Encoding", in: headers))
         }
         self.text = text
         self.html = html
