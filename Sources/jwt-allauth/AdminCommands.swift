@@ -96,7 +96,7 @@ struct ImportDjangoUsersCommand: ParsableCommand {
 
 struct PurgeTokensCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "purge-tokens", abstract: "Delete expired refresh tokens, one-time tokens and old throttle counters.")
+        commandName: "purge-tokens", abstract: "Delete expired refresh tokens, one-time tokens, old throttle counters and old mail.")
     @OptionGroup var options: ConfigOption
     @Flag(help: "Count, delete nothing.") var dryRun = false
 
@@ -108,6 +108,7 @@ struct PurgeTokensCommand: ParsableCommand {
         print("expired sessions: \(report.refreshTokens) \(verb).")
         print("one-time tokens: \(report.oneTimeTokens) \(verb).")
         print("throttle counters: \(report.throttleHits) \(verb).")
+        print("mail sent or failed over 30 days ago: \(report.sentMail) \(verb).")
         print("\(report.total) expired row(s) \(verb).")
     }
 }

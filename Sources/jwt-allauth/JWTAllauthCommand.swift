@@ -12,6 +12,7 @@ struct JWTAllauthCommand: ParsableCommand {
             InitCommand.self, DevCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self, CheckCommand.self,
             CreateUserCommand.self, ImportDjangoUsersCommand.self, PurgeTokensCommand.self, SessionsCommand.self,
             InviteCommand.self, VerifyEmailCommand.self, DeactivateCommand.self,
+            MailCommand.self, MailerCommand.self,
         ]
     )
 }

@@ -52,7 +52,8 @@ struct ServeCommand: ParsableCommand {
         Supervisor.Settings(
             workers: config.server.workers,
             childArguments: ["worker", "--config", path, "--ready-fd", String(Supervisor.readyFD), "--config-fd", String(Supervisor.inputFD)],
-            stopTimeout: config.server.stopTimeout, childInput: Array(text.utf8))
+            stopTimeout: config.server.stopTimeout, childInput: Array(text.utf8),
+            auxiliaries: [.init(name: "mailer", arguments: ["mailer", "--config", path])])
     }
 }
 

@@ -140,6 +140,18 @@ public struct Config: Sendable {
         public var smtpSecurity: SMTPSecurity
         public var smtpUsername: String?
         public var smtpPasswordFile: String?
+        /// PEM bundle that verifies the SMTP server's certificate instead of the system's CAs.
+        public var smtpCAFile: String?
+        /// Delivery tries per mail before it is marked failed (`jwt-allauth mail --retry` re-queues it).
+        public var maxAttempts: Int
+        /// The wait after the first failure; it doubles after each further one, up to `retryMaxDelay`.
+        public var retryDelay: TimeInterval
+        public var retryMaxDelay: TimeInterval
+        /// How often the mail process looks for due mail.
+        public var pollInterval: TimeInterval
+        public var connectTimeout: TimeInterval
+        /// The whole of one delivery (connect, TLS, AUTH, upload); also bounds the row's lease.
+        public var sendTimeout: TimeInterval
     }
 
     public var server: Server
@@ -326,8 +338,24 @@ public struct Config: Sendable {
             smtpPort: try r.int("mail.smtp_port", default: 25, range: 1...65535),
             smtpSecurity: try r.choice("mail.smtp_security", default: .none, ["none": .none, "starttls": .starttls, "tls": .tls]),
             smtpUsername: try r.optionalString("mail.smtp_username"),
-            smtpPasswordFile: try r.optionalPath("mail.smtp_password_file")
+            smtpPasswordFile: try r.optionalPath("mail.smtp_password_file"),
+            smtpCAFile: try r.optionalPath("mail.smtp_ca_file"),
+            maxAttempts: try r.int("mail.max_attempts", default: 8, range: 1...100),
+            retryDelay: try r.duration("mail.retry_delay", default: 60, minimum: 1),
+            retryMaxDelay: try r.duration("mail.retry_max_delay", default: 3600, minimum: 1),
+            pollInterval: try r.duration("mail.poll_interval", default: 1, minimum: 0.05),
+            connectTimeout: try r.duration("mail.connect_timeout", default: 10, minimum: 1),
+            sendTimeout: try r.duration("mail.send_timeout", default: 60, minimum: 1)
         )
+        guard mail.connectTimeout <= mail.sendTimeout else {
+            throw ConfigError(key: "mail.connect_timeout", problem: "must not exceed mail.send_timeout")
+        }
+        guard mail.retryDelay <= mail.retryMaxDelay else {
+            throw ConfigError(key: "mail.retry_delay", problem: "must not exceed mail.retry_max_delay")
+        }
+        if mail.transport == .smtp, (mail.smtpUsername == nil) != (mail.smtpPasswordFile == nil) {
+            throw ConfigError(key: "mail.smtp_password_file", problem: "mail.smtp_username and mail.smtp_password_file go together")
+        }
 
         let templates = Templates(
             directory: try r.optionalPath("templates.directory"),

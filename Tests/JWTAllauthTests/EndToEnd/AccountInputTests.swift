@@ -20,7 +20,7 @@ struct AccountInputTests {
     ]
 
     @Test func everyAccountEndpointAnswersHostileBodiesWithA4xxJSONErrorAndWritesNothing() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_ACCOUNTS_INVITATIONS": "true",
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_INVITATIONS": "true",
                                                       "JWT_ALLAUTH_THROTTLE_SCALE": "1000"])
         try instance.createUser("staff@example.com", role: 1000)
         let staff = try instance.session("staff@example.com")
@@ -53,7 +53,7 @@ struct AccountInputTests {
     }
 
     @Test func garbageLinkTokensGetTheFailurePagesAndNoCookies() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_ACCOUNTS_INVITATIONS": "true"])
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_INVITATIONS": "true"])
         let user = try instance.createUser("victim@example.com")
         let uid = Base64URL.encode(Array(String(user.id).utf8))
         let garbage = ["x", String(repeating: "A", count: 4000), "%00", "..%2F..%2Fetc", "%F0%28%8C%28", "a%20b"]
@@ -72,7 +72,7 @@ struct AccountInputTests {
     }
 
     @Test func aStaleBearerHeaderDoesNotStopAnonymousAccountEndpoints() throws {
-        let instance = try TestInstance()
+        let instance = try TestInstance.withMail()
         let stale = ("Authorization", "Bearer not.a.token")
         #expect(try instance.client.post("/jwt-allauth/registration/",
                                          json: #"{"email":"fresh@example.com","password1":"Val1dPasw0rd!","password2":"Val1dPasw0rd!"}"#,

@@ -2,21 +2,9 @@ import Foundation
 import Testing
 @testable import JWTAllauth
 
-/// One mail as a recipient sees it.
-struct ReceivedMail {
-    var to: String
-    var subject: String
-    var text: String
-    var html: String
-
-    /// The first absolute link into the service's mount, as the mail carries it.
-    func link(port: Int) -> String? {
-        let prefix = "http://127.0.0.1:\(port)/jwt-allauth/"
-        guard let start = text.range(of: prefix) else { return nil }
-        let rest = text[start.lowerBound...]
-        let end = rest.firstIndex { $0.isWhitespace || $0 == "\"" || $0 == "<" || $0 == ">" } ?? rest.endIndex
-        return String(rest[..<end])
-    }
+extension ReceivedMail {
+    /// The first link into this instance's API, as the mail carries it.
+    func link(port: Int) -> String? { link(containing: "http://127.0.0.1:\(port)/jwt-allauth/") }
 }
 
 /// The cookies a browser would hold after a capability redirect.
@@ -34,21 +22,23 @@ struct CapabilityCookies {
 extension TestInstance {
     static let strongPassword = "Val1dPasw0rd!"
 
-    /// Mails queued for `address`, oldest first.
-    func mails(to address: String) throws -> [ReceivedMail] {
-        var mails: [ReceivedMail] = []
-        try database().query("SELECT recipient, subject, text_body, COALESCE(html_body, '') FROM outbox WHERE recipient = ? ORDER BY id",
-                             [.text(address)]) { row in
-            mails.append(ReceivedMail(to: row.string(0), subject: row.string(1), text: row.string(2), html: row.string(3)))
-        }
-        return mails
+    /// An instance whose mail goes to a real SMTP server on loopback (`mailSink`).
+    static func withMail(_ environment: [String: String] = [:]) throws -> TestInstance {
+        try TestInstance(environment: environment, smtp: true)
     }
 
-    /// Waits (bounded) until `address` has received `count` mails; answers the last.
-    func awaitMail(to address: String, count: Int = 1, timeout: TimeInterval = 15) throws -> ReceivedMail {
+    /// Mails queued for `address` in the outbox: what the service decided to send, deterministic
+    /// (delivery is asynchronous), for checks that nothing was sent.
+    func queuedMails(to address: String) throws -> Int {
+        try database().first("SELECT COUNT(*) FROM outbox WHERE recipient = ?", [.text(address)]) { Int($0.int(0)) } ?? -1
+    }
+
+    /// Waits (bounded) until the SMTP server has received `count` mails for `address`; answers the last.
+    func awaitMail(to address: String, count: Int = 1, timeout: TimeInterval = 20) throws -> ReceivedMail {
+        let sink = try #require(mailSink, "start the instance with TestInstance.withMail")
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            let received = try mails(to: address)
+            let received = sink.messages.filter { $0.envelopeTo == address }
             if received.count >= count { return received[count - 1] }
             usleep(50_000)
         }
@@ -94,25 +84,6 @@ extension TestInstance {
                                headers: cookies.headers(cookieName: cookieName, csrfHeader: header))
     }
 
-    /// Runs the command line against this instance, as an operator would.
-    @discardableResult
-    func runCommand(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments + ["--config", configPath]
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let stdin = Pipe()
-        process.standardInput = stdin
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
-    }
 }
 
 enum MailError: Error { case notReceived(String, Int) }

@@ -13,7 +13,7 @@ struct PasswordChangeTests {
     }
 
     @Test func changeRevokesEverySessionAndLinkAndAnswersAReplacementSession() throws {
-        let instance = try TestInstance()
+        let instance = try TestInstance.withMail()
         try instance.createUser("changer@example.com")
         let laptop = try instance.session("changer@example.com")
         let phone = try instance.session("changer@example.com")
@@ -33,7 +33,7 @@ struct PasswordChangeTests {
     }
 
     @Test func wrongOldPasswordMissingFieldsAndWeakPasswordsAreRefusedWithTheReferenceMessages() throws {
-        let instance = try TestInstance()
+        let instance = try TestInstance.withMail()
         try instance.createUser("careful@example.com", firstName: "Grace", lastName: "Hopper")
         let session = try instance.session("careful@example.com")
         let wrongOld = try change(instance, session, old: "not-my-password")
@@ -52,7 +52,7 @@ struct PasswordChangeTests {
     }
 
     @Test func withoutLogoutOnChangeSessionsSurviveAndNoNewSessionIsHandedOut() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_ACCOUNTS_LOGOUT_ON_PASSWORD_CHANGE": "false",
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_LOGOUT_ON_PASSWORD_CHANGE": "false",
                                                       "JWT_ALLAUTH_ACCOUNTS_OLD_PASSWORD_FIELD_ENABLED": "false"])
         try instance.createUser("relaxed@example.com")
         let session = try instance.session("relaxed@example.com")

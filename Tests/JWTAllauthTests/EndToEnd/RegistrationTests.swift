@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized)
 struct RegistrationTests {
     @Test func signUpMailsALinkThatConfirmsOnceThenLoginWorks() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"])
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"])
         let signUp = try instance.register("New.Comer@Example.com", extra: #","first_name":"Zoë","last_name":"O'Brien-Smith""#)
         #expect(signUp.status == 201)
         #expect(signUp.json?.keys == ["detail"] && signUp.json?["detail"]?.string == "Verification e-mail sent.")
@@ -16,7 +16,7 @@ struct RegistrationTests {
         #expect(refused.status == 401 && refused.json?["code"]?.string == "email_not_verified")
 
         let mail = try instance.awaitMail(to: "new.comer@example.com")
-        #expect(mail.subject.lowercased().contains("confirm"))
+        #expect((mail.subject ?? "").lowercased().contains("confirm"))
         let link = try #require(mail.link(port: instance.port))
         #expect(link.contains("/jwt-allauth/registration/verification/"))
         let confirmed = try instance.client.get(instance.path(of: link))
@@ -37,7 +37,7 @@ struct RegistrationTests {
     }
 
     @Test func aTakenAddressAnswersLikeAFreeOneAndMailsTheOwnerInstead() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"])
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"])
         try instance.createUser("owner@example.com")
         let free = try instance.register("stranger@example.com")
         let taken = try instance.register("OWNER@example.com", password: "An0ther-Passw0rd")
@@ -45,13 +45,13 @@ struct RegistrationTests {
         #expect(taken.stableHeaders == free.stableHeaders)
         #expect(try instance.userCount == 2, "nothing created for the taken address")
         let notice = try instance.awaitMail(to: "owner@example.com")
-        #expect(notice.subject.contains("already have an account"))
-        #expect(!notice.text.contains("/registration/verification/"), "the notice confirms nothing")
+        #expect((notice.subject ?? "").contains("already have an account"))
+        #expect(!(notice.text ?? "").contains("/registration/verification/"), "the notice confirms nothing")
         #expect(try instance.login("owner@example.com").status == 200, "the owner's password is untouched")
     }
 
     @Test func reRegisteringAnAbandonedSignUpReplacesItAndOnlyTheNewLinkWorks() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"])
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"])
         #expect(try instance.register("twice@example.com").status == 201)
         let firstLink = try #require(try instance.awaitMail(to: "twice@example.com").link(port: instance.port))
         #expect(try instance.register("twice@example.com", password: "Sec0nd-Passw0rd").status == 201)
@@ -63,7 +63,7 @@ struct RegistrationTests {
     }
 
     @Test func optionalVerificationSignsInAtOnceAndTheLinkFlipsTheClaimAtTheNextRotation() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "optional"])
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "optional"])
         let signUp = try instance.register("optional@example.com")
         #expect(signUp.status == 201)
         let session = try #require(ClientSession(signUp))
@@ -77,7 +77,7 @@ struct RegistrationTests {
     }
 
     @Test func withoutVerificationSignUpIsALoginAndSendsNoMail() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "none"])
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "none"])
         let signUp = try instance.register("plain@example.com")
         #expect(signUp.status == 201 && signUp.json?["access"]?.string != nil)
         #expect(try instance.refresh(cookie: try #require(signUp.cookie("refresh_token"))).status == 200)
@@ -86,7 +86,7 @@ struct RegistrationTests {
     }
 
     @Test func withEnumerationHidingOffTheSignUpSessionStaysDisabledUntilTheLink() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory",
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory",
                                                       "JWT_ALLAUTH_ACCOUNTS_PREVENT_ENUMERATION": "false"])
         let signUp = try instance.register("disabled@example.com")
         #expect(signUp.status == 201 && signUp.json?.keys == ["detail"])
@@ -100,7 +100,7 @@ struct RegistrationTests {
     }
 
     @Test func anExpiredConfirmationLinkFailsAndConfirmsNothing() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory",
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory",
                                                       "JWT_ALLAUTH_ACCOUNTS_EMAIL_CONFIRMATION_EXPIRE": "2s"])
         #expect(try instance.register("late@example.com").status == 201)
         _ = try instance.awaitMail(to: "late@example.com")
@@ -111,7 +111,7 @@ struct RegistrationTests {
     }
 
     @Test func passwordRulesAnswerDjangosMessagesAndCreateNothing() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"])
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"])
         func problems(_ email: String, _ password: String) throws -> [String] {
             try instance.register(email, password: password).json?["password1"]?.array?.compactMap(\.string) ?? []
         }
@@ -128,7 +128,7 @@ struct RegistrationTests {
     }
 
     @Test func signUpsPerClientAddressAreLimited() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_THROTTLE_REGISTRATION_IP": "3/m"])
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_THROTTLE_REGISTRATION_IP": "3/m"])
         for index in 0..<3 { #expect(try instance.register("limit\(index)@example.com").status == 201) }
         let limited = try instance.register("limit3@example.com")
         #expect(limited.status == 429 && limited.header("Retry-After") != nil)
@@ -136,11 +136,11 @@ struct RegistrationTests {
     }
 
     @Test func confirmationMailsPerAddressAreCapped() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory",
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory",
                                                       "JWT_ALLAUTH_THROTTLE_CONFIRMATION_MAIL_ADDRESS": "2/m"])
         for _ in 0..<4 { #expect(try instance.register("flood@example.com").status == 201) }
         _ = try instance.awaitMail(to: "flood@example.com", count: 2)
         usleep(500_000)
-        #expect(try instance.mails(to: "flood@example.com").count == 2, "nobody can flood a mailbox through sign-up")
+        #expect(try instance.queuedMails(to: "flood@example.com") == 2, "nobody can flood a mailbox through sign-up")
     }
 }
