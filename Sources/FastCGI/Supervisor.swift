@@ -21,12 +21,27 @@ public final class Supervisor {
         /// Bytes every child can read from `Supervisor.inputFD` (the configuration the master
         /// validated), so a child that starts later never reads a file edited since.
         public var childInput: [UInt8]
+        /// Children besides the workers (e.g. the mail process), kept alive the same way.
+        public var auxiliaries: [Auxiliary]
 
-        public init(workers: Int, childArguments: [String], stopTimeout: TimeInterval, childInput: [UInt8] = []) {
+        public init(workers: Int, childArguments: [String], stopTimeout: TimeInterval, childInput: [UInt8] = [],
+                    auxiliaries: [Auxiliary] = []) {
             self.workers = workers
             self.childArguments = childArguments
             self.stopTimeout = stopTimeout
             self.childInput = childInput
+            self.auxiliaries = auxiliaries
+        }
+    }
+
+    /// A child that is not a worker: a name for the log and its arguments after the executable.
+    public struct Auxiliary: Sendable, Equatable {
+        public var name: String
+        public var arguments: [String]
+
+        public init(name: String, arguments: [String]) {
+            self.name = name
+            self.arguments = arguments
         }
     }
 
@@ -50,8 +65,9 @@ public final class Supervisor {
     private var children: [pid_t: Child] = [:]
     /// Slots waiting for a respawn, with the earliest time it may happen.
     private var pendingRespawns: [Int: Date] = [:]
-    private var backoff: [Int: TimeInterval] = [:]
+    private var backoff = RespawnBackoff()
     private let executable: String
+    private let auxiliaries: AuxiliaryChildren
 
     public init(socketPath: String, socketMode: mode_t, settings: Settings, logger: Logger, reload: @escaping () throws -> Settings) {
         self.socketPath = socketPath
@@ -60,6 +76,7 @@ public final class Supervisor {
         self.logger = logger
         self.reload = reload
         self.executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        self.auxiliaries = AuxiliaryChildren(executable: executable, logger: logger)
     }
 
     /// Runs until SIGTERM or SIGINT; returns the process exit code.
@@ -75,6 +92,7 @@ public final class Supervisor {
         for slot in 0..<settings.workers {
             _ = spawn(slot: slot)
         }
+        auxiliaries.start(settings.auxiliaries)
         while true {
             var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
             let signal = sigtimedwait(&signals, nil, &timeout)
@@ -83,6 +101,7 @@ public final class Supervisor {
                 reapChildren()
             case SIGTERM, SIGINT:
                 logger.info("master stopping", metadata: ["signal": "\(signal == SIGTERM ? "TERM" : "INT")"])
+                auxiliaries.stop(timeout: settings.stopTimeout)
                 stopAll()
                 logger.info("master stopped")
                 return 0
@@ -92,6 +111,7 @@ public final class Supervisor {
                 break
             }
             respawnDue()
+            auxiliaries.respawnDue()
         }
     }
 
@@ -210,7 +230,10 @@ public final class Supervisor {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
-            guard let child = children.removeValue(forKey: pid) else { continue }
+            guard let child = children.removeValue(forKey: pid) else {
+                auxiliaries.reaped(pid, status: Self.describe(status: status))
+                continue
+            }
             let livedFor = Date().timeIntervalSince(child.startedAt)
             let how = Self.describe(status: status)
             if child.retiring {
@@ -224,14 +247,9 @@ public final class Supervisor {
         }
     }
 
-    /// A death is answered at once; a child that keeps dying young (a broken configuration, a
-    /// missing file) is restarted with a growing delay, 0.5 s … 30 s, so the master does not spin.
-    /// A child that lived 5 s or more resets the delay.
+    /// See `RespawnBackoff`: at once, then with a growing delay for a child that keeps dying young.
     private func scheduleRespawn(slot: Int, livedFor: TimeInterval) {
-        let previous = livedFor < 5 ? backoff[slot] : nil
-        let delay = previous.map { min(max($0 * 2, 0.5), 30) } ?? 0
-        backoff[slot] = delay
-        pendingRespawns[slot] = Date().addingTimeInterval(delay)
+        pendingRespawns[slot] = Date().addingTimeInterval(backoff.delay(slot: slot, livedFor: livedFor))
     }
 
     private func respawnDue() {
@@ -266,6 +284,7 @@ public final class Supervisor {
         for slot in 0..<settings.workers where !usedSlots.contains(slot) {
             _ = spawn(slot: slot)
         }
+        auxiliaries.replace(with: settings.auxiliaries, timeout: settings.stopTimeout)
     }
 
     /// Asks one child to stop gracefully and waits for it (killing it after the stop timeout).
@@ -309,14 +328,14 @@ public final class Supervisor {
         }
     }
 
-    private static func masterSignals() -> sigset_t {
+    static func masterSignals() -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
         for signal in [SIGCHLD, SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
         return set
     }
 
-    private static func describe(status: Int32) -> String {
+    static func describe(status: Int32) -> String {
         let signal = status & 0x7f
         if signal == 0 { return "exit \((status >> 8) & 0xff)" }
         return "signal \(signal)"

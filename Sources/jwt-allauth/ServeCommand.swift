@@ -24,6 +24,8 @@ struct ServeCommand: ParsableCommand {
         _ = try KeySet.load(config.tokens)
         _ = try TemplateLibrary(config.templates)
         _ = try openMigrated(config)
+        // Workers read it at start; a missing file must stop the master, not loop the workers.
+        _ = try PasswordPolicy.commonPasswords(in: ShareDirectory.locate())
         try FileManager.default.createDirectory(
             atPath: URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().path, withIntermediateDirectories: true)
         let supervisor = Supervisor(
@@ -50,7 +52,8 @@ struct ServeCommand: ParsableCommand {
         Supervisor.Settings(
             workers: config.server.workers,
             childArguments: ["worker", "--config", path, "--ready-fd", String(Supervisor.readyFD), "--config-fd", String(Supervisor.inputFD)],
-            stopTimeout: config.server.stopTimeout, childInput: Array(text.utf8))
+            stopTimeout: config.server.stopTimeout, childInput: Array(text.utf8),
+            auxiliaries: [.init(name: "mailer", arguments: ["mailer", "--config", path])])
     }
 }
 
@@ -75,7 +78,8 @@ struct WorkerCommand: ParsableCommand {
 
         let config = try configFD.map { fd in try options.load(text: Self.readAll(fd)) } ?? options.load()
         let logger = makeLogger("jwt-allauth.worker", level: config.logLevel)
-        let service = Service(config: config, keys: try KeySet.load(config.tokens), templates: try TemplateLibrary(config.templates), logger: logger)
+        let service = Service(config: config, keys: try KeySet.load(config.tokens), templates: try TemplateLibrary(config.templates), logger: logger,
+                              commonPasswords: try PasswordPolicy.commonPasswords(in: ShareDirectory.locate()))
         let server = FastCGIServer<Connection>(
             threads: config.server.threads, maxBodyBytes: config.server.maxBodyBytes, logger: logger,
             makeState: { try service.makeConnection() },

@@ -19,14 +19,18 @@ public final class Service: Sendable {
     /// Mail and page templates, loaded and render-checked once at start.
     public let templates: TemplateLibrary
     let issuer: SessionIssuer
+    /// The password validators, with the common-passwords list loaded once per worker.
+    let passwords: PasswordPolicy
     let logger: Logger
     private let router: Router
 
-    public init(config: Config, keys: KeySet, templates: TemplateLibrary, logger: Logger) {
+    /// `commonPasswords`: `PasswordPolicy.commonPasswords(in:)`, read once at start.
+    public init(config: Config, keys: KeySet, templates: TemplateLibrary, logger: Logger, commonPasswords: Set<String> = []) {
         self.config = config
         self.tokens = TokenService(keys: keys)
         self.templates = templates
         self.issuer = SessionIssuer(tokens: tokens, settings: config.tokens)
+        self.passwords = PasswordPolicy(minLength: config.accounts.passwordMinLength, commonPasswords: commonPasswords)
         self.logger = logger
         self.router = Self.routes(config)
     }
@@ -64,7 +68,28 @@ public final class Service: Sendable {
         if config.redirects.passwordSet == nil {
             router.add("registration/set-password/default/", .get, PageHandler.show(.setPasswordForm))
         }
+        addAccountRoutes(to: &router, config.accounts)
         return router
+    }
+
+    /// Sign-up, confirmation, password change and reset, invitations; routed as the reference
+    /// routes them (§1): sign-up closes under admin-managed registration, the confirmation link
+    /// exists when something sends one, the invitation endpoints when invitations are on.
+    private static func addAccountRoutes(to router: inout Router, _ accounts: Config.Accounts) {
+        if !accounts.adminManagedRegistration {
+            router.add("registration/", .post, RegistrationHandler.register)
+        }
+        if accounts.invitations || accounts.emailVerification != .none {
+            router.add("registration/verification/<key>/", .get, RegistrationHandler.verify)
+        }
+        router.add("password/change/", .post, PasswordChangeHandler.post)
+        router.add("password/reset/", .post, PasswordResetHandler.request)
+        router.add("password/reset/confirm/<uidb64>/<token>/", .get, PasswordResetHandler.confirm)
+        router.add("password/reset/set-new/", .post, SetPasswordHandler.resetSetNew)
+        if accounts.invitations {
+            router.add("registration/user-register/", .post, InvitationHandler.invite)
+            router.add("registration/set-password/", .post, SetPasswordHandler.invitationSetPassword)
+        }
     }
 
     public func handle(_ request: Request, _ connection: Connection) -> Response {

@@ -7,7 +7,7 @@ import Testing
 struct AdminCommandTests {
     @discardableResult
     func run(_ instance: TestInstance, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
-        try instance.run(arguments, input: input)
+        try instance.command(arguments, input: input)
     }
 
     @Test func createUserThenLogInThroughNginx() throws {

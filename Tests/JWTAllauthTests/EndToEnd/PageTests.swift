@@ -94,7 +94,7 @@ struct PageTests {
         try "<p>Hello {{first_name}</p>\n".write(to: broken, atomically: true, encoding: .utf8)
         let environment = ["JWT_ALLAUTH_TEMPLATES_DIRECTORY": overrides.deletingLastPathComponent().path]
 
-        let check = try instance.run(["check"], extraEnvironment: environment)
+        let check = try instance.command(["check"], extraEnvironment: environment)
         #expect(check.status != 0)
         #expect(check.output.contains(broken.path) && check.output.contains("line 1"), "\(check.output)")
 
@@ -104,10 +104,10 @@ struct PageTests {
         #expect(serve.status != 0 && serve.output.contains(broken.path), "\(serve.output)")
 
         // A missing override directory is refused too, and a good one passes.
-        let missing = try instance.run(["check"], extraEnvironment: ["JWT_ALLAUTH_TEMPLATES_DIRECTORY": "/nonexistent/templates"])
+        let missing = try instance.command(["check"], extraEnvironment: ["JWT_ALLAUTH_TEMPLATES_DIRECTORY": "/nonexistent/templates"])
         #expect(missing.status != 0 && missing.output.contains("/nonexistent/templates"))
         try "<p>Hello {{first_name}}</p><p>{{link}}</p>\n".write(to: broken, atomically: true, encoding: .utf8)
-        let fixed = try instance.run(["check"], extraEnvironment: environment)
+        let fixed = try instance.command(["check"], extraEnvironment: environment)
         #expect(fixed.status == 0 && fixed.output.contains("templates ok"), "\(fixed.output)")
         #expect(try instance.client.get("\(instance.mount)/health/").status == 200)
     }
