@@ -44,10 +44,11 @@ struct PageBrowserTests {
         }
     }
 
-    @Test func theFormScriptRunsUnderTheCSPAndShowsTheServersAnswerInTheStatusRegion() throws {
+    @Test func theFormScriptRunsUnderTheCSPAndExplainsARefusedLinkInTheStatusRegion() throws {
         let instance = try TestInstance()
         let page = "http://127.0.0.1:\(instance.port)\(instance.mount)/password/reset/default/"
-        let browser = try Browser()
+        // On a phone: the error state must fit 320 px too.
+        let browser = try Browser(mobileWidth: 320)
         defer { browser.quit() }
         try browser.open(page)
         // A capability the server will not accept: the answer is an error the page must show.
@@ -61,7 +62,9 @@ struct PageBrowserTests {
         // The script handled it (a blocked script would have navigated to the JSON answer).
         #expect(browser.currentURL == page)
         #expect(browser.attribute("#form-status", "class")?.contains("notice-error") == true)
+        #expect(browser.text("#form-status") == "This link has expired or was already used. Please ask for a new one.",
+                "a refused capability (401) is told in words a person can act on")
         #expect(browser.attribute("#form-status", "aria-live") == "polite")
-        try browser.screenshot("page-desktop-reset-form-rejected-capability")
+        try browser.screenshot("page-phone-reset-form-rejected-capability")
     }
 }
