@@ -56,7 +56,8 @@ final class RawConnection {
     @discardableResult
     func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
-    /// Reads until nginx closes the connection (send `Connection: close`) or the receive timeout.
+    /// Reads one response: up to its Content-Length, else until nginx closes the connection
+    /// (after an error nginx may linger, reading what the client still sends), or the timeout.
     func readResponse() throws -> HTTPResponse {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -64,6 +65,10 @@ final class RawConnection {
             let n = recv(fd, &buffer, buffer.count, 0)
             if n <= 0 { break }
             received.append(contentsOf: buffer[0..<n])
+            if let response = try? HTTPClient.parse(received), let length = response.header("Content-Length").flatMap(Int.init),
+               response.body.count >= length {
+                return response
+            }
         }
         guard !received.isEmpty else { throw RawError.timeout }
         return try HTTPClient.parse(received)
