@@ -58,6 +58,7 @@ public struct Config: Sendable {
             let separators = Set("()<>@,;:\\\"/[]?={}".utf8)
             return !name.isEmpty && name.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && !separators.contains($0) }
         }
+
         public var name: String
         public var httpOnly: Bool
         public var secure: Bool
@@ -221,7 +222,7 @@ public struct Config: Sendable {
             throw ConfigError(key: "tokens.rotation_grace", problem: "must be at most 60s (a few seconds is the intent)")
         }
 
-        func cookie(_ prefix: String, name defaultName: String, maxAge: Int?) throws(ConfigError) -> Cookie {
+        func cookie(_ prefix: String, name: String, maxAge: Int?) throws(ConfigError) -> Cookie {
             let sameSite = try r.choice("cookies.\(prefix)_same_site", default: "Lax", ["lax": "Lax", "strict": "Strict", "none": "None"])
             let secure = try r.bool("cookies.\(prefix)_secure", default: true)
             if sameSite == "None" && !secure {
@@ -238,7 +239,7 @@ public struct Config: Sendable {
                 age = nil
             }
             let cookie = Cookie(
-                name: prefix == "refresh" ? try r.string("cookies.refresh_name", default: defaultName) : defaultName,
+                name: name,
                 httpOnly: try r.bool("cookies.\(prefix)_http_only", default: true),
                 secure: secure,
                 sameSite: sameSite,
@@ -258,7 +259,7 @@ public struct Config: Sendable {
         }
         let cookies = Cookies(
             refreshAsCookie: try r.bool("cookies.refresh_as_cookie", default: true),
-            refresh: try cookie("refresh", name: "refresh_token", maxAge: Int(refreshLifetime)),
+            refresh: try cookie("refresh", name: try r.string("cookies.refresh_name", default: "refresh_token"), maxAge: Int(refreshLifetime)),
             passwordReset: try cookie("password_reset", name: "password_reset_access_token", maxAge: 3600),
             passwordSet: try cookie("password_set", name: "set_password_access_token", maxAge: 86400),
             allowedOrigins: try r.stringList("cookies.allowed_origins", default: []).map { origin throws(ConfigError) in

@@ -29,35 +29,39 @@ struct PoolUnderFaultTests {
         return false
     }
 
-    @Test func aReloadAndAWorkerStopUnderRefreshLoadFailNoRequest() throws {
+    /// Runs `faults` against an RS256 instance a second into a 24-client refresh load, and the
+    /// load for a second more; answers what the clients saw.
+    private func underRefreshLoad(_ faults: (TestInstance) -> Void) throws -> RefreshLoad.Tally {
         let instance = try TestInstance(algorithm: "RS256")
         let load = RefreshLoad(instance, sessions: try sessions(instance))
         load.start()
         usleep(1_000_000)
-        let before = instance.workerPIDs
-        kill(instance.masterPID ?? 0, SIGHUP)
-        #expect(waitForReplacement(instance, of: before), "SIGHUP replaced every worker")
-        usleep(500_000)
-        let victim = instance.workerPIDs.first ?? 0
-        kill(victim, SIGTERM)
-        #expect(waitForReplacement(instance, of: [victim]), "the stopped worker was replaced")
+        faults(instance)
         usleep(1_000_000)
-        let tally = load.stop()
+        return load.stop()
+    }
+
+    @Test func aReloadAndAWorkerStopUnderRefreshLoadFailNoRequest() throws {
+        let tally = try underRefreshLoad { instance in
+            let before = instance.workerPIDs
+            kill(instance.masterPID ?? 0, SIGHUP)
+            #expect(waitForReplacement(instance, of: before), "SIGHUP replaced every worker")
+            usleep(500_000)
+            let victim = instance.workerPIDs.first ?? 0
+            kill(victim, SIGTERM)
+            #expect(waitForReplacement(instance, of: [victim]), "the stopped worker was replaced")
+        }
         #expect(tally.failed == 0, "failed requests: \(tally.failures)")
         #expect(tally.lostSessions == 0)
         #expect(tally.answered > 100, "answered \(tally.answered)")
     }
 
     @Test func aKilledWorkerUnderRefreshLoadLosesNoSession() throws {
-        let instance = try TestInstance(algorithm: "RS256")
-        let load = RefreshLoad(instance, sessions: try sessions(instance))
-        load.start()
-        usleep(1_000_000)
-        let victim = instance.workerPIDs.first ?? 0
-        kill(victim, SIGKILL)
-        #expect(waitForReplacement(instance, of: [victim]), "the killed worker was replaced")
-        usleep(1_000_000)
-        let tally = load.stop()
+        let tally = try underRefreshLoad { instance in
+            let victim = instance.workerPIDs.first ?? 0
+            kill(victim, SIGKILL)
+            #expect(waitForReplacement(instance, of: [victim]), "the killed worker was replaced")
+        }
         #expect(tally.lostSessions == 0, "a client whose answer died with the worker retried and kept its session")
         // Only the requests inside the killed worker fail, as JSON 503s.
         #expect(Set(tally.failures.keys).isSubset(of: [503]), "\(tally.failures)")
