@@ -87,13 +87,18 @@ final class RawConnection {
         return try connection.readResponse()
     }
 
-    /// Raises this process's descriptor limit to at least `count` (within the hard limit).
+    /// Raises this process's descriptor limit to at least `count` (the hard limit too, as root).
     static func allowDescriptors(_ count: Int) -> Bool {
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         if limit.rlim_cur >= rlim_t(count) { return true }
-        limit.rlim_cur = min(rlim_t(count), limit.rlim_max)
-        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        limit.rlim_cur = rlim_t(count)
+        limit.rlim_max = max(limit.rlim_max, rlim_t(count))
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
+            getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            limit.rlim_cur = min(rlim_t(count), limit.rlim_max)
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         return limit.rlim_cur >= rlim_t(count)
     }
