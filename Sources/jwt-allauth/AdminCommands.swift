@@ -170,12 +170,7 @@ struct VerifyEmailCommand: ParsableCommand {
     @Option var email: String
 
     func run() throws {
-        let config = try options.load()
-        do {
-            try AccountAdministration(openMigrated(config), config: config).verifyEmail(email)
-        } catch AccountAdministration.Failure.noSuchAccount {
-            throw ValidationError("no account with \(email)")
-        }
+        try administer(options, email) { try $0.verifyEmail(email) }
         print("verified \(email)")
     }
 }
@@ -189,12 +184,17 @@ struct DeactivateCommand: ParsableCommand {
     @Option var email: String
 
     func run() throws {
-        let config = try options.load()
-        do {
-            let revoked = try AccountAdministration(openMigrated(config), config: config).deactivate(email)
-            print("deactivated \(email); revoked \(revoked) refresh token(s)")
-        } catch AccountAdministration.Failure.noSuchAccount {
-            throw ValidationError("no account with \(email)")
-        }
+        let revoked = try administer(options, email) { try $0.deactivate(email) }
+        print("deactivated \(email); revoked \(revoked) refresh token(s)")
+    }
+}
+
+/// Runs `action` on the configured database's accounts; an unknown address is a usage error.
+private func administer<T>(_ options: ConfigOption, _ email: String, _ action: (AccountAdministration) throws -> T) throws -> T {
+    let config = try options.load()
+    do {
+        return try action(AccountAdministration(openMigrated(config), config: config))
+    } catch AccountAdministration.Failure.noSuchAccount {
+        throw ValidationError("no account with \(email)")
     }
 }
