@@ -9,7 +9,7 @@ SYSTEM_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev curl wrk ope
 # Headless browser tests of the built-in pages (driven over WebDriver).
 SYSTEM_PACKAGES += chromium chromium-driver
 
-.PHONY: deps build release run test bench bench-reference clean
+.PHONY: deps build release run test bench bench-faults bench-reference clean
 
 deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -32,6 +32,10 @@ test: build
 
 bench: release
 	bash bench/run.sh
+
+# 24 clients refreshing while a worker is killed, the master reloaded and a worker stopped.
+bench-faults: release
+	bash bench/faults.sh
 
 clean:
 	rm -rf .build var

@@ -4,7 +4,7 @@ import Foundation
 extension RequestBody {
     /// A required e-mail address, trimmed and lower-cased (addresses compare case-insensitively).
     mutating func emailAddress(_ name: String = "email", maxLength: Int = EmailAddressFormat.maxLength) -> String? {
-        guard let text = string(name, maxLength: maxLength) else { return nil }
+        guard let text = plainText(name, maxLength: maxLength) else { return nil }
         guard EmailAddressFormat.isValid(text) else {
             fail(name, "Enter a valid email address.")
             return nil
@@ -15,7 +15,7 @@ extension RequestBody {
     /// An optional first or last name: letters of any script, spaces, hyphens, apostrophes and
     /// periods, stored as typed (SPEC "Deliberate differences": `O'Brien`, `Love-lace`).
     mutating func personName(_ name: String) -> String {
-        guard let text = string(name, required: false, allowBlank: true, maxLength: 150) else { return "" }
+        guard let text = plainText(name, required: false, allowBlank: true, maxLength: 150) else { return "" }
         let allowed: Set<Unicode.Scalar> = [" ", "-", "'", "\u{2019}", "."]
         guard text.unicodeScalars.allSatisfy({ allowed.contains($0) || $0.properties.isAlphabetic || $0.properties.generalCategory == .nonspacingMark }) else {
             fail(name, "Incorrect format")

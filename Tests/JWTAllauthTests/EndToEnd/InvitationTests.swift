@@ -62,6 +62,22 @@ struct InvitationTests {
         #expect(try instance.setPassword("registration/set-password/", second, cookieName: Self.cookie, password: "Inv1ted-Passw0rd").status == 200)
     }
 
+    @Test func expiredInvitationsAndSetPasswordCapabilitiesOpenNothing() throws {
+        let instance = try TestInstance.withMail(Self.adminManaged.merging(["JWT_ALLAUTH_ACCOUNTS_EMAIL_CONFIRMATION_EXPIRE": "4s",
+                                                                            "JWT_ALLAUTH_COOKIES_PASSWORD_SET_MAX_AGE": "2s"]) { $1 })
+        try instance.createUser("staff@example.com", role: 1000)
+        #expect(try invite(instance, try instance.session("staff@example.com"), "late@example.com").status == 201)
+        let opened = try instance.followMailLink(to: "late@example.com")
+        #expect(opened.setCookieHeader(Self.cookie)?.contains("Max-Age=2") == true)
+        let cookies = try instance.capabilityCookies(opened, name: Self.cookie)
+        sleep(3)
+        #expect(try instance.setPassword("registration/set-password/", cookies, cookieName: Self.cookie, password: "Inv1ted-Passw0rd").status == 401,
+                "the capability lives as long as its cookie")
+        sleep(2)
+        #expect(try instance.followMailLink(to: "late@example.com").status == 400, "the invitation itself has expired")
+        #expect(try instance.login("late@example.com", password: "Inv1ted-Passw0rd").status == 401)
+    }
+
     @Test func onlyInvitingRolesMayInviteAndTakenAddressesAreReported() throws {
         let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_INVITATIONS": "true"])
         try instance.createUser("regular@example.com")

@@ -92,6 +92,24 @@ struct PasswordResetTests {
         #expect(try instance.setPassword("password/reset/set-new/", cookies, cookieName: Self.cookie, password: "N3w-Passw0rd-42").status == 200)
     }
 
+    @Test func eightSimultaneousUsesOfOneCapabilitySetThePasswordExactlyOnce() throws {
+        let instance = try TestInstance.withMail()
+        let user = try instance.createUser("race@example.com")
+        _ = try requestReset(instance, "race@example.com")
+        let cookies = try instance.capabilityCookies(try instance.followMailLink(to: "race@example.com"), name: Self.cookie)
+        let client = instance.client
+        let statuses = simultaneously(8) { index in
+            (try? client.post("/jwt-allauth/password/reset/set-new/",
+                              json: #"{"new_password1":"Racer-Passw0rd-\#(index)","new_password2":"Racer-Passw0rd-\#(index)"}"#,
+                              headers: cookies.headers(cookieName: Self.cookie, csrfHeader: cookies.csrf)))?.status ?? -1
+        }
+        #expect(statuses.filter { $0 == 200 }.count == 1, "\(statuses)")
+        #expect(statuses.filter { $0 == 401 }.count == 7, "\(statuses)")
+        #expect(try instance.whitelistRows(userID: user.id) == 1, "one session handed out")
+        let winner = try #require(statuses.firstIndex(of: 200))
+        #expect(try instance.login("race@example.com", password: "Racer-Passw0rd-\(winner)").status == 200)
+    }
+
     @Test func onlyTheLatestLinkAndTheLatestCapabilityWork() throws {
         let instance = try TestInstance.withMail()
         try instance.createUser("latest@example.com")

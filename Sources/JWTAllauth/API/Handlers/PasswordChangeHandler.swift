@@ -5,6 +5,8 @@ import FastCGI
 /// caller gets a replacement session.
 enum PasswordChangeHandler {
     static func post(_ request: Request, _ context: HandlerContext) throws -> Response {
+        // The answer may set the refresh cookie.
+        try context.requireAllowedOrigin(request)
         let identity = try context.authenticate(request)
         guard let user = try context.users.find(id: identity.userID), user.isActive else { throw APIError.tokenNotValid() }
         let config = context.config

@@ -6,6 +6,8 @@ enum RegistrationHandler {
     static let verificationSent = "Verification e-mail sent."
 
     static func register(_ request: Request, _ context: HandlerContext) throws -> Response {
+        // The answer may set the refresh cookie.
+        try context.requireAllowedOrigin(request)
         let config = context.config
         var body = try RequestBody(request)
         let email = body.emailAddress(maxLength: 100)

@@ -15,9 +15,9 @@ enum SetPasswordHandler {
     /// or with an unacceptable password; only a request that will succeed spends the capability.
     private static func redeem(_ request: Request, _ context: HandlerContext, cookie: Config.Cookie, purpose: TokenPurpose,
                                detail: String) throws -> Response {
+        // The answer sets the refresh cookie: refuse a cross-site caller as login/ and refresh/ do.
+        try context.requireAllowedOrigin(request)
         let capability = try context.presentedCapability(request, cookie: cookie)
-        // The answer sets the refresh cookie: refuse a cross-site caller as refresh/ does.
-        try RefreshHandler.checkOrigin(request, context.config)
         guard let user = try context.capabilities.holder(of: capability, purpose, now: context.now) else {
             throw HandlerContext.capabilityNotValid
         }
