@@ -80,6 +80,9 @@ def main():
         options["auth_required"] = True
         options["auth_require_tls"] = args.mode != "plain"
 
+    # Started by a test process that may have signals blocked: the mask is inherited, and a
+    # blocked SIGTERM would never reach the handler below. Unblock before any thread starts.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     handler = DirectoryHandler(args.dir, args.delay, args.reply)
     controller = Controller(handler, hostname="127.0.0.1", port=args.port, ready_timeout=10, **options)
     controller.start()
