@@ -25,13 +25,16 @@ struct MailFaultTests {
         try TestInstance(environment: sink.environment.merging(Self.quick) { $1 }.merging(extra) { $1 })
     }
 
-    /// Message-ID → how many times the sink received it.
-    func deliveries(_ sink: SMTPSink) -> [String: Int] {
-        sink.messages.reduce(into: [:]) { $0[$1.messageID ?? "?", default: 0] += 1 }
-    }
-
-    func messageIDs(_ instance: TestInstance, _ ids: [Int64]) throws -> Set<String> {
-        Set(try ids.map { try #require(try instance.outboxRow($0)).messageID })
+    /// Once every row is marked sent (waiting at most `timeout`) and a second more for a late
+    /// duplicate: how often the sink received each Message-ID, having checked that it received
+    /// exactly the rows' Message-IDs (none lost, none made up).
+    func settledDeliveries(_ sink: SMTPSink, _ instance: TestInstance, _ ids: [Int64], timeout: TimeInterval = 30) throws -> [String: Int] {
+        #expect(try instance.eventually(timeout: timeout) { try ids.allSatisfy { try instance.outboxRow($0)?.sentAt != nil } })
+        usleep(1_000_000)
+        let received = sink.messages.reduce(into: [String: Int]()) { $0[$1.messageID ?? "?", default: 0] += 1 }
+        let expected = Set(try ids.map { try #require(try instance.outboxRow($0)).messageID })
+        #expect(Set(received.keys) == expected, "no mail lost")
+        return received
     }
 
     @Test func mailQueuedWhileTheServerIsDownIsDeliveredOnceWhenItIsBack() throws {
@@ -42,12 +45,7 @@ struct MailFaultTests {
         #expect(try instance.eventually { try ids.allSatisfy { try instance.outboxRow($0)?.lastError != nil } }, "every mail was tried and failed")
         #expect(try ids.allSatisfy { try instance.outboxRow($0)?.sentAt == nil && instance.outboxRow($0)?.failedAt == nil })
         try sink.start()
-        try sink.waitForMessages(ids.count, timeout: 30)
-        #expect(try instance.eventually { try ids.allSatisfy { try instance.outboxRow($0)?.sentAt != nil } })
-        // Give a duplicate the time to show up.
-        usleep(1_500_000)
-        let received = deliveries(sink)
-        #expect(Set(received.keys) == (try messageIDs(instance, ids)))
+        let received = try settledDeliveries(sink, instance, ids)
         #expect(received.values.allSatisfy { $0 == 1 }, "each delivered exactly once: \(received)")
         #expect(instance.log.contains("mail not sent, will retry"))
     }
@@ -62,10 +60,7 @@ struct MailFaultTests {
         kill(first, SIGKILL)
         #expect(instance.eventually(timeout: 10) { instance.mailerPID.map { $0 != first } ?? false }, "the master respawned the mail process")
         // The mail in flight waits for its lease (send timeout 4 s + 10 s) before it is sent again.
-        #expect(try instance.eventually(timeout: 60) { try ids.allSatisfy { try instance.outboxRow($0)?.sentAt != nil } })
-        usleep(1_000_000)
-        let received = deliveries(sink)
-        #expect(Set(received.keys) == (try messageIDs(instance, ids)), "no mail lost")
+        let received = try settledDeliveries(sink, instance, ids, timeout: 60)
         #expect(received.values.filter { $0 > 1 }.count <= 1, "at most the one in flight repeated: \(received)")
         #expect(received.values.allSatisfy { $0 <= 2 })
         #expect(instance.log.contains("mailer died"))
@@ -182,11 +177,7 @@ struct MailFaultTests {
         let ids = try (0..<40).map { try instance.enqueueMail(to: "user\($0)@example.com") }
         let mailers = try [startMailer(instance, name: "a"), startMailer(instance, name: "b")]
         defer { mailers.forEach { if $0.isRunning { kill($0.processIdentifier, SIGKILL) } } }
-        try sink.waitForMessages(ids.count, timeout: 60)
-        #expect(try instance.eventually { try ids.allSatisfy { try instance.outboxRow($0)?.sentAt != nil } })
-        usleep(1_000_000)
-        let received = deliveries(sink)
-        #expect(Set(received.keys) == (try messageIDs(instance, ids)))
+        let received = try settledDeliveries(sink, instance, ids, timeout: 60)
         #expect(received.values.allSatisfy { $0 == 1 }, "\(received.filter { $0.value > 1 })")
         #expect(try ids.allSatisfy { try instance.outboxRow($0)?.attempts == 1 }, "no row was claimed twice")
         for mailer in mailers {
