@@ -15,7 +15,7 @@ public struct DirectoryTransport: MailTransport {
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
     }
 
-    public func deliver(_ mail: RenderedMail) throws(MailDeliveryError) {
+    public func deliver(_ mail: EncodedMail) throws(MailDeliveryError) {
         // The Message-ID is `<hex@domain>`: keep what is safe in a file name.
         let name = String(mail.messageID.unicodeScalars.filter { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "." || $0 == "-" }
             .map(Character.init))

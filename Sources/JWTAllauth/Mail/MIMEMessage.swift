@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// One mail as bytes on the wire, with what the SMTP envelope needs beside them.
-public struct RenderedMail: Sendable {
+public struct EncodedMail: Sendable {
     public var messageID: String
     public var sender: MailAddress
     public var recipient: MailAddress
@@ -17,7 +17,7 @@ public struct RenderedMail: Sendable {
 public enum MIMEMessage {
     static let lineLimit = 78
 
-    public static func render(_ mail: OutgoingMail, messageID: String, created: Int64) throws(MailDeliveryError) -> RenderedMail {
+    public static func render(_ mail: OutgoingMail, messageID: String, created: Int64) throws(MailDeliveryError) -> EncodedMail {
         guard let sender = MailAddress(mail.from) else { throw .permanent("invalid sender address") }
         guard let recipient = MailAddress(mail.to), recipient.displayName == nil else { throw .permanent("invalid recipient address") }
         guard messageID.hasPrefix("<"), messageID.hasSuffix(">"), messageID.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
@@ -47,7 +47,7 @@ public enum MIMEMessage {
             lines.append(contentsOf: part(subtype: "plain", body: mail.text))
         }
         let text = lines.joined(separator: "\r\n") + "\r\n"
-        return RenderedMail(messageID: messageID, sender: sender, recipient: recipient, bytes: Array(text.utf8))
+        return EncodedMail(messageID: messageID, sender: sender, recipient: recipient, bytes: Array(text.utf8))
     }
 
     private static func part(subtype: String, body: String) -> [String] {

@@ -20,7 +20,7 @@ public enum MailDeliveryError: Error, Equatable, CustomStringConvertible {
 /// Where rendered mail goes. One conformance per `mail.transport`, chosen once at start.
 public protocol MailTransport {
     /// Hands over one message; returns once it is accepted, throws otherwise.
-    func deliver(_ mail: RenderedMail) throws(MailDeliveryError)
+    func deliver(_ mail: EncodedMail) throws(MailDeliveryError)
 }
 
 public enum MailTransports {

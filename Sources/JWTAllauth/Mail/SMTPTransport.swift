@@ -27,7 +27,7 @@ public final class SMTPTransport: MailTransport {
         }
     }
 
-    public func deliver(_ mail: RenderedMail) throws(MailDeliveryError) {
+    public func deliver(_ mail: EncodedMail) throws(MailDeliveryError) {
         guard let curl = curl_easy_init() else { throw .transient("curl_easy_init failed") }
         defer { curl_easy_cleanup(curl) }
         let upload = Upload(mail.bytes)
