@@ -7,7 +7,7 @@ SWIFT ?= swift
 # Debian packages the build, the tests and the local instance need.
 SYSTEM_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev curl wrk openssl libcurl4-openssl-dev python3-aiosmtpd
 
-.PHONY: deps build release run test bench bench-reference clean
+.PHONY: deps build release run test bench bench-faults bench-reference clean
 
 deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -30,6 +30,10 @@ test: build
 
 bench: release
 	bash bench/run.sh
+
+# 24 clients refreshing while a worker is killed, the master reloaded and a worker stopped.
+bench-faults: release
+	bash bench/faults.sh
 
 clean:
 	rm -rf .build var

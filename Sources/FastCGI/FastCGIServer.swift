@@ -23,15 +23,11 @@ public final class FastCGIServer<State>: @unchecked Sendable {
     private let logger: Logger
 
     private let shuttingDown = Atomic<Bool>(false)
-    private let registry = Mutex<[ObjectIdentifier: ThreadSlot]>([:])
+    /// Written once by `shutdown`, never read: from then on every `poll` on it returns at once,
+    /// which wakes all the threads waiting for a new connection without a signal (a signal could
+    /// also interrupt a read on a connection nginx is using, and lose its request).
+    private var wakePipe: [Int32] = [-1, -1]
     private let finished = DispatchGroup()
-
-    /// Per-thread bookkeeping so that a graceful stop can wake exactly the threads that sit idle in accept().
-    private final class ThreadSlot: @unchecked Sendable {
-        var thread: pthread_t
-        let idle = Atomic<Bool>(true)
-        init(thread: pthread_t) { self.thread = thread }
-    }
 
     public init(
         listenFD: Int32 = FastCGIServer.listenSocketFD,
@@ -52,7 +48,11 @@ public final class FastCGIServer<State>: @unchecked Sendable {
     /// Starts the accept threads. Returns once every thread has made its state and is ready to accept.
     public func start() throws {
         guard FCGX_Init() == 0 else { throw FastCGIError.initFailed }
-        Self.installWakeHandler()
+        guard pipe(&wakePipe) == 0 else { throw FastCGIError.initFailed }
+        // Threads (and the other workers) wait in poll() and then race for each new connection;
+        // the losers must get EAGAIN back rather than block in accept(), where no stop could
+        // reach them. Accepted connections do not inherit the flag (Linux accept semantics).
+        _ = fcntl(listenFD, F_SETFL, fcntl(listenFD, F_GETFL) | O_NONBLOCK)
         let ready = DispatchGroup()
         let startError = Mutex<Error?>(nil)
         for index in 0..<threadCount {
@@ -68,11 +68,8 @@ public final class FastCGIServer<State>: @unchecked Sendable {
                     ready.leave()
                     return
                 }
-                let slot = ThreadSlot(thread: pthread_self())
-                registry.withLock { $0[ObjectIdentifier(slot)] = slot }
                 ready.leave()
-                acceptLoop(state: state, slot: slot)
-                _ = registry.withLock { $0.removeValue(forKey: ObjectIdentifier(slot)) }
+                acceptLoop(state: state)
             }
             thread.name = "fcgi-\(index)"
             thread.stackSize = 1 << 20
@@ -85,47 +82,61 @@ public final class FastCGIServer<State>: @unchecked Sendable {
         }
     }
 
-    /// Graceful stop: no new requests are taken, requests in flight finish, then the threads end.
-    /// Returns false if some thread was still busy when `timeout` ran out.
+    /// Graceful stop, without losing a request nginx has sent or is about to send: no new
+    /// connection is accepted, and each connection nginx keeps open (`fastcgi_keep_conn`) is
+    /// served until nginx closes it — after its upstream `keepalive_timeout` when idle, or after
+    /// `keepalive_requests` — because nginx may be writing a request into it at any moment and
+    /// does not retry a POST on a connection closed under it. Returns false if some thread was
+    /// still busy when `timeout` ran out (pair nginx's keepalive_timeout below it).
     @discardableResult
     public func shutdown(timeout: TimeInterval) -> Bool {
-        shuttingDown.store(true, ordering: .sequentiallyConsistent)
-        FCGX_ShutdownPending()
-        let deadline = Date().addingTimeInterval(timeout)
-        // A thread may be between its idle check and accept() when we signal; keep waking idle
-        // threads until all have left, so none stays blocked in accept.
-        while finished.wait(timeout: .now() + .milliseconds(20)) == .timedOut {
-            if Date() > deadline { return false }
-            registry.withLock { slots in
-                for slot in slots.values where slot.idle.load(ordering: .sequentiallyConsistent) {
-                    pthread_kill(slot.thread, SIGUSR2)
-                }
+        if !shuttingDown.exchange(true, ordering: .sequentiallyConsistent) {
+            // Stop accepting in this process only: the listening descriptor now names a socket that
+            // listens to nothing, so the accept libfcgi tries by itself once nginx closes a kept
+            // connection fails, instead of taking a new connection that would keep this worker
+            // busy until it is killed. The other workers keep the real socket.
+            let placeholder = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            if placeholder >= 0 {
+                dup2(placeholder, listenFD)
+                close(placeholder)
             }
+            var byte: UInt8 = 1
+            _ = write(wakePipe[1], &byte, 1)
         }
-        return true
+        return finished.wait(timeout: .now() + timeout) == .success
     }
 
-    private func acceptLoop(state: State, slot: ThreadSlot) {
+    private func acceptLoop(state: State) {
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
-        // FAIL_ACCEPT_ON_INTR: our wake-up signal must make accept() return instead of restarting.
-        guard FCGX_InitRequest(request, listenFD, FCGI_FAIL_ACCEPT_ON_INTR) == 0 else {
+        guard FCGX_InitRequest(request, listenFD, 0) == 0 else {
             logger.error("FCGX_InitRequest failed")
             return
         }
-        while !shuttingDown.load(ordering: .sequentiallyConsistent) {
-            slot.idle.store(true, ordering: .sequentiallyConsistent)
-            let accepted = FCGX_Accept_r(request)
-            slot.idle.store(false, ordering: .sequentiallyConsistent)
-            if accepted < 0 {
-                if shuttingDown.load(ordering: .sequentiallyConsistent) { break }
-                // EINTR without a stop, or a connection that failed before its request: try again.
+        while true {
+            // No connection open: wait for a new one or for the stop, whichever comes first.
+            // With one open, FCGX_Accept_r reads nginx's next request on it (or its close).
+            if request.pointee.ipcFd < 0 && !waitForConnection() { break }
+            if FCGX_Accept_r(request) < 0 {
+                // EAGAIN: another thread or worker took the connection. Or nginx closed a kept one.
                 continue
             }
             serve(request, state: state)
             FCGX_Finish_r(request)
         }
         FCGX_Free(request, 1)
+    }
+
+    /// True when the listening socket has a connection to accept, false once stopping.
+    private func waitForConnection() -> Bool {
+        var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0), pollfd(fd: wakePipe[0], events: Int16(POLLIN), revents: 0)]
+        while !shuttingDown.load(ordering: .sequentiallyConsistent) {
+            let ready = poll(&fds, 2, -1)
+            if ready < 0 && errno == EINTR { continue }
+            if fds[1].revents != 0 { return false }
+            if fds[0].revents != 0 { return true }
+        }
+        return false
     }
 
     private func serve(_ raw: UnsafeMutablePointer<FCGX_Request>, state: State) {
@@ -173,15 +184,6 @@ public final class FastCGIServer<State>: @unchecked Sendable {
         }
         buffer.removeLast(count - filled)
         return buffer
-    }
-
-    /// SIGUSR2 interrupts a blocked accept(); the handler itself does nothing.
-    private static func installWakeHandler() {
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = 0  // deliberately no SA_RESTART
-        sigaction(SIGUSR2, &action, nil)
     }
 }
 

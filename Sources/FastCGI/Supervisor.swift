@@ -248,8 +248,10 @@ public final class Supervisor {
         }
     }
 
-    /// SIGHUP: read the settings again; if they are valid, start a new child for each slot before
-    /// stopping the old one, so there is always a child accepting on the socket.
+    /// SIGHUP: read the settings again; if they are valid, start the new children first, so there
+    /// is always a child accepting on the socket, then stop the old ones together. A stopping
+    /// child drains the connections nginx keeps to it (up to nginx's upstream keepalive_timeout),
+    /// so waiting for them one by one would make a reload last that long per child.
     private func reloadAndReplace() {
         let newSettings: Settings
         do {
@@ -259,37 +261,28 @@ public final class Supervisor {
             return
         }
         logger.info("reloading", metadata: ["workers": "\(newSettings.workers)"])
-        let oldChildren = children
+        let oldChildren = Array(children.keys)
         settings = newSettings
         pendingRespawns = [:]
-        for (pid, child) in oldChildren.sorted(by: { $0.value.slot < $1.value.slot }) {
-            if child.slot < settings.workers {
-                _ = spawn(slot: child.slot)
-            }
-            retire(pid)
-        }
-        let usedSlots = Set(children.values.filter { !$0.retiring }.map(\.slot))
-        for slot in 0..<settings.workers where !usedSlots.contains(slot) {
+        for slot in 0..<settings.workers {
             _ = spawn(slot: slot)
         }
+        retire(oldChildren)
         auxiliaries.replace(with: settings.auxiliaries, timeout: settings.stopTimeout)
     }
 
-    /// Asks one child to stop gracefully and waits for it (killing it after the stop timeout).
-    private func retire(_ pid: pid_t) {
-        children[pid]?.retiring = true
-        kill(pid, SIGTERM)
-        waitForExit(of: [pid])
-    }
-
-    private func stopAll() {
-        pendingRespawns = [:]
-        let pids = Array(children.keys)
+    /// Asks children to stop gracefully and waits for them (killing any left at the stop timeout).
+    private func retire(_ pids: [pid_t]) {
         for pid in pids {
             children[pid]?.retiring = true
             kill(pid, SIGTERM)
         }
         waitForExit(of: pids)
+    }
+
+    private func stopAll() {
+        pendingRespawns = [:]
+        retire(Array(children.keys))
     }
 
     private func waitForExit(of pids: [pid_t]) {

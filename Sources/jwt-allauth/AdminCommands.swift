@@ -40,9 +40,10 @@ struct InitCommand: ParsableCommand {
                  --shell /usr/sbin/nologin \(user) && chown -R \(user): \(dir)
               2. sudo -u \(user) jwt-allauth migrate --config \(dir)/config.yaml
               3. sudo -u \(user) jwt-allauth create-user --config \(dir)/config.yaml --email admin@\(domain) --role 1000 --password-stdin
-              4. mkdir -p /etc/nginx/jwt-allauth && cp \(dir)/nginx/fastcgi-params.conf \(dir)/nginx/auth-request.conf /etc/nginx/jwt-allauth/
+              4. mkdir -p /etc/nginx/jwt-allauth && cp \(dir)/nginx/fastcgi-params.conf \(dir)/nginx/auth-request.conf \(dir)/nginx/json-errors.conf /etc/nginx/jwt-allauth/
                  cp \(dir)/nginx/\(domain).conf /etc/nginx/sites-available/ && ln -s ../sites-available/\(domain).conf /etc/nginx/sites-enabled/
-                 and fill in the certificate paths; then nginx -t && systemctl reload nginx
+                 and fill in the certificate paths; size nginx.conf as the site file's first lines say;
+                 then nginx -t && systemctl reload nginx
               5. cp \(dir)/jwt-allauth.service /etc/systemd/system/ && systemctl daemon-reload && systemctl enable --now jwt-allauth
               6. curl https://\(domain)/jwt-allauth/health/
             """)

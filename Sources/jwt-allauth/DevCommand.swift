@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// `make run`: a complete local instance — real nginx on a loopback port in front of the worker
-/// pool, SQLite and a mail directory — in the foreground until Ctrl-C or SIGTERM.
+/// pool, SQLite and a mail directory — in the foreground until Ctrl-C or SIGTERM; SIGHUP reloads.
 struct DevCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
@@ -22,9 +22,11 @@ struct DevCommand: ParsableCommand {
     @Option(help: "nginx's rate for the credential endpoints (e.g. 5r/s).") var credentialRate = "5r/s"
 
     func run() throws {
+        // Every signal that would otherwise end this process by default is handled here, so that
+        // nginx and the pool never outlive it: HUP (a closed terminal) reloads, like `serve`.
         var stopSignals = sigset_t()
         sigemptyset(&stopSignals)
-        for signal in [SIGTERM, SIGINT, SIGCHLD] { sigaddset(&stopSignals, signal) }
+        for signal in [SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD] { sigaddset(&stopSignals, signal) }
         pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
 
         let share = try ShareDirectory.locate()
@@ -78,6 +80,14 @@ struct DevCommand: ParsableCommand {
                     if pid == serve { stop(nginx, signal: SIGQUIT) } else { stop(serve, signal: SIGTERM) }
                     throw ExitCode(1)
                 }
+                continue
+            }
+            if signal == SIGHUP {
+                // The master re-reads config.yaml and replaces its workers; nginx re-reads nginx.conf.
+                print("reloading")
+                fflush(nil)
+                kill(serve, SIGHUP)
+                kill(nginx, SIGHUP)
                 continue
             }
             print("stopping")

@@ -167,9 +167,15 @@ extension JSON {
             index += literalBytes.count
         }
 
+        /// Our documents (bodies, token claims) have a dozen members; a body of thousands of
+        /// keys is an attack on the CPU, refused before it costs anything.
+        static let maxMembers = 256
+        static let indexFrom = 16
+
         mutating func parseObject(depth: Int) throws(JSONParseError) -> JSON {
             index += 1
             var members: [(String, JSON)] = []
+            var positions: [String: Int] = [:]
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
             while true {
@@ -183,10 +189,17 @@ extension JSON {
                 index += 1
                 skipWhitespace()
                 let value = try parseValue(depth: depth + 1)
-                // A repeated key: the last one wins, as in Python's json module.
-                if let existing = members.firstIndex(where: { $0.0 == key }) {
+                // A repeated key: the last one wins, as in Python's json module. Small objects
+                // (claims, bodies) scan; a big one gets an index, so the check stays linear.
+                let existing = positions.isEmpty ? members.firstIndex(where: { $0.0 == key }) : positions[key]
+                if let existing {
                     members[existing].1 = value
                 } else {
+                    guard members.count < Self.maxMembers else { throw error("Too many members in an object") }
+                    if members.count == Self.indexFrom {
+                        for (position, member) in members.enumerated() { positions[member.0] = position }
+                    }
+                    if members.count >= Self.indexFrom { positions[key] = members.count }
                     members.append((key, value))
                 }
                 skipWhitespace()

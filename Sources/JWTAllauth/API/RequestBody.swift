@@ -19,7 +19,9 @@ struct RequestBody {
         switch contentType {
         case "application/x-www-form-urlencoded":
             members = RequestBody.form(request.body)
-        case "application/json", "", "text/plain":
+        // JSON only when declared as JSON: a cross-site HTML form can send text/plain (or no
+        // type) without a CORS preflight, never application/json. DRF answers 415 as well.
+        case "application/json":
             let value: JSON
             do {
                 value = try JSON.parse(request.body)
@@ -93,6 +95,16 @@ struct RequestBody {
         }
         if let maxLength, text.count > maxLength {
             fail(name, "Ensure this field has no more than \(maxLength) characters.")
+            return nil
+        }
+        return text
+    }
+
+    /// A string field that must be plain text (`PlainText`): e-mail addresses and names.
+    mutating func plainText(_ name: String, required: Bool = true, allowBlank: Bool = false, maxLength: Int? = nil) -> String? {
+        guard let text = string(name, required: required, allowBlank: allowBlank, maxLength: maxLength) else { return nil }
+        if let problem = PlainText.problem(in: text) {
+            fail(name, problem)
             return nil
         }
         return text

@@ -80,7 +80,11 @@ public final class Service: Sendable {
             throw APIError.notFound
         case .methodNotAllowed(let allowed):
             if request.method == .options {
-                var response = Response(status: .ok)
+                // As DRF's metadata answer: what the endpoint renders and parses.
+                var response = Response.json(.object([
+                    ("renders", .array(["application/json"])),
+                    ("parses", .array(["application/json", "application/x-www-form-urlencoded"])),
+                ]))
                 response.headerFields[.allow] = (allowed + [.options]).map(\.rawValue).joined(separator: ", ")
                 return response
             }

@@ -36,7 +36,13 @@ public struct PasswordHasher: Sendable {
             return .mismatch
         }
         let computed = Self.derive(password, salt: String(parts[2]), iterations: rounds)
-        guard constantTimeEquals(Array(computed.utf8), Array(parts[3].utf8)) else { return .mismatch }
+        guard constantTimeEquals(Array(computed.utf8), Array(parts[3].utf8)) else {
+            // An imported hash with fewer rounds must not fail faster than a current one (or an
+            // unknown address): the difference would tell which accounts are old imports that
+            // have not logged in since. Pad the failure to the configured cost.
+            if rounds < iterations { _ = Self.derive(password, salt: "timing-equaliser", iterations: iterations - rounds) }
+            return .mismatch
+        }
         return rounds < iterations ? .matchNeedsRehash : .match
     }
 

@@ -26,6 +26,11 @@ public struct Config: Sendable {
         case rs256 = "RS256", es256 = "ES256", edDSA = "EdDSA", hs256 = "HS256"
     }
 
+    /// A client whose refresh answer was lost (a dropped connection, a killed worker, a phone in
+    /// a tunnel) retries with the token it holds: within this window that retry gets the same
+    /// successor instead of being taken for a thief. 0 is the reference's strict behaviour.
+    public static let defaultRotationGrace: TimeInterval = 10
+
     public struct Tokens: Sendable {
         public var algorithm: Algorithm
         /// PEM private key (RS256/ES256/EdDSA) or secret file (HS256) that signs access tokens.
@@ -44,6 +49,16 @@ public struct Config: Sendable {
     }
 
     public struct Cookie: Sendable {
+        /// A cookie whose name starts with this is only accepted by browsers when it is Secure,
+        /// has Path=/ and no Domain: no sibling subdomain can set or overwrite it.
+        public static let hostPrefix = "__Host-"
+
+        /// An RFC 6265 cookie name: visible ASCII except the separators.
+        static func isValidName(_ name: String) -> Bool {
+            let separators = Set("()<>@,;:\\\"/[]?={}".utf8)
+            return !name.isEmpty && name.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && !separators.contains($0) }
+        }
+
         public var name: String
         public var httpOnly: Bool
         public var secure: Bool
@@ -211,7 +226,7 @@ public struct Config: Sendable {
             accessLifetime: try r.duration("tokens.access_lifetime", default: 30 * 60, minimum: 1),
             refreshLifetime: refreshLifetime,
             sessionLifetime: try r.optionalDuration("tokens.session_lifetime"),
-            rotationGrace: try r.duration("tokens.rotation_grace", default: 0),
+            rotationGrace: try r.duration("tokens.rotation_grace", default: Self.defaultRotationGrace),
             accessTokenSessionCheck: try r.bool("tokens.access_token_session_check", default: false),
             userAttributes: attributes
         )
@@ -235,7 +250,7 @@ public struct Config: Sendable {
             } else if r.isExplicitlyNull(maxAgeKey) {
                 age = nil
             }
-            return Cookie(
+            let cookie = Cookie(
                 name: name,
                 httpOnly: try r.bool("cookies.\(prefix)_http_only", default: true),
                 secure: secure,
@@ -244,10 +259,19 @@ public struct Config: Sendable {
                 path: try r.string("cookies.\(prefix)_path", default: "/"),
                 domain: try r.optionalString("cookies.\(prefix)_domain")
             )
+            // Browsers drop a __Host- cookie that breaks these rules: refuse it at start instead.
+            if cookie.name.hasPrefix(Cookie.hostPrefix) && (!cookie.secure || cookie.path != "/" || cookie.domain != nil) {
+                throw ConfigError(key: "cookies.\(prefix)_name",
+                                  problem: "a \(Cookie.hostPrefix) cookie needs \(prefix)_secure: true, \(prefix)_path: / and no \(prefix)_domain")
+            }
+            guard Cookie.isValidName(cookie.name) else {
+                throw ConfigError(key: "cookies.\(prefix)_name", problem: "not a valid cookie name")
+            }
+            return cookie
         }
         let cookies = Cookies(
             refreshAsCookie: try r.bool("cookies.refresh_as_cookie", default: true),
-            refresh: try cookie("refresh", name: "refresh_token", maxAge: Int(refreshLifetime)),
+            refresh: try cookie("refresh", name: try r.string("cookies.refresh_name", default: "refresh_token"), maxAge: Int(refreshLifetime)),
             passwordReset: try cookie("password_reset", name: "password_reset_access_token", maxAge: 3600),
             passwordSet: try cookie("password_set", name: "set_password_access_token", maxAge: 86400),
             allowedOrigins: try r.stringList("cookies.allowed_origins", default: []).map { origin throws(ConfigError) in

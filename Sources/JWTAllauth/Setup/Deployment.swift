@@ -118,18 +118,21 @@ public struct Deployment {
             "secure": development != nil ? "false" : "true", "mail": mail,
             // A browser on the local instance may call it localhost rather than 127.0.0.1.
             "allowed_origins": development.map { "[\"http://localhost:\($0)\"]" } ?? "[]",
+            // HTTPS sites get the __Host- prefix; the local instance keeps the reference's name.
+            "refresh_name": development != nil ? "refresh_token" : Config.Cookie.hostPrefix + "refresh_token",
         ])
         try save(config, root.appendingPathComponent("config.yaml"), mode: 0o640)
         if development != nil { return written }
 
-        let params = nginx.appendingPathComponent("fastcgi-params.conf")
-        try save(try String(contentsOf: share.appendingPathComponent("nginx/fastcgi-params.conf"), encoding: .utf8), params, mode: 0o644)
-        try save(try String(contentsOf: share.appendingPathComponent("nginx/auth-request.conf"), encoding: .utf8),
-                 nginx.appendingPathComponent("auth-request.conf"), mode: 0o644)
+        // The include files the site uses, copied as shipped (the next steps put them in /etc/nginx/jwt-allauth/).
+        for snippet in ["fastcgi-params.conf", "auth-request.conf", "json-errors.conf"] {
+            try save(try String(contentsOf: share.appendingPathComponent("nginx/\(snippet)"), encoding: .utf8),
+                     nginx.appendingPathComponent(snippet), mode: 0o644)
+        }
         let proxies = options.trustedProxies.isEmpty ? ["127.0.0.1", "::1"] : options.trustedProxies
         let site = try render("nginx/site.conf.template", [
             "domain": domain, "socket": options.socket, "max_body": "64k",
-            "params": "/etc/nginx/jwt-allauth/fastcgi-params.conf",
+            "params": "/etc/nginx/jwt-allauth/fastcgi-params.conf", "errors": "/etc/nginx/jwt-allauth/json-errors.conf",
             "realip": proxies.map { "    set_real_ip_from \($0);" }.joined(separator: "\n"),
         ])
         try save(site, nginx.appendingPathComponent("\(domain).conf"), mode: 0o644)

@@ -42,9 +42,11 @@ public struct Row {
     public func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
     public func optionalBool(_ column: Int32) -> Bool? { isNull(column) ? nil : bool(column) }
     public func double(_ column: Int32) -> Double { sqlite3_column_double(statement, column) }
+    /// By byte count, not up to the first NUL: a stored value comes back whole.
     public func string(_ column: Int32) -> String {
         guard let text = sqlite3_column_text(statement, column) else { return "" }
-        return String(cString: text)
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
     public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
 }
@@ -131,7 +133,7 @@ public final class Database {
             case .null: result = sqlite3_bind_null(statement, index)
             case .integer(let v): result = sqlite3_bind_int64(statement, index, v)
             case .real(let v): result = sqlite3_bind_double(statement, index, v)
-            case .text(let v): result = sqlite3_bind_text(statement, index, v, -1, Database.transient)
+            case .text(let v): result = Self.bindText(v, to: statement, at: index)
             case .blob(let v): result = v.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32(v.count), Database.transient) }
             }
             guard result == SQLITE_OK else { throw error(result) }
@@ -140,6 +142,19 @@ public final class Database {
     }
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    /// Binds text with its byte length: with -1 SQLite would stop at the first NUL, and a lookup
+    /// by "a@example.com\0x" would find "a@example.com".
+    private static func bindText(_ value: String, to statement: OpaquePointer, at index: Int32) -> Int32 {
+        var text = value
+        return text.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { chars in
+                // An empty buffer may have no address, and a nil pointer would bind NULL.
+                guard let start = chars.baseAddress, !chars.isEmpty else { return sqlite3_bind_text(statement, index, "", 0, transient) }
+                return sqlite3_bind_text(statement, index, start, Int32(chars.count), transient)
+            }
+        }
+    }
 
     /// Runs a statement and calls `body` for each row.
     public func query(_ sql: String, _ bindings: [SQLValue] = [], _ body: (Row) throws -> Void) throws {

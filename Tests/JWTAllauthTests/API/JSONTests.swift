@@ -27,4 +27,18 @@ struct JSONTests {
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
         #expect(throws: JSONParseError.self) { try JSON.parse(Array(deep.utf8)) }
     }
+
+    @Test func aRepeatedKeyKeepsItsPlaceAndTakesTheLastValueInBigObjectsToo() throws {
+        let keys = (0..<40).map { "\"k\($0)\":\($0)" }.joined(separator: ",")
+        let value = try JSON.parse(Array("{\(keys),\"k3\":\"last\",\"k39\":true}".utf8))
+        guard case .object(let members) = value else { Issue.record("not an object"); return }
+        #expect(members.count == 40)
+        #expect(members[3].0 == "k3" && members[3].1 == .string("last"))
+        #expect(value["k39"] == .bool(true))
+    }
+
+    @Test func anObjectOfTooManyMembersIsRefused() {
+        let keys = (0..<300).map { "\"k\($0)\":0" }.joined(separator: ",")
+        #expect(throws: JSONParseError.self) { try JSON.parse(Array("{\(keys)}".utf8)) }
+    }
 }

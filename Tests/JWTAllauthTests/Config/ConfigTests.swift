@@ -39,6 +39,16 @@ struct ConfigTests {
         #expect(config.database.path == "/etc/jwt-allauth/jwt-allauth.sqlite3")
         #expect(config.throttle.loginIP == Config.Rate(count: 10, window: 60))
         #expect(config.throttle.loginAccount == Config.Rate(count: 5, window: 300))
+        #expect(config.tokens.rotationGrace == 10, "a lost refresh answer does not log the user out")
+    }
+
+    @Test func aHostPrefixedRefreshCookieMustBeSecureOnTheRootPathWithoutDomain() throws {
+        let host = "cookies:\n  refresh_name: __Host-refresh_token\n"
+        #expect(try parse(host).cookies.refresh.name == "__Host-refresh_token")
+        #expect(error(host + "  refresh_secure: false\n")?.key == "cookies.refresh_name")
+        #expect(error(host + "  refresh_path: /jwt-allauth/\n")?.key == "cookies.refresh_name")
+        #expect(error(host + "  refresh_domain: example.com\n")?.key == "cookies.refresh_name")
+        #expect(error("cookies:\n  refresh_name: \"a;b\"\n")?.key == "cookies.refresh_name")
     }
 
     @Test func durationsAcceptUnits() throws {
@@ -110,6 +120,7 @@ struct ConfigTests {
         let text = try TemplateText.render(template, [
             "socket": "/run/x.sock", "public_url": "https://example.com", "database": "db.sqlite3", "algorithm": "ES256",
             "signing_key_file": "private.pem", "secure": "true", "mail": "", "allowed_origins": "[\"https://app.example.com\"]",
+            "refresh_name": "__Host-refresh_token",
         ])
         let config = try parse(text)
         #expect(config.tokens.algorithm == .es256)

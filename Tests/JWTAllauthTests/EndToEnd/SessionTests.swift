@@ -202,8 +202,9 @@ struct SessionTests {
         }
     }
 
-    @Test func concurrentRefreshesOfOneTokenRotateExactlyOnceAndRevokeTheSession() throws {
-        let instance = try TestInstance()
+    @Test func withStrictRotationConcurrentRefreshesOfOneTokenRotateExactlyOnceAndRevokeTheSession() throws {
+        // rotation_grace 0s: the reference's behaviour, where every replay is a theft.
+        let instance = try TestInstance(environment: ["JWT_ALLAUTH_TOKENS_ROTATION_GRACE": "0s"])
         try instance.createUser("race@example.com")
         for run in 1...20 {
             let token = try instance.session("race@example.com").refresh

@@ -34,13 +34,18 @@ struct DeploymentTests {
         #expect(config.mail.transport == .smtp && config.mail.smtpSecurity == .starttls)
         let keySet = try KeySet.load(config.tokens)
         #expect(keySet.accessSigner.algorithm == "ES256")
+        #expect(config.cookies.refresh.name == "__Host-refresh_token", "an HTTPS site gets the cookie no subdomain can toss")
+        #expect(config.tokens.rotationGrace == 10)
 
         let site = try String(contentsOf: directory.appendingPathComponent("nginx/auth.example.com.conf"), encoding: .utf8)
         for expected in ["listen 443 ssl", "return 301 https://$host$request_uri", "set_real_ip_from 10.0.0.0/8;",
                          "limit_req zone=jwt_allauth_credentials", "client_max_body_size 64k", "fastcgi_pass jwt_allauth",
-                         "server unix:/run/jwt-allauth/jwt-allauth.sock", "server_name auth.example.com"] {
+                         "server unix:/run/jwt-allauth/jwt-allauth.sock", "server_name auth.example.com",
+                         "limit_conn jwt_allauth_addresses", "client_body_timeout", "keepalive_timeout 3s",
+                         "include /etc/nginx/jwt-allauth/json-errors.conf;"] {
             #expect(site.contains(expected), "\(expected)")
         }
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("nginx/json-errors.conf").path))
         let unit = try String(contentsOf: directory.appendingPathComponent("jwt-allauth.service"), encoding: .utf8)
         #expect(unit.contains("serve --config \(directory.standardizedFileURL.path)/config.yaml"))
         #expect(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"))

@@ -3,8 +3,9 @@ import FastCGI
 /// `POST login/`: e-mail and password → a new session.
 enum LoginHandler {
     static func post(_ request: Request, _ context: HandlerContext) throws -> Response {
+        try context.requireAllowedOrigin(request)
         var body = try RequestBody(request)
-        let email = body.string("email")
+        let email = body.plainText("email")
         let password = body.string("password")
         try body.validate()
         guard let email, let password else { throw APIError.badRequest("Invalid data.") }

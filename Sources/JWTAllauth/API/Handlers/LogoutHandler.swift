@@ -3,6 +3,7 @@ import FastCGI
 /// `POST logout/` (this device) and `POST logout-all/` (every device). Both clear the cookie.
 enum LogoutHandler {
     static func logout(_ request: Request, _ context: HandlerContext) throws -> Response {
+        try context.requireAllowedOrigin(request)
         let identity = try context.authenticate(request)
         guard let token = try context.presentedRefreshToken(request) else {
             if context.config.cookies.refreshAsCookie { throw APIError.badRequest("Refresh token cookie not found.") }
@@ -25,6 +26,7 @@ enum LogoutHandler {
     }
 
     static func logoutAll(_ request: Request, _ context: HandlerContext) throws -> Response {
+        try context.requireAllowedOrigin(request)
         let identity = try context.authenticate(request)
         try context.whitelist.revoke(userID: identity.userID)
         return clearing(.detail("Successfully logged out from all devices."), context)

@@ -5,9 +5,7 @@ import HTTPTypes
 enum RefreshHandler {
     static func post(_ request: Request, _ context: HandlerContext) throws -> Response {
         let config = context.config
-        if config.cookies.refreshAsCookie {
-            try checkOrigin(request, config)
-        }
+        try context.requireAllowedOrigin(request)
         guard let token = try context.presentedRefreshToken(request) else {
             throw APIError.field("refresh", "This field is required.")
         }
@@ -48,13 +46,4 @@ enum RefreshHandler {
     }
 
     static let sessionExpired = APIError.unauthorized("Session reached its maximum lifetime. Please log in again", code: "session_expired")
-
-    /// Defence in depth beside SameSite: a browser sends `Origin` on a cross-site POST; refuse
-    /// one that names a site we don't know. Requests without `Origin` (native apps) pass.
-    static func checkOrigin(_ request: Request, _ config: Config) throws {
-        guard let origin = request.headerFields[.origin] else { return }
-        let normalised = origin.hasSuffix("/") ? String(origin.dropLast()) : origin
-        if normalised == config.server.publicURL || config.cookies.allowedOrigins.contains(normalised) { return }
-        throw APIError.forbidden("Origin \(origin) is not allowed.", code: "origin_not_allowed")
-    }
 }

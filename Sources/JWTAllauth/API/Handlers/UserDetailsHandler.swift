@@ -19,8 +19,8 @@ enum UserDetailsHandler {
     private static func update(_ request: Request, _ context: HandlerContext, partial: Bool) throws -> Response {
         var current = try user(request, context)
         var body = try RequestBody(request)
-        let firstName = body.string("first_name", required: !partial, allowBlank: true, maxLength: 150)
-        let lastName = body.string("last_name", required: !partial, allowBlank: true, maxLength: 150)
+        let firstName = body.plainText("first_name", required: !partial, allowBlank: true, maxLength: 150)
+        let lastName = body.plainText("last_name", required: !partial, allowBlank: true, maxLength: 150)
         try body.validate()
         current.firstName = firstName ?? current.firstName
         current.lastName = lastName ?? current.lastName

@@ -2,7 +2,7 @@ import FastCGI
 import HTTPTypes
 
 /// `GET verify/` for nginx `auth_request`: 200 with the caller's claims as headers for a valid
-/// access token, 401 otherwise; never a body.
+/// access token, 401 with the usual JSON error otherwise.
 enum VerifyHandler {
     static let userID = HTTPField.Name("X-Auth-User-Id")!
     static let role = HTTPField.Name("X-Auth-Role")!
@@ -13,11 +13,10 @@ enum VerifyHandler {
         let identity: AccessIdentity
         do {
             identity = try context.authenticate(request)
-        } catch is APIError {
-            var response = Response(status: .unauthorized)
-            response.headerFields[.wwwAuthenticate] = "Bearer realm=\"api\""
-            response.headerFields[.cacheControl] = "no-store"
-            return response
+        } catch let error as APIError {
+            // The JSON explains the 401 to a client calling verify/ directly; nginx's
+            // auth_request reads only the status and the headers and discards the body.
+            return error.response
         }
         var response = Response(status: .ok)
         response.headerFields[userID] = identity.claims.userID
