@@ -23,10 +23,10 @@ struct ServeCommand: ParsableCommand {
         let logger = makeLogger("jwt-allauth.master", level: config.logLevel)
         _ = try KeySet.load(config.tokens)
         _ = try openMigrated(config)
-        try FileManager.default.createDirectory(
-            atPath: URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().path, withIntermediateDirectories: true)
         // The mail process reads the same settings: a missing password file stops the start here.
         _ = try MailTransports.make(config.mail, stop: StopFlag())
+        try FileManager.default.createDirectory(
+            atPath: URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().path, withIntermediateDirectories: true)
         let supervisor = Supervisor(
             socketPath: config.server.socket, socketMode: mode_t(config.server.socketMode),
             settings: Self.settings(config, path: path, text: text), logger: logger
@@ -36,10 +36,10 @@ struct ServeCommand: ParsableCommand {
             let fresh = try Config.load(path: path, text: freshText)
             _ = try KeySet.load(fresh.tokens)
             _ = try openMigrated(fresh)
+            _ = try MailTransports.make(fresh.mail, stop: StopFlag())
             if fresh.server.socket != config.server.socket {
                 logger.warning("server.socket changed; it takes effect at the next restart, not on reload")
             }
-            _ = try MailTransports.make(fresh.mail, stop: StopFlag())
             return Self.settings(fresh, path: path, text: freshText)
         }
         Foundation.exit(try supervisor.run())
