@@ -98,20 +98,8 @@ final class AuxiliaryChildren {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        var defaults = Supervisor.masterSignals()
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = ([executable] + spec.arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let result = Supervisor.spawnChild(&pid, executable, spec.arguments, actions: &actions)
         guard result == 0 else {
             logger.error("cannot start \(spec.name)", metadata: ["error": "\(String(cString: strerror(result)))"])
             pendingRespawns[index] = Date().addingTimeInterval(backoff.delay(slot: index, livedFor: 0))

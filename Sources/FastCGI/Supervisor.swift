@@ -161,20 +161,8 @@ public final class Supervisor {
         posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], Self.readyFD)
         posix_spawn_file_actions_adddup2(&actions, inputRead, Self.inputFD)
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        var defaults = Self.masterSignals()
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = ([executable] + settings.childArguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let result = Self.spawnChild(&pid, executable, settings.childArguments, actions: &actions)
         close(pipeFDs[1])
         guard result == 0 else {
             logger.error("cannot start worker", metadata: ["slot": "\(slot)", "error": "\(String(cString: strerror(result)))"])
@@ -321,7 +309,25 @@ public final class Supervisor {
         }
     }
 
-    static func masterSignals() -> sigset_t {
+    /// posix_spawn of `executable` with a clean signal state: an empty mask and the master's signals
+    /// back to their defaults (the master blocks them for sigtimedwait). Answers 0 or an errno.
+    static func spawnChild(_ pid: inout pid_t, _ executable: String, _ arguments: [String],
+                           actions: inout posix_spawn_file_actions_t) -> Int32 {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        var defaults = masterSignals()
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        return posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+    }
+
+    private static func masterSignals() -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
         for signal in [SIGCHLD, SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }

@@ -26,6 +26,8 @@ struct ServeCommand: ParsableCommand {
         _ = try openMigrated(config)
         // Workers read it at start; a missing file must stop the master, not loop the workers.
         _ = try PasswordPolicy.commonPasswords(in: ShareDirectory.locate())
+        // The mail process reads the same settings: a missing password file stops the start here.
+        _ = try MailTransports.make(config.mail, stop: StopFlag())
         try FileManager.default.createDirectory(
             atPath: URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().path, withIntermediateDirectories: true)
         let supervisor = Supervisor(
@@ -38,6 +40,7 @@ struct ServeCommand: ParsableCommand {
             _ = try KeySet.load(fresh.tokens)
             _ = try TemplateLibrary(fresh.templates)
             _ = try openMigrated(fresh)
+            _ = try MailTransports.make(fresh.mail, stop: StopFlag())
             if fresh.server.socket != config.server.socket {
                 logger.warning("server.socket changed; it takes effect at the next restart, not on reload")
             }

@@ -66,10 +66,12 @@ public final class SMTPTransport: MailTransport {
                             jwt_curl_setopt_string(curl, CURLOPT_PASSWORD, password ?? "")]
                 if let failed = auth.first(where: { $0 != CURLE_OK }) { return failed }
             }
+            defer { jwt_stop_state_forget_socket(stop.pointer) }
             return curl_easy_perform(curl)
         }
         guard result != CURLE_OK else { return }
-        if result == CURLE_ABORTED_BY_CALLBACK { throw .abandoned }
+        // Aborted by the callback, or failed because the stop shut the socket down.
+        if result == CURLE_ABORTED_BY_CALLBACK || stop.isSet { throw .abandoned }
         let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let code = jwt_curl_response_code(curl)
         var reason = detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail

@@ -5,19 +5,22 @@ import Glibc
 #endif
 
 /// A one-way "please stop" set by a signal thread and read by the mail loop and, through a plain C
-/// pointer, by libcurl's progress callback in the middle of a send.
+/// pointer, by libcurl in the middle of a send: setting it also shuts down the socket of a send
+/// in progress (see `jwt_curl_abort_when` in CCurl), so a stop never waits on a slow server.
 public final class StopFlag: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Int32>
 
     public init() {
-        pointer = .allocate(capacity: 1)
+        // [0] the flag, [1] the socket of the send in progress (-1: none).
+        pointer = .allocate(capacity: 2)
         pointer.initialize(to: 0)
+        (pointer + 1).initialize(to: -1)
     }
 
     deinit { pointer.deallocate() }
 
-    public func set() { jwt_atomic_flag_set(pointer) }
-    public var isSet: Bool { jwt_atomic_flag_get(pointer) != 0 }
+    public func set() { jwt_stop_state_set(pointer) }
+    public var isSet: Bool { jwt_stop_state_is_set(pointer) != 0 }
 
     /// Sleeps up to `seconds`, waking early once the flag is set.
     public func sleep(_ seconds: Double) {

@@ -2,6 +2,10 @@ import Foundation
 import Testing
 @testable import JWTAllauth
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The pool's mail process delivers the outbox: over SMTP to a real server on loopback, or as
 /// `.eml` files for the local instance.
 @Suite(.serialized)
@@ -50,5 +54,21 @@ struct MailDeliveryTests {
         #expect(try mail.messageID == instance.outboxRow(id)?.messageID)
         #expect(mail.link(containing: "/confirm/") == "https://example.com/confirm/abc")
         #expect(try instance.eventually { try instance.outboxRow(id)?.sentAt != nil })
+    }
+
+    @Test func aReloadRestartsTheMailProcessWithTheNewConfiguration() throws {
+        let sink = try SMTPSink()
+        let instance = try TestInstance(environment: Self.fastPolling)
+        let before = try #require(instance.mailerPID)
+        // From the local mail directory to the SMTP server, by editing the file and sending HUP.
+        let config = try String(contentsOfFile: instance.configPath, encoding: .utf8)
+        try config.replacingOccurrences(of: "transport: directory", with: "transport: smtp\n  smtp_port: \(sink.port)")
+            .write(toFile: instance.configPath, atomically: true, encoding: .utf8)
+        kill(try #require(instance.masterPID), SIGHUP)
+        #expect(instance.eventually { instance.mailerPID.map { $0 != before } ?? false }, "a new mail process")
+        let id = try instance.enqueueMail(to: "reload@example.com")
+        let mail = try #require(try sink.waitForMessages(1).first)
+        #expect(try mail.messageID == instance.outboxRow(id)?.messageID)
+        #expect(instance.log.contains("mailer exited"))
     }
 }

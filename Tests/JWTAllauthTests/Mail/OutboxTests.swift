@@ -9,9 +9,7 @@ struct OutboxTests {
     let now: Int64 = 1_800_000_000
 
     init() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString).sqlite3").path
-        db = try Database(path: path)
-        try Migrator.migrate(db)
+        db = try Database.temporaryMigrated("outbox")
         outbox = Outbox(db)
     }
 

@@ -100,9 +100,13 @@ final class SMTPSink {
     /// SIGKILL: the server vanishes mid-conversation.
     func kill() { signal(SIGKILL) }
 
+    /// Signals the server and waits for it, at most 5 s before SIGKILL.
     private func signal(_ signal: Int32) {
         guard let process, process.isRunning else { return }
         Glibc.kill(process.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         self.process = nil
     }

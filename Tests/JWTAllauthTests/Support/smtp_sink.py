@@ -74,12 +74,17 @@ def main():
 
         def authenticator(server, session, envelope, mechanism, auth_data):
             ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user and auth_data.password.decode() == password
-            return AuthResult(success=ok)
+            # handled=False: aiosmtpd itself answers 535 to a refusal (else the client waits forever).
+            return AuthResult(success=ok, handled=False)
 
         options["authenticator"] = authenticator
         options["auth_required"] = True
-        options["auth_require_tls"] = args.mode != "plain"
+        # Implicit TLS is invisible to aiosmtpd (it only knows STARTTLS), which would then hide AUTH.
+        options["auth_require_tls"] = args.mode == "starttls"
 
+    # Started by a test process that may have signals blocked: the mask is inherited, and a
+    # blocked SIGTERM would never reach the handler below. Unblock before any thread starts.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     handler = DirectoryHandler(args.dir, args.delay, args.reply)
     controller = Controller(handler, hostname="127.0.0.1", port=args.port, ready_timeout=10, **options)
     controller.start()
