@@ -28,11 +28,14 @@ extension HTTPField.Name {
 
 extension HandlerContext {
     /// Renders a built-in page for `request` and answers it as HTML: what every page route and
-    /// the verification failure (400) answer with.
-    func page(_ template: PageTemplate, for request: Request, status: HTTPResponse.Status = .ok) throws -> Response {
+    /// the verification failure (400) answer with. `ignoringCapability`: a form page in its
+    /// "link invalid" variant whatever cookie an earlier link left in the browser.
+    func page(_ template: PageTemplate, for request: Request, status: HTTPResponse.Status = .ok,
+              ignoringCapability: Bool = false) throws -> Response {
         let nonce = Self.makeNonce()
-        let html = try service.templates.page(template, pageContext(template, for: request, nonce: nonce))
-        return .html(html, nonce: nonce, status: status)
+        var context = pageContext(template, for: request, nonce: nonce)
+        if ignoringCapability { context.hasCapability = false }
+        return .html(try service.templates.page(template, context), nonce: nonce, status: status)
     }
 
     /// The page's view of the configuration and of the request. The form pages only look at whether

@@ -130,13 +130,13 @@ final class TestInstance {
     }
 
     /// Runs `jwt-allauth ARGUMENTS --config <this instance>` as a sysadmin would; answers its exit
-    /// status and output (stdout and stderr together).
+    /// status and output (stdout and stderr together). `extraEnvironment` adds to the instance's.
     @discardableResult
-    func command(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+    func command(_ arguments: [String], input: String? = nil, extraEnvironment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments + ["--config", configPath]
-        process.environment = environment
+        process.environment = environment.merging(extraEnvironment) { $1 }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

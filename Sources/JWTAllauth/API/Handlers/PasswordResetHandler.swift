@@ -37,10 +37,7 @@ enum PasswordResetHandler {
         case .invalid:
             // The reference's answer: the reset page in its "link invalid" state, 200, no cookies
             // (whatever capability cookie an earlier link left in the browser).
-            let nonce = HandlerContext.makeNonce()
-            var page = context.pageContext(.passwordResetForm, for: request, nonce: nonce)
-            page.hasCapability = false
-            return .html(try context.service.templates.page(.passwordResetForm, page), nonce: nonce)
+            return try context.page(.passwordResetForm, for: request, ignoringCapability: true)
         }
     }
 }
