@@ -10,10 +10,10 @@ extension HandlerContext {
     var passwordReset: PasswordReset { PasswordReset(db: db, config: config, mailer: mailer) }
     var capabilities: CapabilityRedemption { CapabilityRedemption(db: db, config: config, issuer: service.issuer) }
     var invitations: Invitations { Invitations(db: db, config: config, mailer: mailer) }
-    var credentialChange: CredentialChange { CredentialChange(db: db, config: config, issuer: service.issuer) }
+    var credentialChange: CredentialChange { CredentialChange(db: db, config: config) }
 
     /// Takes one unit from each limit, or throws 429 with `detail` when any is exhausted.
-    func throttle(_ buckets: [(bucket: String, rate: Config.Rate?)], detail: String) throws {
+    func requireWithinLimits(_ buckets: [(bucket: String, rate: Config.Rate?)], detail: String) throws {
         if case .limited(let retryAfter) = try throttle.consume(buckets) {
             throw APIError.throttled(detail, retryAfter: retryAfter)
         }

@@ -3,7 +3,7 @@ import Foundation
 /// What presenting a capability cookie with a new password did.
 enum CapabilityOutcome {
     /// The password is set; `session` is the caller's new session.
-    case passwordSet(UserRecord, session: IssuedSession?)
+    case passwordSet(UserRecord, session: IssuedSession)
     /// Spent, superseded, expired or unknown capability, or an inactive account.
     case invalid
 }
@@ -38,8 +38,9 @@ struct CapabilityRedemption {
                 try tokens.revoke(.invitation, userID: user.id)
                 try tokens.revoke(.emailConfirmation, userID: user.id)
             }
-            let session = try CredentialChange(db: db, config: config, issuer: issuer)
-                .apply(to: user, passwordHash: passwordHash, alwaysOpenSession: true, device: device, now: now)
+            try CredentialChange(db: db, config: config).apply(to: user, passwordHash: passwordHash)
+            // A reset or an accepted invitation always ends signed in, revocation or not.
+            let session = try issuer.open(for: user, device: device, now: now, whitelist: Whitelist(db))
             return .passwordSet(user, session: session)
         }
     }

@@ -1,20 +1,17 @@
 /// A password change and what it revokes (SPEC "The whitelist"; reference §3.9): with
 /// `accounts.logout_on_password_change`, every session and every outstanding one-time token of the
-/// account (reset links, capabilities, confirmation and invitation keys) goes, and the caller
-/// gets one new session. Used by password change, reset `set-new/` and invitation `set-password/`.
+/// account (reset links, capabilities, confirmation and invitation keys). Used by password change,
+/// reset `set-new/` and invitation `set-password/`, which then open the caller's new session.
 struct CredentialChange {
     let db: Database
     let config: Config
-    let issuer: SessionIssuer
 
-    /// Stores `passwordHash` and revokes; answers the replacement session when one is due
-    /// (`alwaysOpenSession`: reset and set-password hand one over even without revocation).
-    /// Runs in the caller's write transaction, so the change and the revocation land together.
-    func apply(to user: UserRecord, passwordHash: String, alwaysOpenSession: Bool, device: DeviceInfo, now: Int64) throws -> IssuedSession? {
+    /// Stores `passwordHash` and revokes. Runs in the caller's write transaction, so the change and
+    /// the revocation land together.
+    func apply(to user: UserRecord, passwordHash: String) throws {
         try UserStore(db).setPasswordHash(userID: user.id, passwordHash)
         let tokens = OneTimeTokens(db)
-        let revoking = config.accounts.logoutOnPasswordChange
-        if revoking {
+        if config.accounts.logoutOnPasswordChange {
             try Whitelist(db).revoke(userID: user.id)
             try tokens.revokeAll(userID: user.id)
         } else {
@@ -22,9 +19,5 @@ struct CredentialChange {
             try tokens.revoke(.passwordReset, userID: user.id)
             try tokens.revoke(.passwordResetAccess, userID: user.id)
         }
-        guard revoking || alwaysOpenSession else { return nil }
-        var changed = user
-        changed.password = passwordHash
-        return try issuer.open(for: changed, device: device, now: now, whitelist: Whitelist(db))
     }
 }

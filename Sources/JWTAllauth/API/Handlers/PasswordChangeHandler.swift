@@ -24,11 +24,13 @@ enum PasswordChangeHandler {
         guard problems.isEmpty else { throw APIError.validation([("new_password2", problems)]) }
 
         let hash = context.hasher.hash(first)
-        let session = try context.db.transaction(.immediate) {
+        let session = try context.db.transaction(.immediate) { () throws -> IssuedSession? in
             // Re-read under the write lock: a deactivation that landed meanwhile wins.
             guard let current = try context.users.find(id: user.id), current.isActive else { throw APIError.tokenNotValid() }
-            return try context.credentialChange.apply(to: current, passwordHash: hash, alwaysOpenSession: false,
-                                                      device: context.device(request), now: context.now)
+            try context.credentialChange.apply(to: current, passwordHash: hash)
+            // Revocation took the caller's session too: hand over its replacement.
+            guard context.config.accounts.logoutOnPasswordChange else { return nil }
+            return try context.service.issuer.open(for: current, device: context.device(request), now: context.now, whitelist: context.whitelist)
         }
         let detail: [(String, JSON)] = [("detail", "New password has been saved.")]
         guard let session else { return .json(.object(detail)) }

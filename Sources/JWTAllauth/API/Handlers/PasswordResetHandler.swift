@@ -16,9 +16,9 @@ enum PasswordResetHandler {
         guard let email else { throw APIError.badRequest("Invalid data.") }
         let limits = context.config.throttle
         // Counted before the look-up, so unknown addresses run out exactly like known ones.
-        try context.throttle([(Throttle.bucket("password_reset_ip", request.remoteAddress), limits.passwordResetIP),
-                              (Throttle.bucket("password_reset_address", email), limits.passwordResetAddress)],
-                             detail: "Too many password reset requests for this e-mail address.")
+        try context.requireWithinLimits([(Throttle.bucket("password_reset_ip", request.remoteAddress), limits.passwordResetIP),
+                                         (Throttle.bucket("password_reset_address", email), limits.passwordResetAddress)],
+                                        detail: "Too many password reset requests for this e-mail address.")
         try context.passwordReset.request(email: email, now: context.now)
         let remaining = minimumDuration - Date().timeIntervalSince(started)
         if remaining > 0 { usleep(UInt32(remaining * 1_000_000)) }

@@ -28,11 +28,11 @@ enum SetPasswordHandler {
         guard let password else { throw APIError.badRequest("Invalid data.") }
         let hash = context.hasher.hash(password)
         switch try context.capabilities.redeem(capability, purpose, passwordHash: hash, device: context.device(request), now: context.now) {
-        case .passwordSet(_, session: let session?):
+        case .passwordSet(_, let session):
             var response = context.sessionResponse(session, extra: [("detail", .string(detail))])
             response.clearCookie(cookie)
             return response
-        case .passwordSet(_, session: nil), .invalid:
+        case .invalid:
             throw HandlerContext.capabilityNotValid
         }
     }
