@@ -69,7 +69,9 @@ struct PasswordFormBrowserTests {
         #expect(!browser.isDisplayed("#new_password1-error") || !browser.text("#new_password1-error").isEmpty)
         try browser.screenshot("mismatch-2-common-password")
 
-        try submit(browser, Self.newPassword, Self.newPassword)
+        // This time from the keyboard alone: Enter in the second field submits the form.
+        try browser.type("#new_password1", Self.newPassword)
+        try browser.type("#new_password2", Self.newPassword + Browser.enterKey)
         try browser.wait(for: "the complete page") { browser.currentURL.hasSuffix("/password/reset/complete/") }
         try browser.screenshot("mismatch-3-complete-after-correcting")
         #expect(try instance.login("grace@example.com", password: Self.newPassword).status == 200)

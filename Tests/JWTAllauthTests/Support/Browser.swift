@@ -141,6 +141,9 @@ final class Browser {
         return id
     }
 
+    /// WebDriver's code for the Enter key, to end a `type` with.
+    static let enterKey = "\u{E007}"
+
     /// Types into a field the way a user would (key events, so the page sees real input).
     func type(_ css: String, _ text: String) throws {
         let id = try element(css)
