@@ -43,7 +43,7 @@ extension HandlerContext {
     func pageContext(_ template: PageTemplate, for request: Request, nonce: String) -> PageContext {
         let mount = config.server.mount
         var context = PageContext(
-            siteName: config.templates.siteName, mount: mount, nonce: nonce,
+            siteName: config.templates.siteName, mount: mount, nonce: nonce, csrfCookieName: Self.csrfCookieName,
             passwordMinLength: config.accounts.passwordMinLength,
             passwordResetRequestURL: config.redirects.passwordResetRequest,
             signsOutEverywhere: config.accounts.logoutOnPasswordChange)
