@@ -7,9 +7,12 @@ import Testing
 /// redirects change what is served; a broken override stops `check` and `serve`.
 @Suite(.serialized)
 struct PageTests {
+    /// Every page and the status it answers with (a bad confirmation link: the failure page, 400;
+    /// a bad reset link: the reset page's invalid-link variant, 200).
     static let pages = [
-        "registration/verified/", "registration/account_email_verification_sent/", "password/reset/default/",
-        "password/reset/complete/", "registration/set-password/default/",
+        ("registration/verified/", 200), ("registration/account_email_verification_sent/", 200), ("password/reset/default/", 200),
+        ("password/reset/complete/", 200), ("registration/set-password/default/", 200),
+        ("registration/verification/not-a-key/", 400), ("password/reset/confirm/MQ/not-a-token/", 200),
     ]
 
     /// The nonce the CSP allows, which must be the one on the page's inline `<style>`.
@@ -21,9 +24,9 @@ struct PageTests {
     @Test func everyPageAnswersHTMLWithStrictSecurityHeaders() throws {
         let instance = try TestInstance()
         var nonces: Set<String> = []
-        for page in Self.pages {
+        for (page, status) in Self.pages {
             let response = try instance.client.get("\(instance.mount)/\(page)")
-            #expect(response.status == 200, "\(page)")
+            #expect(response.status == status, "\(page)")
             #expect(response.header("Content-Type") == "text/html; charset=utf-8", "\(page)")
             let csp = try #require(response.header("Content-Security-Policy"), "\(page)")
             #expect(csp.hasPrefix("default-src 'none';") && csp.contains("frame-ancestors 'none'") && csp.contains("base-uri 'none'"))
