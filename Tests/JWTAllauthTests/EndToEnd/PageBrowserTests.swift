@@ -31,6 +31,9 @@ struct PageBrowserTests {
                     try browser.open(origin + path)
                 }
                 #expect(browser.isDisplayed("h1"), "\(device) \(name)")
+                // The stylesheet applied: the CSP let its nonce through.
+                let card = try browser.execute("return getComputedStyle(document.querySelector('.card')).borderRadius") as? String
+                #expect(card == "14px" || card == "12px", "\(device) \(name): card radius \(card ?? "none")")
                 #expect(browser.exists("#password-form") == (cookie != nil), "\(device) \(name)")
                 // Nothing sticks out sideways, even at 320 px.
                 let overflow = try browser.execute("return document.documentElement.scrollWidth - window.innerWidth") as? Int
