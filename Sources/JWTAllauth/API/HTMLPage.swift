@@ -11,7 +11,7 @@ extension Response {
         var fields = HTTPFields()
         fields[.contentType] = "text/html; charset=utf-8"
         fields[.contentSecurityPolicy] = "default-src 'none'; style-src 'nonce-\(nonce)'; script-src 'nonce-\(nonce)'; "
-            + "connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+            + "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
         fields[.xFrameOptions] = "DENY"
         fields[.referrerPolicy] = "no-referrer"
         fields[.cacheControl] = "no-store"

@@ -106,4 +106,34 @@ struct PasswordFormBrowserTests {
 
         #expect(try instance.login("lin@example.com", password: Self.newPassword).status == 200, "the invitee signs in through nginx")
     }
+
+    @Test func theConfirmationMailRendersAndItsLinkLandsOnTheVerifiedPageOnce() throws {
+        let instance = try TestInstance.withMail()
+        #expect(try instance.register("mo@example.com", extra: #","first_name":"Mo O'Neil""#).status == 201)
+        let mail = try instance.awaitMail(to: "mo@example.com")
+        let html = try #require(mail.html, "an HTML alternative")
+        #expect(html.contains("Welcome, Mo O&#39;Neil!"), "the name, HTML-escaped")
+        #expect((mail.text ?? "").contains("Hello Mo O'Neil,"), "the name, as typed, in the text part")
+        let link = try #require(mail.link(port: instance.port))
+
+        let browser = try Browser()
+        defer { browser.quit() }
+        // The HTML part as a mail client would show it.
+        let file = instance.directory.appendingPathComponent("confirmation.html")
+        try html.write(to: file, atomically: true, encoding: .utf8)
+        try browser.open(file.absoluteString)
+        #expect(browser.text("h1").hasPrefix("Welcome"))
+        #expect(browser.attribute("a[href*='/registration/verification/']", "href") == link)
+        try browser.screenshot("confirmation-1-mail")
+
+        try browser.open(link)
+        #expect(browser.currentURL == "http://127.0.0.1:\(instance.port)\(instance.mount)/registration/verified/")
+        #expect(browser.text("h1") == "Email address confirmed")
+        try browser.screenshot("confirmation-2-verified")
+        #expect(try instance.login("mo@example.com").status == 200)
+
+        try browser.open(link)
+        #expect(browser.text("h1") == "This link can’t be used", "a used link gets the one failure page")
+        try browser.screenshot("confirmation-3-link-used")
+    }
 }
