@@ -39,6 +39,21 @@ struct MailDeliveryTests {
         #expect(!instance.log.contains("tok123"), "no link in the log")
     }
 
+    @Test func aMalformedRecipientFailsAtOnceWithoutBlockingTheQueue() throws {
+        let sink = try SMTPSink()
+        let instance = try TestInstance(environment: sink.environment.merging(Self.fastPolling) { $1 })
+        let bad = try instance.enqueueMail(to: "not an address\r\nRCPT TO:<victim@example.com>")
+        let good = try instance.enqueueMail(to: "carol@example.com")
+        let mail = try #require(try sink.waitForMessages(1).first)
+        #expect(mail.envelopeTo == "carol@example.com")
+        #expect(try mail.messageID == instance.outboxRow(good)?.messageID)
+        #expect(try instance.eventually { try instance.outboxRow(bad)?.failedAt != nil })
+        let failed = try #require(try instance.outboxRow(bad))
+        #expect(failed.attempts == 1 && failed.lastError == "invalid recipient address" && failed.sentAt == nil)
+        usleep(500_000)
+        #expect(sink.messages.count == 1, "nothing went to the injected recipient")
+    }
+
     @Test func theLocalInstanceWritesEachMailAsAnEmlFile() throws {
         let instance = try TestInstance(environment: Self.fastPolling)
         let id = try instance.enqueueMail(to: "bob@example.com", subject: "Grüße aus Zürich")

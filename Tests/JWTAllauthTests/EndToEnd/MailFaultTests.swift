@@ -78,6 +78,7 @@ struct MailFaultTests {
         #expect(try instance.outboxRow(id)?.attempts == 3, "no attempt after giving up")
         #expect(sink.messages.isEmpty)
         #expect(instance.log.contains("mail failed, giving up"))
+        #expect(!instance.log.contains("s3cr3t"), "no body or link in the log")
 
         let listing = try instance.command(["mail"])
         #expect(listing.status == 0)

@@ -99,6 +99,22 @@ struct RegistrationTests {
         #expect(try instance.register("verified@example.com").status == 400, "hiding off: the conflict is reported")
     }
 
+    @Test func configuredRedirectsAndTheResetRequestLinkAreHonoured() throws {
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory",
+                                                  "JWT_ALLAUTH_REDIRECTS_EMAIL_VERIFIED": "https://app.example.com/welcome",
+                                                  "JWT_ALLAUTH_REDIRECTS_PASSWORD_RESET": "https://app.example.com/new-password",
+                                                  "JWT_ALLAUTH_REDIRECTS_PASSWORD_RESET_REQUEST": "/forgot-password"])
+        #expect(try instance.register("redirected@example.com").status == 201)
+        #expect(try instance.followMailLink(to: "redirected@example.com").header("Location") == "https://app.example.com/welcome")
+        _ = try instance.client.post("/jwt-allauth/password/reset/", json: #"{"email":"redirected@example.com"}"#)
+        let reset = try instance.followMailLink(to: "redirected@example.com", count: 2)
+        #expect(reset.status == 302 && reset.header("Location") == "https://app.example.com/new-password")
+        #expect(reset.cookie("password_reset_access_token") != nil)
+        #expect(try instance.register("redirected@example.com").status == 201)
+        let notice = try instance.awaitMail(to: "redirected@example.com", count: 3)
+        #expect(notice.links.contains("http://127.0.0.1:\(instance.port)/forgot-password"), "\(notice.links)")
+    }
+
     @Test func anExpiredConfirmationLinkFailsAndConfirmsNothing() throws {
         let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory",
                                                       "JWT_ALLAUTH_ACCOUNTS_EMAIL_CONFIRMATION_EXPIRE": "2s"])
