@@ -13,12 +13,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
     ],
     targets: [
         // libfcgi (Debian libfcgi-dev): the FastCGI protocol.
         .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
         // libsqlite3 (Debian libsqlite3-dev), used directly for cached statements and a custom busy handler.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        // libcurl (Debian libcurl4-openssl-dev): the SMTP client of the mail process.
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
         // Transport: socket, worker pool, Request/Response bytes. Knows nothing of auth.
         .target(
             name: "FastCGI",
@@ -34,11 +37,13 @@ let package = Package(
             dependencies: [
                 "FastCGI",
                 "CSQLite",
+                "CCurl",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
         .executableTarget(
@@ -61,7 +66,9 @@ let package = Package(
                 "FastCGI",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
-            ]
+            ],
+            // The SMTP sink the mail tests run (python3-aiosmtpd), found beside its Swift wrapper.
+            exclude: ["Support/smtp_sink.py"]
         ),
     ]
 )
