@@ -93,9 +93,10 @@ public final class Service: Sendable {
     }
 
     public func handle(_ request: Request, _ connection: Connection) -> Response {
+        let language = templates.translations.negotiate(request.headerFields[.acceptLanguage])
         var response: Response
         do {
-            response = try route(request, connection)
+            response = try route(request, connection, language: language)
         } catch let error as APIError {
             response = error.response
         } catch let error as DatabaseError where error.code & 0xff == 5 || error.code & 0xff == 6 {
@@ -106,11 +107,12 @@ public final class Service: Sendable {
             logger.error("request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
             response = .json(.object([("detail", "Internal error."), ("code", "internal_error")]), status: .internalServerError)
         }
+        response.localize(templates.translations.catalog(language))
         if request.method == .head { response.body = [] }
         return response
     }
 
-    private func route(_ request: Request, _ connection: Connection) throws -> Response {
+    private func route(_ request: Request, _ connection: Connection, language: String) throws -> Response {
         switch request.bodyStatus {
         case .tooLarge: throw APIError.payloadTooLarge(limit: config.server.maxBodyBytes)
         case .invalidLength: throw APIError.invalidContentLength
@@ -131,7 +133,8 @@ public final class Service: Sendable {
             }
             throw APIError.methodNotAllowed(request.method, allowed: allowed)
         case .handler(let handler, let parameters):
-            let context = HandlerContext(service: self, db: connection.db, now: Int64(Date().timeIntervalSince1970), parameters: parameters)
+            var context = HandlerContext(service: self, db: connection.db, now: Int64(Date().timeIntervalSince1970), parameters: parameters)
+            context.language = language
             return try handler(request, context)
         }
     }

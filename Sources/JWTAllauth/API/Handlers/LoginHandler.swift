@@ -49,6 +49,7 @@ enum LoginHandler {
         let issued = try context.db.transaction {
             if let upgradedHash { try context.users.setPasswordHash(userID: user.id, upgradedHash) }
             try context.users.recordLogin(userID: user.id, at: context.now)
+            try context.users.setLanguage(userID: user.id, context.language)
             return try context.service.issuer.open(for: user, device: context.device(request), now: context.now, whitelist: context.whitelist)
         }
         return context.sessionResponse(issued)
