@@ -67,11 +67,12 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let keys = try KeySet.load(config.tokens)
-        _ = try TemplateLibrary(config.templates)
+        let templates = try TemplateLibrary(config.templates)
         let commonPasswords = try PasswordPolicy.commonPasswords(in: ShareDirectory.locate())
         print("config ok: \(config.path)")
         print("password validators: minimum length \(config.accounts.passwordMinLength), \(commonPasswords.count) common passwords")
         print("templates ok: \(config.templates.directory.map { "shipped, overridden from \($0)" } ?? "shipped")")
+        print("translations ok: \(templates.translations.languages.joined(separator: ", ")); default \(templates.translations.defaultLanguage)")
         print("access tokens: \(keys.accessSigner.algorithm), kid \(keys.accessSigner.kid); \(keys.accessVerifiers.count) verification key(s)")
         print("workers \(config.server.workers) × threads \(config.server.threads) on \(config.server.socket)")
     }
