@@ -41,8 +41,7 @@ public struct Catalog: Sendable {
             for (index, translation) in entry.msgstr.enumerated() where !translation.isEmpty {
                 let source = index == 0 && entry.msgidPlural == nil ? entry.msgid : (entry.msgidPlural ?? entry.msgid)
                 let wanted = Placeholders.names(in: source), found = Placeholders.names(in: translation)
-                // A one-form language may leave the count out ("一天"); any other difference loses or invents a value.
-                if found != wanted && !(entry.msgidPlural != nil && found == wanted.subtracting(["%(count)s"])) {
+                if found != wanted {
                     throw CatalogError(file: path, line: entry.line, problem: "the translation of \"\(entry.msgid)\" has the placeholders "
                         + "\(found.sorted()) where the msgid has \(wanted.sorted())")
                 }
@@ -71,7 +70,7 @@ public struct Catalog: Sendable {
         for pattern in patterns {
             guard let values = pattern.match(english) else { continue }
             var form = pattern.forms[0]
-            if pattern.isPlural, let count = values["%(count)s"].flatMap({ Int($0) }) {
+            if pattern.isPlural, let count = pattern.count(in: values) {
                 form = pattern.forms[plural.index(for: count)]
             }
             guard !form.isEmpty else { return english }
@@ -98,6 +97,11 @@ public struct Catalog: Sendable {
             self.forms = forms
             self.isPlural = isPlural
             (pieces, names) = Placeholders.split(source)
+        }
+
+        /// The number a plural message is about: its first value that is one.
+        func count(in values: [String: String]) -> Int? {
+            names.lazy.compactMap { values[$0].flatMap { Int($0) } }.first
         }
 
         func match(_ text: String) -> [String: String]? {
