@@ -8,8 +8,10 @@ SWIFT ?= swift
 SYSTEM_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev curl wrk openssl libcurl4-openssl-dev python3-aiosmtpd
 # Headless browser tests of the built-in pages (driven over WebDriver).
 SYSTEM_PACKAGES += chromium chromium-driver
+# Translations: gettext's msgfmt checks the catalogs in the tests; CJK fonts for the page screenshots.
+SYSTEM_PACKAGES += gettext fonts-noto-cjk
 
-.PHONY: deps build release run test bench bench-faults bench-reference clean
+.PHONY: deps build release run test bench bench-faults bench-reference clean messages
 
 deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -43,3 +45,9 @@ clean:
 # The same refresh load against django-jwt-allauth 1.5.1 under gunicorn, in one run (needs PyPI).
 bench-reference: release
 	bash bench/reference.sh
+
+# Extracts every message (code and templates) into Templates/locale/jwt-allauth.pot and appends the
+# new ones, untranslated, to every catalog; then translate the empty msgstr entries.
+messages:
+	python3 scripts/messages.py --update
+	python3 scripts/messages.py --check
