@@ -7,6 +7,8 @@ Messages are found mechanically, so new code needs no markers:
     with a capital letter, has a space and a lower-case letter) outside logging, operator errors
     and SQL, plus any literal with the plural idiom `word\\(n == 1 ? "" : "s")`. An interpolation
     `\\(expr)` becomes the python-format placeholder `%(expr)s`.
+  * Swift: every literal of a line that ends in a `// i18n` comment (words shown inside a
+    message, such as the password validator's "first name").
   * Templates: the text of every `{{#t}}...{{/t}}` section.
 
   scripts/messages.py            write the .pot
@@ -104,6 +106,7 @@ def swift_messages():
             for number, line in enumerate(open(path, encoding="utf-8"), 1):
                 if SKIP_LINE.search(line) or line.lstrip().startswith("//"):
                     continue
+                marked = "// i18n" in line
                 for raw in swift_literals(line):
                     ref = f"{os.path.relpath(path, ROOT)}:{number}"
                     plural = PLURAL.search(raw)
@@ -114,7 +117,7 @@ def swift_messages():
                         continue
                     text = interpolations(raw)
                     bare = re.sub(r"%\([^)]*\)s", "", text)
-                    if (re.match(r"[A-Z]", text) and " " in bare and re.search(r"[a-z]", bare)
+                    if marked or (re.match(r"[A-Z]", text) and " " in bare and re.search(r"[a-z]", bare)
                             and not SQL.match(text) and "://" not in text):
                         found.setdefault((text, None), []).append(ref)
     return found

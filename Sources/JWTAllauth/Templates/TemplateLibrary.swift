@@ -10,7 +10,9 @@ public final class TemplateLibrary: Sendable {
     /// Name (`confirmation.html`) → the file it was read from, to name it in errors.
     private let files: [String: String]
     /// The catalogs of `Templates/locale/`: templates mark their text `{{#t}}…{{/t}}`, and the API
-    /// translates its answers with them.
+    /// translates its answers with them. One set of templates with translated text, rather than a
+    /// set per language: an override (`templates.directory`) then changes every language at once,
+    /// and translators work on `.po` files with their own tools instead of on markup.
     public let translations: Translations
 
     /// Loads the shipped templates and the overrides, then renders every template once with

@@ -62,6 +62,8 @@ enum ShippedCatalogs {
         #expect(translations.catalog("cs").translate("1 hour") == "1 hodinu")
         #expect(translations.catalog("fr").translate("Method \"PATCH\" not allowed.") == "Méthode «\u{a0}PATCH\u{a0}» non autorisée.")
         #expect(translations.catalog("de").translate("An unknown message.") == "An unknown message.")
+        // A value that is itself a message is translated in place.
+        #expect(translations.catalog("de").translate("The password is too similar to the first name.") == "Das Passwort ist dem Feld „Vorname“ zu ähnlich.")
     }
 
     @Test func pluralRulesFollowEachLanguage() throws {
