@@ -29,6 +29,7 @@ SKIP_DIRS = {"Config", "Store", "Setup", "Localization", "Mail"}
 SKIP_FILES = {"UserAgentInfo.swift", "JSON.swift", "DjangoImport.swift", "TemplateLibrary.swift", "TemplateError.swift"}
 SKIP_LINE = re.compile(r"logger\.|TemplateError\(|ConfigError\(|CatalogError\(|fatalError\(|precondition|print\(|Bearer realm")
 SQL = re.compile(r"^(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|BEGIN|DROP|WITH|PRAGMA)\b")
+HEADER = re.compile(r"^[A-Za-z-]+: \S+$")  # "Accept: application/json"
 PLURAL = re.compile(r'(\w+)\\\(\s*([\w.]+)\s*==\s*1\s*\?\s*""\s*:\s*"(\w+)"\s*\)')
 
 
@@ -117,8 +118,9 @@ def swift_messages():
                         continue
                     text = interpolations(raw)
                     bare = re.sub(r"%\([^)]*\)s", "", text)
-                    if marked or (re.match(r"[A-Z]", text) and " " in bare and re.search(r"[a-z]", bare)
-                            and not SQL.match(text) and "://" not in text):
+                    # A sentence has words: an SVG path ("M%(x)s %(y)sh1v1h-1z") or a header line has not.
+                    if marked or (re.match(r"[A-Z]", text) and " " in bare and len(re.findall(r"[A-Za-z]{2,}", bare)) >= 2
+                                  and not SQL.match(text) and not HEADER.match(text) and "://" not in text):
                         found.setdefault((text, None), []).append(ref)
     return found
 
