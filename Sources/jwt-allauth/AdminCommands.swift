@@ -189,6 +189,18 @@ struct DeactivateCommand: ParsableCommand {
     }
 }
 
+struct MFARemoveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mfa-remove", abstract: "Remove an account's TOTP authenticator and recovery codes (a lost phone) and revoke its sessions.")
+    @OptionGroup var options: ConfigOption
+    @Option var email: String
+
+    func run() throws {
+        let removed = try administer(options, email) { try $0.removeMFA(email) }
+        print("removed \(removed) authenticator(s) of \(email); its sessions are revoked")
+    }
+}
+
 /// Runs `action` on the configured database's accounts; an unknown address is a usage error.
 private func administer<T>(_ options: ConfigOption, _ email: String, _ action: (AccountAdministration) throws -> T) throws -> T {
     let config = try options.load()

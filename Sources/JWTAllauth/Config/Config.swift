@@ -102,6 +102,10 @@ public struct Config: Sendable {
         public var challengeMaxAttempts: Int
         public var maxAttempts: Int
         public var lockout: TimeInterval
+        /// The file of the key that seals TOTP secrets (`MFAKey`); needed unless the mode is disabled.
+        public var secretKey: String
+        /// How long a login or setup challenge id stays usable.
+        public var challengeLifetime: TimeInterval
     }
 
     public struct Redirects: Sendable {
@@ -325,7 +329,9 @@ public struct Config: Sendable {
             issuer: try r.string("mfa.issuer", default: "JWT-Allauth"),
             challengeMaxAttempts: try r.int("mfa.challenge_max_attempts", default: 5, range: 0...1000),
             maxAttempts: try r.int("mfa.max_attempts", default: 10, range: 0...1000),
-            lockout: try r.duration("mfa.lockout", default: 900)
+            lockout: try r.duration("mfa.lockout", default: 900),
+            secretKey: try r.path("mfa.secret_key", default: "keys/mfa.key"),
+            challengeLifetime: try r.duration("mfa.challenge_lifetime", default: 300, minimum: 1)
         )
 
         let redirects = Redirects(
