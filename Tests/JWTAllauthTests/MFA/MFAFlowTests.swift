@@ -66,7 +66,7 @@ struct MFAFlowTests {
         #expect(lastUsed?.hasSuffix("Z") == true)
 
         let viaRecovery = try instance.verifyRecovery(try instance.challenge(Self.email), code: recovery[3])
-        #expect(ClientSession(viaRecovery) != nil, viaRecovery.text)
+        #expect(ClientSession(viaRecovery) != nil, "\(viaRecovery.text)")
         let reused = try instance.verifyRecovery(try instance.challenge(Self.email), code: recovery[3])
         #expect(reused.status == 400 && reused.json?["detail"]?.string == "Invalid recovery code.")
 
@@ -151,7 +151,7 @@ struct MFAFlowTests {
         #expect(try instance.client.post("/jwt-allauth/password/reset/", json: #"{"email":"\#(Self.email)"}"#).status == 200)
         let cookies = try instance.capabilityCookies(try instance.followMailLink(to: Self.email), name: "password_reset_access_token")
         let set = try instance.setPassword("password/reset/set-new/", cookies, cookieName: "password_reset_access_token", password: "N3w-Passw0rd-42")
-        #expect(set.status == 200 && set.json?["mfa_required"]?.bool == true && set.json?["access"] == nil, set.text)
+        #expect(set.status == 200 && set.json?["mfa_required"]?.bool == true && set.json?["access"] == nil, "\(set.text)")
         #expect(set.cookie("refresh_token") == nil, "mail control alone is not full access")
         let challenge = try #require(set.json?["challenge_id"]?.string)
         #expect(ClientSession(try instance.verify(challenge, code: IndependentTOTP.code(secret: enrolment.secret))) != nil)
@@ -175,7 +175,7 @@ struct MFAFlowTests {
 
         // Sign-up (mandatory verification): enrol first, the session waits for the confirmation link.
         let signUp = try instance.register("newcomer@world.com")
-        #expect(signUp.status == 201 && signUp.json?["mfa_setup_required"]?.bool == true && signUp.json?["access"] == nil, signUp.text)
+        #expect(signUp.status == 201 && signUp.json?["mfa_setup_required"]?.bool == true && signUp.json?["access"] == nil, "\(signUp.text)")
         let (newcomer, signUpActivation) = try instance.enrol(setupChallenge: try #require(signUp.json?["setup_challenge_id"]?.string))
         #expect(signUpActivation.json?["access"] == nil && signUpActivation.json?["detail"]?.string == "Verification e-mail sent.")
         #expect(try instance.followMailLink(to: "newcomer@world.com").status == 302)
@@ -185,9 +185,9 @@ struct MFAFlowTests {
         #expect(try instance.command(["invite", "--email", "invitee@world.com"]).status == 0)
         let cookies = try instance.capabilityCookies(try instance.followMailLink(to: "invitee@world.com"), name: "set_password_access_token")
         let set = try instance.setPassword("registration/set-password/", cookies, cookieName: "set_password_access_token", password: "Inv1ted-Passw0rd")
-        #expect(set.status == 200 && set.json?["access"] == nil && set.cookie("refresh_token") == nil, set.text)
+        #expect(set.status == 200 && set.json?["access"] == nil && set.cookie("refresh_token") == nil, "\(set.text)")
         #expect(set.json?["detail"]?.string == "Password set. Please configure MFA to complete registration.")
         let (_, invitedActivation) = try instance.enrol(setupChallenge: try #require(set.json?["setup_challenge_id"]?.string))
-        #expect(ClientSession(invitedActivation) != nil, invitedActivation.text)
+        #expect(ClientSession(invitedActivation) != nil, "\(invitedActivation.text)")
     }
 }

@@ -56,7 +56,7 @@ struct MFAInputTests {
         #expect(try instance.database().first("SELECT COUNT(*) FROM mfa_failures") { $0.int(0) } == 0)
         #expect(try instance.database().first("SELECT SUM(failures) FROM mfa_challenges") { $0.int(0) } == 0)
         let verified = try instance.verify(challenge, code: IndependentTOTP.code(secret: enrolment.secret))
-        #expect(ClientSession(verified) != nil, verified.text)
+        #expect(ClientSession(verified) != nil, "\(verified.text)")
         #expect(instance.workerPIDs.count == instance.expectedWorkers, "no worker died")
     }
 }
