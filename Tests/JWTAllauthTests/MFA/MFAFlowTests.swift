@@ -17,6 +17,12 @@ struct MFAFlowTests {
             #expect(response.status == 403 && response.json?["detail"]?.string == "MFA TOTP is disabled.", "\(endpoint): \(response.text)")
         }
         #expect(try instance.client.get("/jwt-allauth/mfa/authenticators/", headers: [session.bearer]).status == 403)
+
+        // Another mode needs the TOTP key: `check` (and `serve`) name the key when it is missing.
+        #expect(try instance.command(["check"], extraEnvironment: ["JWT_ALLAUTH_MFA_MODE": "optional"]).status == 0)
+        let missing = try instance.command(["check"], extraEnvironment: ["JWT_ALLAUTH_MFA_MODE": "optional",
+                                                                         "JWT_ALLAUTH_MFA_SECRET_KEY": "/nonexistent/mfa.key"])
+        #expect(missing.status != 0 && missing.output.contains("mfa.secret_key"), "\(missing.output)")
     }
 
     @Test func optionalModeEnrolLogoutLoginChallengeVerifyAndRecoveryCodeWorksOnce() throws {
