@@ -110,6 +110,7 @@ struct PurgeTokensCommand: ParsableCommand {
         print("one-time tokens: \(report.oneTimeTokens) \(verb).")
         print("throttle counters: \(report.throttleHits) \(verb).")
         print("mail sent or failed over 30 days ago: \(report.sentMail) \(verb).")
+        print("expired MFA challenges, setup secrets and old MFA failures: \(report.mfaRows) \(verb).")
         print("\(report.total) expired row(s) \(verb).")
     }
 }

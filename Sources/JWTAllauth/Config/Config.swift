@@ -137,6 +137,9 @@ public struct Config: Sendable {
         /// Confirmation and "account exists" mails per address: beyond it the request succeeds but
         /// sends nothing, so nobody can flood a mailbox through sign-up.
         public var confirmationMailAddress: Rate?
+        /// Failed second factors (`mfa/verify/`, `verify-recovery/`) per client address, beside the
+        /// per-challenge and per-user budgets of `mfa`.
+        public var mfaVerifyIP: Rate?
     }
 
     /// The mail and page templates: the shipped `Templates/`, optionally overridden file by file.
@@ -357,7 +360,8 @@ public struct Config: Sendable {
             registrationIP: try rate("throttle.registration_ip", default: "10/m"),
             passwordResetIP: try rate("throttle.password_reset_ip", default: "20/m"),
             passwordResetAddress: try rate("throttle.password_reset_address", default: "5/m"),
-            confirmationMailAddress: try rate("throttle.confirmation_mail_address", default: "3/180s")
+            confirmationMailAddress: try rate("throttle.confirmation_mail_address", default: "3/180s"),
+            mfaVerifyIP: try rate("throttle.mfa_verify_ip", default: "10/m")
         )
 
         let mail = Mail(

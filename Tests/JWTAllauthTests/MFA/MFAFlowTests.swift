@@ -133,8 +133,8 @@ struct MFAFlowTests {
         #expect(ClientSession(try instance.login(Self.email)) != nil)
     }
 
-    @Test func expiredChallengeIsRefusedAndAnotherUsersSetupChallengeIsNotAccepted() throws {
-        let instance = try TestInstance.mfa("optional")
+    @Test func expiredAndGuessedChallengesAreRefusedAndAnotherUsersSetupChallengeIsNotAccepted() throws {
+        let instance = try TestInstance.mfa("optional", ["JWT_ALLAUTH_THROTTLE_MFA_VERIFY_IP": "3/m"])
         try instance.createUser(Self.email)
         try instance.createUser("other@world.com")
         let (enrolment, _) = try instance.enrol(bearer: try instance.session(Self.email))
@@ -144,6 +144,11 @@ struct MFAFlowTests {
         let expired = try instance.verify(challenge, code: IndependentTOTP.code(secret: enrolment.secret))
         #expect(expired.status == 400 && expired.json?["detail"]?.string == "Challenge expired or invalid.")
         #expect(try instance.verify(String(repeating: "0", count: 32), code: "123456").status == 400)
+        #expect(try instance.verify(String(repeating: "1", count: 32), code: "123456").status == 400)
+        let guessing = try instance.verify(String(repeating: "2", count: 32), code: "123456")
+        #expect(guessing.status == 429 && guessing.header("Retry-After") != nil, "the fourth failure from one address in a minute")
+        let purged = try instance.command(["purge-tokens"])
+        #expect(purged.output.contains("expired MFA challenges, setup secrets and old MFA failures: 1 deleted"), "\(purged.output)")
         // A Bearer user cannot spend someone else's (or a made-up) setup challenge.
         let other = try instance.session("other@world.com")
         let foreign = try instance.mfaPost("setup/", #"{"setup_challenge_id":"\#(challenge)"}"#, headers: [other.bearer])

@@ -88,8 +88,17 @@ enum MFAHandler {
         try body.validate()
         guard let challengeID, let presented else { throw APIError.badRequest("Invalid data.") }
         let lockedOut = "Too many failed MFA attempts. Try again later."
+        // Per client address, as login/: a unit is taken now and given back on success, so only
+        // failures count (one address guessing across many accounts' challenges).
+        let reservation: Throttle.Reservation
+        switch try context.throttle.consume([(Throttle.bucket("mfa_verify_ip", request.remoteAddress), context.config.throttle.mfaVerifyIP)]) {
+        case .allowed(let taken): reservation = taken
+        case .limited(let retryAfter): throw APIError.throttled(lockedOut, retryAfter: retryAfter)
+        }
         switch try context.mfaVerification(key).answer(challengeID: challengeID, with: presented, device: context.device(request), now: context.now) {
-        case .signedIn(let session): return context.sessionResponse(session)
+        case .signedIn(let session):
+            try context.throttle.release(reservation)
+            return context.sessionResponse(session)
         case .challengeInvalid: throw challengeInvalid
         case .lockedOut(let retryAfter): throw APIError.throttled(lockedOut, retryAfter: retryAfter)
         case .notEnrolled: throw APIError.badRequest("TOTP not activated.")
