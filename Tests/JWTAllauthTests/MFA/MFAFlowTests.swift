@@ -9,7 +9,10 @@ struct MFAFlowTests {
 
     @Test func disabledModeAnswers403OnEveryMFAEndpointAndLoginIsUnchanged() throws {
         let instance = try TestInstance.mfa("disabled")
-        try instance.createUser(Self.email)
+        let user = try instance.createUser(Self.email)
+        // Enrolled while MFA was on, then the operator turned it off: the password alone signs in.
+        try instance.database().run("INSERT INTO mfa_authenticators (user_id, type, secret, created_at) VALUES (?, 'totp', x'00', 0)",
+                                    [.integer(user.id)])
         let session = try instance.session(Self.email)
         for (endpoint, body) in [("setup/", "{}"), ("activate/", #"{"code":"123456"}"#), ("verify/", #"{"challenge_id":"x","code":"123456"}"#),
                                  ("verify-recovery/", #"{"challenge_id":"x","recovery_code":"1"}"#), ("deactivate/", #"{"password":"x"}"#)] {
