@@ -195,6 +195,14 @@ struct MFAFlowTests {
         #expect(try instance.followMailLink(to: "newcomer@world.com").status == 302)
         #expect(ClientSession(try instance.verify(try instance.challenge("newcomer@world.com"), code: IndependentTOTP.code(secret: newcomer.secret))) != nil)
 
+        // Signing up with a taken address answers the same shape (no enumeration); its id leads nowhere.
+        let taken = try instance.register(Self.email)
+        #expect(taken.status == 201 && taken.json?["mfa_setup_required"]?.bool == true, "\(taken.text)")
+        #expect(taken.json?["detail"]?.string == signUp.json?["detail"]?.string)
+        let nowhere = try #require(taken.json?["setup_challenge_id"]?.string)
+        let nowhereSetup = try instance.mfaPost("setup/", #"{"setup_challenge_id":"\#(nowhere)"}"#)
+        #expect(nowhere.count == 32 && nowhereSetup.status == 401)
+
         // Invitation: set-password ends at the setup challenge; activation opens the session.
         #expect(try instance.command(["invite", "--email", "invitee@world.com"]).status == 0)
         let cookies = try instance.capabilityCookies(try instance.followMailLink(to: "invitee@world.com"), name: "set_password_access_token")
