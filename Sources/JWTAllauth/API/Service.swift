@@ -22,16 +22,20 @@ public final class Service: Sendable {
     /// The password validators, with the common-passwords list loaded once per worker.
     let passwords: PasswordPolicy
     let logger: Logger
+    /// Seals TOTP secrets; nil while the MFA mode is disabled.
+    let mfaKey: MFAKey?
     private let router: Router
 
     /// `commonPasswords`: `PasswordPolicy.commonPasswords(in:)`, read once at start.
-    public init(config: Config, keys: KeySet, templates: TemplateLibrary, logger: Logger, commonPasswords: Set<String> = []) {
+    public init(config: Config, keys: KeySet, templates: TemplateLibrary, logger: Logger, commonPasswords: Set<String> = [],
+                mfaKey: MFAKey? = nil) {
         self.config = config
         self.tokens = TokenService(keys: keys)
         self.templates = templates
         self.issuer = SessionIssuer(tokens: tokens, settings: config.tokens)
         self.passwords = PasswordPolicy(minLength: config.accounts.passwordMinLength, commonPasswords: commonPasswords)
         self.logger = logger
+        self.mfaKey = mfaKey
         self.router = Self.routes(config)
     }
 
@@ -69,6 +73,13 @@ public final class Service: Sendable {
             router.add("registration/set-password/default/", .get, PageHandler.show(.setPasswordForm))
         }
         addAccountRoutes(to: &router, config.accounts)
+        // MFA: routed in every mode; while disabled each answers 403 (after its authentication).
+        router.add("mfa/setup/", .post, MFAHandler.setup)
+        router.add("mfa/activate/", .post, MFAHandler.activate)
+        router.add("mfa/verify/", .post, MFAHandler.verify)
+        router.add("mfa/verify-recovery/", .post, MFAHandler.verifyRecovery)
+        router.add("mfa/deactivate/", .post, MFAHandler.deactivate)
+        router.add("mfa/authenticators/", .get, MFAHandler.authenticators)
         return router
     }
 
