@@ -8,6 +8,8 @@ SWIFT ?= swift
 SYSTEM_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev curl wrk openssl libcurl4-openssl-dev python3-aiosmtpd
 # Headless browser tests of the built-in pages (driven over WebDriver).
 SYSTEM_PACKAGES += chromium chromium-driver
+# The OpenID provider of the social-login tests signs its id_tokens with python3-cryptography.
+SYSTEM_PACKAGES += python3-cryptography
 
 .PHONY: deps build release run test bench bench-faults bench-reference clean
 
