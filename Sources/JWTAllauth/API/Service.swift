@@ -24,10 +24,13 @@ public final class Service: Sendable {
     let logger: Logger
     /// The OpenID clients of `social.providers`, with their per-worker discovery and key caches.
     let socialProviders: SocialProviders
+    /// Seals TOTP secrets; nil while the MFA mode is disabled.
+    let mfaKey: MFAKey?
     private let router: Router
 
     /// `commonPasswords`: `PasswordPolicy.commonPasswords(in:)`, read once at start.
-    public init(config: Config, keys: KeySet, templates: TemplateLibrary, logger: Logger, commonPasswords: Set<String> = []) {
+    public init(config: Config, keys: KeySet, templates: TemplateLibrary, logger: Logger, commonPasswords: Set<String> = [],
+                mfaKey: MFAKey? = nil) {
         self.config = config
         self.tokens = TokenService(keys: keys)
         self.templates = templates
@@ -35,6 +38,7 @@ public final class Service: Sendable {
         self.passwords = PasswordPolicy(minLength: config.accounts.passwordMinLength, commonPasswords: commonPasswords)
         self.logger = logger
         self.socialProviders = SocialProviders(config.social, fetcher: CurlHTTPFetcher(timeout: config.social.httpTimeout))
+        self.mfaKey = mfaKey
         self.router = Self.routes(config)
     }
 
@@ -73,6 +77,13 @@ public final class Service: Sendable {
         }
         addAccountRoutes(to: &router, config.accounts)
         addSocialRoutes(to: &router, config.social)
+        // MFA: routed in every mode; while disabled each answers 403 (after its authentication).
+        router.add("mfa/setup/", .post, MFAHandler.setup)
+        router.add("mfa/activate/", .post, MFAHandler.activate)
+        router.add("mfa/verify/", .post, MFAHandler.verify)
+        router.add("mfa/verify-recovery/", .post, MFAHandler.verifyRecovery)
+        router.add("mfa/deactivate/", .post, MFAHandler.deactivate)
+        router.add("mfa/authenticators/", .get, MFAHandler.authenticators)
         return router
     }
 

@@ -1,8 +1,8 @@
 /// What became of a social login (the handler only translates it into HTTP).
 enum SocialLoginOutcome {
-    /// A session for the account, which was found through its connection, linked by its verified
-    /// address, or created.
-    case loggedIn(UserRecord, IssuedSession)
+    /// The account was found through its connection, linked by its verified address, or created;
+    /// the sign-in ends as every sign-in does (`SignIn.finish`): a session or an MFA challenge.
+    case signedIn(UserRecord, SignInOutcome)
     /// The address belongs to an account with a proven mailbox, and linking is off for this provider.
     case emailAlreadyRegistered
     /// The address belongs to an account in use whose address was never confirmed: linking would
@@ -26,7 +26,7 @@ enum SocialConnectOutcome {
 }
 
 /// Social login and connections (reference §2.24, §8.2): resolves a verified provider identity
-/// to an account, and opens a session as a password login does.
+/// to an account, then ends the sign-in as a password login does (session or MFA challenge).
 struct SocialLogin {
     let db: Database
     let config: Config
@@ -41,8 +41,9 @@ struct SocialLogin {
             if let connection = try connections.find(provider: provider, uid: identity.uid),
                let user = try users.find(id: connection.userID) {
                 if let refusal = gate(user) { return refusal }
-                try connections.recordLogin(id: connection.id, claims: identity.claims, now: now)
-                return try open(user, now: now, device: device)
+                let outcome = try signIn.finish(user, device: device, now: now)
+                if case .session = outcome { try connections.recordLogin(id: connection.id, claims: identity.claims, now: now) }
+                return .signedIn(user, outcome)
             }
             guard let email = identity.email, identity.emailVerified || !config.social.requireVerifiedEmail else {
                 return .providerEmailUnverified
@@ -52,8 +53,13 @@ struct SocialLogin {
                 guard config.social.emailLinking.allows(provider) else { return .emailAlreadyRegistered }
                 // Gates before any write: a refused login links nothing.
                 if let refusal = gate(existing) { return refusal }
-                try connections.connect(userID: existing.id, provider: provider, uid: identity.uid, claims: identity.claims, now: now)
-                return try open(existing, now: now, device: device)
+                // An account that owes a second factor is linked only once it is given: the link
+                // waits (nothing written) and the challenge goes back instead, as in the reference.
+                let outcome = try signIn.finish(existing, device: device, now: now)
+                if case .session = outcome {
+                    try connections.connect(userID: existing.id, provider: provider, uid: identity.uid, claims: identity.claims, now: now)
+                }
+                return .signedIn(existing, outcome)
             }
             if let existing, Registration.isInUse(existing) { return .localAccountUnverified }
             if config.accounts.adminManagedRegistration { return .signupClosed }
@@ -64,7 +70,8 @@ struct SocialLogin {
                                         firstName: Self.name(identity.claims["given_name"]), lastName: Self.name(identity.claims["family_name"]),
                                         emailVerified: true, dateJoined: now)
             try connections.connect(userID: user.id, provider: provider, uid: identity.uid, claims: identity.claims, now: now)
-            return try open(user, now: now, device: device)
+            // `required` MFA: even a new account starts with the setup challenge.
+            return .signedIn(user, try signIn.finish(user, device: device, now: now))
         }
     }
 
@@ -75,11 +82,7 @@ struct SocialLogin {
         return nil
     }
 
-    private func open(_ user: UserRecord, now: Int64, device: DeviceInfo) throws -> SocialLoginOutcome {
-        try UserStore(db).recordLogin(userID: user.id, at: now)
-        let session = try issuer.open(for: user, device: device, now: now, whitelist: Whitelist(db))
-        return .loggedIn(user, session)
-    }
+    private var signIn: SignIn { SignIn(db: db, config: config, issuer: issuer) }
 
     /// A name claim as a stored name: plain text up to 150 characters, else nothing.
     private static func name(_ claim: JSON?) -> String {

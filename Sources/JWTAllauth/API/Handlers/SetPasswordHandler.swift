@@ -28,8 +28,10 @@ enum SetPasswordHandler {
         guard let password else { throw APIError.badRequest("Invalid data.") }
         let hash = context.hasher.hash(password)
         switch try context.capabilities.redeem(capability, purpose, passwordHash: hash, device: context.device(request), now: context.now) {
-        case .passwordSet(_, let session):
-            var response = context.sessionResponse(session, extra: [("detail", .string(detail))])
+        case .passwordSet(_, let outcome):
+            var message = detail
+            if case .mfaSetupChallenge = outcome { message = "\(detail) Please configure MFA to complete registration." }
+            var response = try context.signInResponse(outcome, extra: [("detail", .string(message))])
             response.clearCookie(cookie)
             return response
         case .invalid:

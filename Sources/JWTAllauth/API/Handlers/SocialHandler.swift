@@ -120,8 +120,8 @@ enum SocialHandler {
 
     private static func logIn(_ identity: ProviderIdentity, provider: String, _ request: Request, _ context: HandlerContext) throws -> Response {
         switch try context.socialLogin.logIn(identity, provider: provider, device: context.device(request), now: context.now) {
-        case .loggedIn(_, let session):
-            return context.sessionResponse(session)
+        case .signedIn(_, let outcome):
+            return try context.signInResponse(outcome)
         case .emailAlreadyRegistered:
             throw APIError.coded(.conflict, "An account already uses this e-mail address; sign in and connect the provider.",
                                  code: "email_already_registered")
