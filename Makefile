@@ -8,6 +8,8 @@ SWIFT ?= swift
 SYSTEM_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev curl wrk openssl libcurl4-openssl-dev python3-aiosmtpd
 # Headless browser tests of the built-in pages (driven over WebDriver).
 SYSTEM_PACKAGES += chromium chromium-driver
+# The OpenID provider of the social-login tests signs its id_tokens with python3-cryptography.
+SYSTEM_PACKAGES += python3-cryptography
 # TOTP QR codes (libqrencode); the MFA tests render the SVG to PNG (rsvg-convert) and decode it (zbarimg).
 SYSTEM_PACKAGES += libqrencode-dev zbar-tools librsvg2-bin
 # Translations: gettext's msgfmt checks the catalogs in the tests; CJK fonts for the page screenshots.

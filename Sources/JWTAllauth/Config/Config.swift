@@ -189,6 +189,8 @@ public struct Config: Sendable {
     public var throttle: Throttle
     public var mail: Mail
     public var templates: Templates
+    /// Social login over OpenID Connect (`SocialConfig.swift`).
+    public var social: Social
     public var logLevel: String
     /// The file this was read from.
     public var path: String
@@ -400,12 +402,15 @@ public struct Config: Sendable {
         )
         templates.defaultLanguage = try r.string("i18n.default_language", default: "en").replacingOccurrences(of: "-", with: "_")
 
+        let social = try parseSocial(&r)
+
         let logLevel = try r.choice("log.level", default: "info",
                                     ["trace": "trace", "debug": "debug", "info": "info", "notice": "notice", "warning": "warning", "error": "error"])
 
         try r.rejectUnknownKeys()
         return Config(server: server, database: database, tokens: tokens, cookies: cookies, accounts: accounts, mfa: mfa,
-                      redirects: redirects, throttle: throttle, mail: mail, templates: templates, logLevel: logLevel, path: path)
+                      redirects: redirects, throttle: throttle, mail: mail, templates: templates, social: social,
+                      logLevel: logLevel, path: path)
     }
 
     static func parseRate(_ text: String) -> Rate? {

@@ -121,6 +121,20 @@ public enum Migrator {
             );
             CREATE INDEX mfa_failures_user ON mfa_failures(user_id, at);
             """),
+        // Social login (OpenID Connect): one row per provider identity connected to an account.
+        Migration(name: "0011_social_accounts", sql: """
+            CREATE TABLE social_accounts (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                provider TEXT NOT NULL,
+                uid TEXT NOT NULL,
+                last_login INTEGER NOT NULL,
+                date_joined INTEGER NOT NULL,
+                extra_data TEXT NOT NULL DEFAULT '{}',
+                UNIQUE (provider, uid)
+            );
+            CREATE INDEX social_accounts_user ON social_accounts(user_id);
+            """),
         // i18n: the user's language (a catalog code such as `pt_BR`), set at sign-up and each login,
         // for the mails sent later; NULL until then (the default language).
         Migration(name: "0012_user_language", sql: "ALTER TABLE users ADD COLUMN language TEXT;"),
