@@ -9,9 +9,11 @@ extension Response {
     /// `code`s and every other value stay as they are.
     mutating func localize(_ catalog: Catalog) {
         headerFields[.contentLanguage] = Translations.tag(catalog.code)
-        guard catalog.code != "en", headerFields[.contentType] == "application/json",
-              let body = try? JSON.parse(body), case .object(let members) = body else { return }
         let isError = status.code >= 400
+        // A success answer is read only when it has a `detail` (a refresh answer, on the hot path, has none).
+        guard catalog.code != "en", headerFields[.contentType] == "application/json",
+              isError || body.firstRange(of: Self.detailKey) != nil,
+              let body = try? JSON.parse(body), case .object(let members) = body else { return }
         var changed = false
         let translated = JSON.object(members.map { key, value in
             guard key != "code", isError || key == "detail" else { return (key, value) }
@@ -21,6 +23,8 @@ extension Response {
         })
         if changed { self.body = translated.encoded() }
     }
+
+    private static let detailKey = Array(#""detail""#.utf8)
 
     private static func translateMessages(_ value: JSON, _ catalog: Catalog) -> JSON {
         switch value {

@@ -32,14 +32,6 @@ public struct Translations: Sendable {
         self.defaultLanguage = defaultLanguage
     }
 
-    /// Only English: for tests and tools that need no catalogs.
-    public static let englishOnly = Translations(catalogs: ["en": .english()], defaultLanguage: "en")
-
-    private init(catalogs: [String: Catalog], defaultLanguage: String) {
-        self.catalogs = catalogs
-        self.defaultLanguage = defaultLanguage
-    }
-
     public var languages: [String] { catalogs.keys.sorted() }
 
     /// The catalog for a stored or negotiated code, the default one for anything else.
