@@ -99,6 +99,19 @@ import Testing
         #expect(hostile.status == 400 && hostile.header("Content-Language") == "fr", "\(hostile.text)")
     }
 
+    @Test func theMFAAndSocialAnswersComeInTheLanguageToo() throws {
+        // A provider is configured (so the social routes exist) but never contacted.
+        let instance = try TestInstance(environment: [
+            "JWT_ALLAUTH_SOCIAL_PROVIDERS": #"{example: {name: Example, issuer: "http://127.0.0.1:9", client_id: abc, client_secret: s3cret}}"#])
+        let mfa = try instance.client.post("\(instance.mount)/mfa/verify/", json: #"{"mfa_challenge_id":"x","code":"123456"}"#, headers: headers("ko"))
+        #expect(mfa.status == 403 && mfa.header("Content-Language") == "ko", "\(mfa.text)")
+        #expect(mfa.json?["detail"]?.string == expected("MFA TOTP is disabled.", "ko"), "\(mfa.text)")
+        let social = try instance.client.post("\(instance.mount)/social/other/token/", json: #"{"id_token":"x"}"#, headers: headers("tr"))
+        #expect(social.status == 404 && social.header("Content-Language") == "tr", "\(social.text)")
+        #expect(social.json?["detail"]?.string == expected("Provider not configured.", "tr"))
+        #expect(social.json?["code"]?.string == "provider_not_configured")
+    }
+
     @Test func checkNamesABrokenCatalogsFileAndLine() throws {
         let instance = try TestInstance()
         // A copy of the installation whose German catalog has a translation that lost its placeholder.
