@@ -9,7 +9,10 @@ struct MFAFlowTests {
 
     @Test func disabledModeAnswers403OnEveryMFAEndpointAndLoginIsUnchanged() throws {
         let instance = try TestInstance.mfa("disabled")
-        try instance.createUser(Self.email)
+        let user = try instance.createUser(Self.email)
+        // Enrolled while MFA was on, then the operator turned it off: the password alone signs in.
+        try instance.database().run("INSERT INTO mfa_authenticators (user_id, type, secret, created_at) VALUES (?, 'totp', x'00', 0)",
+                                    [.integer(user.id)])
         let session = try instance.session(Self.email)
         for (endpoint, body) in [("setup/", "{}"), ("activate/", #"{"code":"123456"}"#), ("verify/", #"{"challenge_id":"x","code":"123456"}"#),
                                  ("verify-recovery/", #"{"challenge_id":"x","recovery_code":"1"}"#), ("deactivate/", #"{"password":"x"}"#)] {
@@ -191,6 +194,14 @@ struct MFAFlowTests {
         #expect(signUpActivation.json?["access"] == nil && signUpActivation.json?["detail"]?.string == "Verification e-mail sent.")
         #expect(try instance.followMailLink(to: "newcomer@world.com").status == 302)
         #expect(ClientSession(try instance.verify(try instance.challenge("newcomer@world.com"), code: IndependentTOTP.code(secret: newcomer.secret))) != nil)
+
+        // Signing up with a taken address answers the same shape (no enumeration); its id leads nowhere.
+        let taken = try instance.register(Self.email)
+        #expect(taken.status == 201 && taken.json?["mfa_setup_required"]?.bool == true, "\(taken.text)")
+        #expect(taken.json?["detail"]?.string == signUp.json?["detail"]?.string)
+        let nowhere = try #require(taken.json?["setup_challenge_id"]?.string)
+        let nowhereSetup = try instance.mfaPost("setup/", #"{"setup_challenge_id":"\#(nowhere)"}"#)
+        #expect(nowhere.count == 32 && nowhereSetup.status == 401)
 
         // Invitation: set-password ends at the setup challenge; activation opens the session.
         #expect(try instance.command(["invite", "--email", "invitee@world.com"]).status == 0)
