@@ -19,6 +19,8 @@ extension Config {
         /// The `iss` of its id_tokens; discovery is read from `<issuer>/.well-known/openid-configuration`.
         /// Microsoft's multi-tenant issuers contain `{tenantid}`, filled from each token's `tid`.
         public var issuer: String
+        /// `<issuer>/.well-known/openid-configuration`; for a multi-tenant issuer, the configured tenant's.
+        public var discoveryURL: String
         public var clientID: String
         public var clientSecret: ClientSecret
         public var scopes: [String]
@@ -73,10 +75,12 @@ extension Config {
             var issuer = try entry.optionalString("issuer") ?? preset?.issuer ?? ""
             if id == "microsoft" {
                 issuer = issuer.replacingOccurrences(of: "{tenant}", with: try entry.optionalString("tenant") ?? "common")
-                // The multi-tenant endpoints name the tenant of each token in its `iss`.
-                if ["common", "organizations", "consumers"].contains(where: { issuer.contains("/\($0)/") }) {
-                    issuer = issuer.replacingOccurrences(of: #"/(common|organizations|consumers)/"#, with: "/{tenantid}/", options: .regularExpression)
-                }
+            }
+            let discoveryIssuer = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
+            // The multi-tenant endpoints name the tenant of each token in its `iss` (and their
+            // discovery document says `{tenantid}`).
+            if issuer.hasPrefix("https://login.microsoftonline.com/") {
+                issuer = issuer.replacingOccurrences(of: #"/(common|organizations|consumers)/"#, with: "/{tenantid}/", options: .regularExpression)
             }
             guard let url = URL(string: issuer.replacingOccurrences(of: "{tenantid}", with: "t")), ["http", "https"].contains(url.scheme ?? ""),
                   url.host != nil
@@ -102,7 +106,8 @@ extension Config {
             }
             let scopes = try entry.stringList("scopes", default: ["openid", "email", "profile"])
             try entry.rejectUnknown()
-            providers.append(SocialProvider(id: id, name: name, issuer: issuer, clientID: clientID, clientSecret: secret, scopes: scopes))
+            providers.append(SocialProvider(id: id, name: name, issuer: issuer, discoveryURL: discoveryIssuer + "/.well-known/openid-configuration",
+                                            clientID: clientID, clientSecret: secret, scopes: scopes))
         }
         providers.sort { $0.id < $1.id }
 

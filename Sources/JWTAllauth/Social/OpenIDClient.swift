@@ -63,8 +63,7 @@ final class OpenIDClient: Sendable {
 
     func discovery(now: Int64) throws(OpenIDError) -> Discovery {
         if let cached = cache.withLock({ $0.discovery }), cached.expires > now { return cached.value }
-        let url = provider.issuer.replacingOccurrences(of: "{tenantid}", with: "common")
-        let (document, lifetime) = try fetchJSON(url.hasSuffix("/") ? url + ".well-known/openid-configuration" : url + "/.well-known/openid-configuration")
+        let (document, lifetime) = try fetchJSON(provider.discoveryURL)
         guard let issuer = document["issuer"]?.stringValue, let jwksURI = document["jwks_uri"]?.stringValue else {
             throw .unavailable("the discovery document has no issuer or jwks_uri")
         }

@@ -49,6 +49,9 @@ struct SocialLogin {
                 return .providerEmailUnverified
             }
             let existing = try users.find(email: email)
+            // Only an address the provider vouches for may reach or replace an account (with
+            // `require_verified_email: false` an unverified one may still make a new account).
+            if existing != nil && !identity.emailVerified { return .emailAlreadyRegistered }
             if let existing, try Registration.provesMailboxControl(existing, tokens: OneTimeTokens(db), now: now) {
                 guard config.social.emailLinking.allows(provider) else { return .emailAlreadyRegistered }
                 // Gates before any write: a refused login links nothing.
@@ -68,7 +71,7 @@ struct SocialLogin {
             if let existing { try users.delete(userID: existing.id) }
             let user = try users.create(email: email, passwordHash: PasswordHasher.unusable(),
                                         firstName: Self.name(identity.claims["given_name"]), lastName: Self.name(identity.claims["family_name"]),
-                                        emailVerified: true, dateJoined: now)
+                                        emailVerified: identity.emailVerified, dateJoined: now)
             try connections.connect(userID: user.id, provider: provider, uid: identity.uid, claims: identity.claims, now: now)
             // `required` MFA: even a new account starts with the setup challenge.
             return .signedIn(user, try signIn.finish(user, device: device, now: now))

@@ -33,6 +33,8 @@ struct SocialConfigTests {
             """)
         #expect(config.social.provider("google")?.issuer == "https://accounts.google.com")
         #expect(config.social.provider("microsoft")?.issuer == "https://login.microsoftonline.com/{tenantid}/v2.0")
+        #expect(config.social.provider("microsoft")?.discoveryURL == "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration")
+        #expect(config.social.provider("google")?.discoveryURL == "https://accounts.google.com/.well-known/openid-configuration")
         #expect(config.social.emailLinking == .providers(["google"]))
         let single = try parse("social:\n  providers:\n    microsoft: {client_id: m, tenant: 8eaef023-2b34-4da1-9baa-8bc8c9d6a490}\n")
         #expect(single.social.provider("microsoft")?.issuer == "https://login.microsoftonline.com/8eaef023-2b34-4da1-9baa-8bc8c9d6a490/v2.0")

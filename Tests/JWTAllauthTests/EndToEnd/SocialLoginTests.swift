@@ -108,6 +108,19 @@ struct SocialLoginTests {
         #expect(try world.userCount() == 0)
     }
 
+    @Test func withoutRequiredVerificationAnUnverifiedAddressMakesOnlyAnUnverifiedNewAccountAndNeverLinks() throws {
+        let world = try SocialWorld(environment: ["JWT_ALLAUTH_SOCIAL_REQUIRE_VERIFIED_EMAIL": "false"])
+        let owner = try world.instance.createUser("owner@example.com", verified: true)
+        let takeover = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-t", "owner@example.com", verified: false)))
+        #expect(takeover.status == 409)
+        #expect(try world.count("SELECT COUNT(*) FROM social_accounts") == 0)
+        #expect(try world.instance.whitelistRows(userID: owner.id) == 0)
+
+        let fresh = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-f", "fresh@example.com", verified: false)))
+        #expect(fresh.status == 200, "\(fresh.text)")
+        #expect(try UserStore(world.instance.database()).find(email: "fresh@example.com")?.emailVerified == false)
+    }
+
     @Test func signUpClosedAnswers403AndAnInactiveAccountCannotLogIn() throws {
         let world = try SocialWorld(environment: ["JWT_ALLAUTH_ACCOUNTS_ADMIN_MANAGED_REGISTRATION": "true"])
         let closed = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-x", "x@example.com")))

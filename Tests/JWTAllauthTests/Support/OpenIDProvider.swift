@@ -1,10 +1,6 @@
 import Crypto
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The OpenID provider of the social-login tests: `oidc_provider.py` (stdlib http.server and
 /// python3-cryptography) on a free loopback port. It publishes discovery and a JWKS, signs with
 /// keys it generates (RS256 and ES256), runs the code flow with PKCE, and through its `/control/`
@@ -25,7 +21,6 @@ final class OpenIDProvider {
         self.maxAge = maxAge
         control = HTTPClient(port: port)
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("oidc-\(UUID().uuidString.prefix(8)).log").path
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         try start()
     }
 
@@ -42,38 +37,21 @@ final class OpenIDProvider {
             .merging(extra) { $1 }
     }
 
-    /// Starts (again) on `port`; waits at most 15 s until discovery answers.
+    /// Starts (again) on `port`; waits at most 15 s until its control endpoint answers.
     func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Self.script.path, "--port", String(port), "--client-id", clientID, "--client-secret", clientSecret,
-                             "--max-age", String(maxAge)]
-        let log = FileHandle(forWritingAtPath: logPath)
-        log?.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        self.process = process
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline {
-            if let response = try? control.get("/control/stats"), response.status == 200 { return }
-            guard process.isRunning else { break }
-            usleep(50_000)
+        let control = self.control
+        process = try PythonHelper.start(Self.script, ["--port", String(port), "--client-id", clientID, "--client-secret", clientSecret,
+                                                       "--max-age", String(maxAge)], logPath: logPath) {
+            (try? control.get("/control/stats"))?.status == 200
         }
-        throw ProviderError.didNotStart((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
     }
 
-    enum ProviderError: Error { case didNotStart(String), badAnswer(String) }
+    enum ProviderError: Error { case badAnswer(String) }
 
-    /// SIGTERM and wait (at most 5 s, then SIGKILL): the provider is down.
+    /// SIGTERM and wait: the provider is down.
     func stop() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        self.process = nil
+        PythonHelper.stop(process)
+        process = nil
     }
 
     @discardableResult
