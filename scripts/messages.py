@@ -24,9 +24,10 @@ TEMPLATES = os.path.join(ROOT, "Templates")
 LOCALE = os.path.join(TEMPLATES, "locale")
 DOMAIN = "jwt-allauth"
 
-# Operator-facing code (config, storage, setup, catalogs) and text that is data, not a message.
-SKIP_DIRS = {"Config", "Store", "Setup", "Localization", "Mail"}
-SKIP_FILES = {"UserAgentInfo.swift", "JSON.swift", "DjangoImport.swift", "TemplateLibrary.swift", "TemplateError.swift"}
+# Operator-facing code (config, storage, setup, catalogs, metrics) and text that is data, not a message.
+SKIP_DIRS = {"Config", "Store", "Setup", "Localization", "Mail", "Metrics"}
+SKIP_FILES = {"UserAgentInfo.swift", "JSON.swift", "DjangoImport.swift", "TemplateLibrary.swift", "TemplateError.swift",
+              "MetricsHandler.swift"}
 SKIP_LINE = re.compile(r"logger\.|TemplateError\(|ConfigError\(|CatalogError\(|fatalError\(|precondition|print\(|Bearer realm")
 SQL = re.compile(r"^(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|BEGIN|DROP|WITH|PRAGMA)\b")
 HEADER = re.compile(r"^[A-Za-z-]+: \S+$")  # "Accept: application/json"
