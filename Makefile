@@ -6,6 +6,8 @@ PORT ?= 8080
 SWIFT ?= swift
 # Debian packages the build, the tests and the local instance need.
 SYSTEM_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev curl wrk openssl
+# Operations: fail2ban-regex (security-event tests), dpkg-dev (make deb).
+SYSTEM_PACKAGES += fail2ban dpkg-dev
 
 .PHONY: deps build release run test bench bench-faults bench-reference clean
 

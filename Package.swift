@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+        // Atomic adds on the pool's shared, mmap'd metric counters (Metrics/CounterFile.swift).
+        .package(url: "https://github.com/apple/swift-atomics.git", exact: "1.3.0"),
     ],
     targets: [
         // libfcgi (Debian libfcgi-dev): the FastCGI protocol.
@@ -39,6 +41,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
         .executableTarget(

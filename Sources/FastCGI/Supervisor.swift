@@ -34,6 +34,12 @@ public final class Supervisor {
     public static let readyFD: Int32 = 3
     /// The child's descriptor from which it reads `Settings.childInput` to end of file.
     public static let inputFD: Int32 = 4
+    /// Set in each child's environment to its slot (`0..<workers`): a respawned child takes the
+    /// place of the one that died, so per-slot state (e.g. counter files) carries on.
+    public static let slotEnvironmentVariable = "FCGI_WORKER_SLOT"
+
+    /// Called when a child died unexpectedly (not asked to stop), with its slot, before it is respawned.
+    public var onUnexpectedExit: ((Int) -> Void)?
 
     private struct Child {
         var slot: Int
@@ -153,8 +159,16 @@ public final class Supervisor {
 
         let argv = ([executable] + settings.childArguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var environment: [UnsafeMutablePointer<CChar>?] = [strdup("\(Self.slotEnvironmentVariable)=\(slot)")]
+        var inherited = environ
+        while let entry = inherited.pointee {
+            if !String(cString: entry).hasPrefix(Self.slotEnvironmentVariable + "=") { environment.append(strdup(entry)) }
+            inherited += 1
+        }
+        environment.append(nil)
+        defer { environment.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environment)
         close(pipeFDs[1])
         guard result == 0 else {
             logger.error("cannot start worker", metadata: ["slot": "\(slot)", "error": "\(String(cString: strerror(result)))"])
@@ -218,6 +232,7 @@ public final class Supervisor {
                 continue
             }
             logger.warning("worker died", metadata: ["slot": "\(child.slot)", "pid": "\(pid)", "status": "\(how)", "uptime_s": "\(Int(livedFor))"])
+            onUnexpectedExit?(child.slot)
             if child.slot < settings.workers {
                 scheduleRespawn(slot: child.slot, livedFor: livedFor)
             }

@@ -11,6 +11,7 @@ struct JWTAllauthCommand: ParsableCommand {
         subcommands: [
             InitCommand.self, DevCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self, CheckCommand.self,
             CreateUserCommand.self, ImportDjangoUsersCommand.self, PurgeTokensCommand.self, SessionsCommand.self,
+            BackupCommand.self,
         ]
     )
 }

@@ -7,21 +7,7 @@ import Testing
 struct AdminCommandTests {
     @discardableResult
     func run(_ instance: TestInstance, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = TestInstance.binary
-        process.arguments = arguments + ["--config", instance.configPath]
-        process.environment = instance.environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let stdin = Pipe()
-        process.standardInput = stdin
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        try instance.command(arguments, input: input)
     }
 
     @Test func createUserThenLogInThroughNginx() throws {

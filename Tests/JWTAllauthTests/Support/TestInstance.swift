@@ -20,8 +20,10 @@ final class TestInstance {
     /// Test runs use cheap password hashing; one test checks the production default separately.
     static let passwordIterations = 1000
 
-    init(algorithm: String = "ES256", environment: [String: String] = [:], nginxWorkers: Int = 1) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwt-allauth-test-\(UUID().uuidString.prefix(8))")
+    /// `directory`: an instance directory prepared by the test (config, keys, database), e.g. a
+    /// restored backup; by default a fresh one.
+    init(algorithm: String = "ES256", environment: [String: String] = [:], nginxWorkers: Int = 1, directory existing: URL? = nil) throws {
+        self.directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("jwt-allauth-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         port = Self.freePort()
         client = HTTPClient(port: port)
@@ -114,6 +116,27 @@ final class TestInstance {
 
     var workerPIDs: [pid_t] {
         masterPID.map { Self.childPIDs(of: $0).sorted() } ?? []
+    }
+
+    /// Runs `jwt-allauth ARGUMENTS --config <this instance>` as a sysadmin would; answers its
+    /// exit status and output (stdout and stderr).
+    @discardableResult
+    func command(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments + ["--config", configPath]
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let stdin = Pipe()
+        process.standardInput = stdin
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
     }
 
     // MARK: data
