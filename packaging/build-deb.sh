@@ -40,7 +40,7 @@ Priority: optional
 Description: JWT access/refresh authentication behind nginx
  A FastCGI worker pool (Swift) behind nginx that speaks the HTTP API of
  django-jwt-allauth 1.5.1: access JWTs, rotating refresh tokens on a SQLite
- whitelist with reuse detection. Set a site up with `jwt-allauth init`.
+ whitelist with reuse detection. Set a site up with "jwt-allauth init".
 CONTROL
 for script in postinst prerm postrm; do
     install -m 0755 "packaging/debian/$script" "$stage/DEBIAN/$script"

@@ -29,7 +29,7 @@ cleanup() {
         for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     done
-    dpkg -r jwt-allauth >/dev/null 2>&1 || true
+    dpkg --purge jwt-allauth >/dev/null 2>&1 || true
     rm -rf "$work" /etc/nginx/jwt-allauth /run/jwt-allauth /var/log/jwt-allauth
 }
 trap cleanup EXIT
@@ -189,8 +189,8 @@ pass "X-Forwarded-For honoured only from set_real_ip_from (127.0.0.2 → 203.0.1
 # limit_req on login/: 40 requests on one connection from 127.0.0.4; bodies the service refuses
 # with a 400, so only nginx's limit answers 429.
 urls=(); for _ in $(seq 40); do urls+=("$base/login/"); done
-statuses=$(https --interface 127.0.0.4 -H 'Content-Type: application/json' -d '{}' -w '%{http_code} %{content_type}\n' -o /dev/null "${urls[@]}")
-limited=$(echo "$statuses" | grep -c '^429 application/json' || true)
+statuses=$(https --interface 127.0.0.4 -H 'Content-Type: application/json' -d '{}' -w '\n=> %{http_code} %{content_type}\n' "${urls[@]}" | grep '^=> ')
+limited=$(echo "$statuses" | grep -c '^=> 429 application/json' || true)
 [ "$limited" -ge 5 ] || fail "limit_req: $limited JSON 429s in 40 quick logins: $statuses"
 body=$(https --interface 127.0.0.4 -H 'Content-Type: application/json' -d '{}' "$base/login/")
 [ "$(echo "$body" | json '["code"]')" = throttled ] || fail "nginx's 429 body: $body"
@@ -207,7 +207,8 @@ pass "metrics/ from loopback counts the pool (3 failed logins, 1 rotation); from
 
 # fail2ban-regex (Debian's fail2ban) with the shipped filter over the lines the service wrote.
 filter=/usr/share/jwt-allauth/config/fail2ban/filter.d/jwt-allauth.conf
-report=$(fail2ban-regex -v "$events" "$filter")
+report=$(fail2ban-regex -v "$events" "$filter" 2>&1) || fail "fail2ban-regex: $report"
+echo "# fail2ban-regex -v $events $filter"; echo "$report" | sed -n "/^Results/,$ p"
 echo "$report" | grep -q "Lines: 3 lines, 0 ignored, 3 matched, 0 missed" || fail "fail2ban-regex: $report"
 for address in 203.0.113.9 127.0.0.3 127.0.0.1; do echo "$report" | grep -q "|      $address " || fail "fail2ban-regex did not find $address"; done
 pass "fail2ban-regex matches every security event the service wrote, by client address"

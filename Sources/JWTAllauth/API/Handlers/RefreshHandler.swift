@@ -41,7 +41,7 @@ enum RefreshHandler {
             context.record(.replayDetected(session: presented.session, userID: presented.userID), request)
             context.metrics.count(.sessionsRevoked)
             throw APIError.tokenNotValid()
-        case .inactive, .disabled(emailVerified: true):
+        case .sessionClosed, .inactive, .disabled(emailVerified: true):
             throw APIError.tokenNotValid()
         case .disabled(emailVerified: false):
             throw APIError.unauthorized("User email is not verified", code: "email_not_verified")
