@@ -5,7 +5,9 @@
 PORT ?= 8080
 SWIFT ?= swift
 # Debian packages the build, the tests and the local instance need.
-SYSTEM_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev curl wrk openssl
+SYSTEM_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev curl wrk openssl libcurl4-openssl-dev python3-aiosmtpd
+# Headless browser tests of the built-in pages (driven over WebDriver).
+SYSTEM_PACKAGES += chromium chromium-driver
 # Operations: fail2ban-regex runs the shipped filter over the service's own security events.
 SYSTEM_PACKAGES += fail2ban
 

@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
         // Atomic adds on the pool's shared, mmap'd metric counters (Metrics/CounterFile.swift).
         .package(url: "https://github.com/apple/swift-atomics.git", exact: "1.3.0"),
     ],
@@ -21,6 +22,8 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
         // libsqlite3 (Debian libsqlite3-dev), used directly for cached statements and a custom busy handler.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        // libcurl (Debian libcurl4-openssl-dev): the SMTP client of the mail process.
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
         // Transport: socket, worker pool, Request/Response bytes. Knows nothing of auth.
         .target(
             name: "FastCGI",
@@ -36,11 +39,13 @@ let package = Package(
             dependencies: [
                 "FastCGI",
                 "CSQLite",
+                "CCurl",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
@@ -64,7 +69,9 @@ let package = Package(
                 "FastCGI",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
-            ]
+            ],
+            // The SMTP sink the mail tests run (python3-aiosmtpd), found beside its Swift wrapper.
+            exclude: ["Support/smtp_sink.py"]
         ),
     ]
 )

@@ -21,12 +21,27 @@ public final class Supervisor {
         /// Bytes every child can read from `Supervisor.inputFD` (the configuration the master
         /// validated), so a child that starts later never reads a file edited since.
         public var childInput: [UInt8]
+        /// Children besides the workers (e.g. the mail process), kept alive the same way.
+        public var auxiliaries: [Auxiliary]
 
-        public init(workers: Int, childArguments: [String], stopTimeout: TimeInterval, childInput: [UInt8] = []) {
+        public init(workers: Int, childArguments: [String], stopTimeout: TimeInterval, childInput: [UInt8] = [],
+                    auxiliaries: [Auxiliary] = []) {
             self.workers = workers
             self.childArguments = childArguments
             self.stopTimeout = stopTimeout
             self.childInput = childInput
+            self.auxiliaries = auxiliaries
+        }
+    }
+
+    /// A child that is not a worker: a name for the log and its arguments after the executable.
+    public struct Auxiliary: Sendable, Equatable {
+        public var name: String
+        public var arguments: [String]
+
+        public init(name: String, arguments: [String]) {
+            self.name = name
+            self.arguments = arguments
         }
     }
 
@@ -56,8 +71,9 @@ public final class Supervisor {
     private var children: [pid_t: Child] = [:]
     /// Slots waiting for a respawn, with the earliest time it may happen.
     private var pendingRespawns: [Int: Date] = [:]
-    private var backoff: [Int: TimeInterval] = [:]
+    private var backoff = RespawnBackoff()
     private let executable: String
+    private let auxiliaries: AuxiliaryChildren
 
     public init(socketPath: String, socketMode: mode_t, settings: Settings, logger: Logger, reload: @escaping () throws -> Settings) {
         self.socketPath = socketPath
@@ -66,6 +82,7 @@ public final class Supervisor {
         self.logger = logger
         self.reload = reload
         self.executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        self.auxiliaries = AuxiliaryChildren(executable: executable, logger: logger)
     }
 
     /// Runs until SIGTERM or SIGINT; returns the process exit code.
@@ -81,6 +98,7 @@ public final class Supervisor {
         for slot in 0..<settings.workers {
             _ = spawn(slot: slot)
         }
+        auxiliaries.start(settings.auxiliaries)
         while true {
             var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
             let signal = sigtimedwait(&signals, nil, &timeout)
@@ -89,6 +107,7 @@ public final class Supervisor {
                 reapChildren()
             case SIGTERM, SIGINT:
                 logger.info("master stopping", metadata: ["signal": "\(signal == SIGTERM ? "TERM" : "INT")"])
+                auxiliaries.stop(timeout: settings.stopTimeout)
                 stopAll()
                 logger.info("master stopped")
                 return 0
@@ -98,6 +117,7 @@ public final class Supervisor {
                 break
             }
             respawnDue()
+            auxiliaries.respawnDue()
         }
     }
 
@@ -147,28 +167,9 @@ public final class Supervisor {
         posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], Self.readyFD)
         posix_spawn_file_actions_adddup2(&actions, inputRead, Self.inputFD)
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        var defaults = Self.masterSignals()
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = ([executable] + settings.childArguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var environment: [UnsafeMutablePointer<CChar>?] = [strdup("\(Self.slotEnvironmentVariable)=\(slot)")]
-        var inherited = environ
-        while let entry = inherited.pointee {
-            if !String(cString: entry).hasPrefix(Self.slotEnvironmentVariable + "=") { environment.append(strdup(entry)) }
-            inherited += 1
-        }
-        environment.append(nil)
-        defer { environment.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environment)
+        let result = Self.spawnChild(&pid, executable, settings.childArguments, actions: &actions,
+                                     environment: ["\(Self.slotEnvironmentVariable)=\(slot)"])
         close(pipeFDs[1])
         guard result == 0 else {
             logger.error("cannot start worker", metadata: ["slot": "\(slot)", "error": "\(String(cString: strerror(result)))"])
@@ -224,7 +225,10 @@ public final class Supervisor {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
-            guard let child = children.removeValue(forKey: pid) else { continue }
+            guard let child = children.removeValue(forKey: pid) else {
+                auxiliaries.reaped(pid, status: Self.describe(status: status))
+                continue
+            }
             let livedFor = Date().timeIntervalSince(child.startedAt)
             let how = Self.describe(status: status)
             if child.retiring {
@@ -239,14 +243,9 @@ public final class Supervisor {
         }
     }
 
-    /// A death is answered at once; a child that keeps dying young (a broken configuration, a
-    /// missing file) is restarted with a growing delay, 0.5 s … 30 s, so the master does not spin.
-    /// A child that lived 5 s or more resets the delay.
+    /// See `RespawnBackoff`: at once, then with a growing delay for a child that keeps dying young.
     private func scheduleRespawn(slot: Int, livedFor: TimeInterval) {
-        let previous = livedFor < 5 ? backoff[slot] : nil
-        let delay = previous.map { min(max($0 * 2, 0.5), 30) } ?? 0
-        backoff[slot] = delay
-        pendingRespawns[slot] = Date().addingTimeInterval(delay)
+        pendingRespawns[slot] = Date().addingTimeInterval(backoff.delay(slot: slot, livedFor: livedFor))
     }
 
     private func respawnDue() {
@@ -277,6 +276,7 @@ public final class Supervisor {
             _ = spawn(slot: slot)
         }
         retire(oldChildren)
+        auxiliaries.replace(with: settings.auxiliaries, timeout: settings.stopTimeout)
     }
 
     /// Asks children to stop gracefully and waits for them (killing any left at the stop timeout).
@@ -317,6 +317,34 @@ public final class Supervisor {
         }
     }
 
+    /// posix_spawn of `executable` with a clean signal state: an empty mask and the master's signals
+    /// back to their defaults (the master blocks them for sigtimedwait). Answers 0 or an errno.
+    /// `environment`: `NAME=value` entries set in the child, replacing inherited ones of the same name.
+    static func spawnChild(_ pid: inout pid_t, _ executable: String, _ arguments: [String],
+                           actions: inout posix_spawn_file_actions_t, environment: [String] = []) -> Int32 {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        var defaults = masterSignals()
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let overridden = Set(environment.map { $0.prefix { $0 != "=" } })
+        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) }
+        var inherited = environ
+        while let entry = inherited.pointee {
+            if !overridden.contains(String(cString: entry).prefix { $0 != "=" }) { envp.append(strdup(entry)) }
+            inherited += 1
+        }
+        envp.append(nil)
+        defer { envp.forEach { free($0) } }
+        return posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+    }
+
     private static func masterSignals() -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
@@ -324,7 +352,7 @@ public final class Supervisor {
         return set
     }
 
-    private static func describe(status: Int32) -> String {
+    static func describe(status: Int32) -> String {
         let signal = status & 0x7f
         if signal == 0 { return "exit \((status >> 8) & 0xff)" }
         return "signal \(signal)"

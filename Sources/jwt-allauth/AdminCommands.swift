@@ -100,7 +100,7 @@ struct ImportDjangoUsersCommand: ParsableCommand {
 
 struct PurgeTokensCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "purge-tokens", abstract: "Delete expired refresh tokens, one-time tokens and old throttle counters.")
+        commandName: "purge-tokens", abstract: "Delete expired refresh tokens, one-time tokens, old throttle counters and old mail.")
     @OptionGroup var options: ConfigOption
     @Flag(help: "Count, delete nothing.") var dryRun = false
 
@@ -112,6 +112,7 @@ struct PurgeTokensCommand: ParsableCommand {
         print("expired sessions: \(report.refreshTokens) \(verb).")
         print("one-time tokens: \(report.oneTimeTokens) \(verb).")
         print("throttle counters: \(report.throttleHits) \(verb).")
+        print("mail sent or failed over 30 days ago: \(report.sentMail) \(verb).")
         print("\(report.total) expired row(s) \(verb).")
     }
 }
@@ -138,5 +139,70 @@ struct SessionsCommand: ParsableCommand {
         if revokeAll {
             print("revoked \(try whitelist.revoke(userID: account.id)) refresh token(s)")
         }
+    }
+}
+
+/// `jwt-allauth invite`: what `POST registration/user-register/` does, for an operator.
+struct InviteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "invite", abstract: "Create an invited account and queue its invitation mail (the link sets the password).")
+    @OptionGroup var options: ConfigOption
+    @Option var email: String
+    @Option(help: "Role code: 0 user, 900 superuser, 1000 staff.") var role: Int = 0
+    @Option var firstName = ""
+    @Option var lastName = ""
+
+    func run() throws {
+        let config = try options.load()
+        guard role >= 0 else { throw ValidationError("--role must be a non-negative role code") }
+        let address = email.trimmingCharacters(in: .whitespaces).lowercased()
+        let invitee = Invitee(email: address, role: role, firstName: firstName, lastName: lastName)
+        switch try AccountAdministration(openMigrated(config), config: config).invite(invitee) {
+        case .invited(let userID):
+            print("invited user \(userID) <\(address)> role \(role); the invitation mail is queued")
+        case .emailTaken:
+            throw ValidationError("an account with \(address) exists already")
+        }
+    }
+}
+
+/// `jwt-allauth verify-email`: marks an address verified (and enables its waiting sign-up sessions).
+struct VerifyEmailCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "verify-email", abstract: "Mark an account's address verified.")
+    @OptionGroup var options: ConfigOption
+    @Option var email: String
+
+    func run() throws {
+        try administer(options, email) { try $0.verifyEmail(email) }
+        print("verified \(email)")
+    }
+}
+
+/// `jwt-allauth deactivate`: the account can no longer log in, and every session, link and
+/// capability it holds is revoked at once.
+struct DeactivateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deactivate", abstract: "Deactivate an account and revoke its sessions, links and capabilities.")
+    @OptionGroup var options: ConfigOption
+    @Option var email: String
+
+    func run() throws {
+        let revoked = try administer(options, email) { try $0.deactivate(email) }
+        // The audit trail names the account by id; from the command line, so without a client address.
+        let config = try options.load()
+        if let user = try UserStore(openMigrated(config)).find(email: email) {
+            try SecurityLog.open(path: config.securityEventsPath).record(.accountDeactivated(userID: user.id), client: nil)
+        }
+        print("deactivated \(email); revoked \(revoked) refresh token(s)")
+    }
+}
+
+/// Runs `action` on the configured database's accounts; an unknown address is a usage error.
+private func administer<T>(_ options: ConfigOption, _ email: String, _ action: (AccountAdministration) throws -> T) throws -> T {
+    let config = try options.load()
+    do {
+        return try action(AccountAdministration(openMigrated(config), config: config))
+    } catch AccountAdministration.Failure.noSuchAccount {
+        throw ValidationError("no account with \(email)")
     }
 }

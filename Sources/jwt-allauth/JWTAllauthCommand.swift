@@ -11,6 +11,8 @@ struct JWTAllauthCommand: ParsableCommand {
         subcommands: [
             InitCommand.self, DevCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self, CheckCommand.self,
             CreateUserCommand.self, ImportDjangoUsersCommand.self, PurgeTokensCommand.self, SessionsCommand.self,
+            InviteCommand.self, VerifyEmailCommand.self, DeactivateCommand.self,
+            MailCommand.self, MailerCommand.self,
             BackupCommand.self,
         ]
     )
@@ -59,13 +61,18 @@ struct MigrateCommand: ParsableCommand {
 }
 
 struct CheckCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check", abstract: "Validate the configuration and keys, then exit.")
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Validate the configuration, keys and templates (each rendered once with sample data), then exit.")
     @OptionGroup var options: ConfigOption
 
     func run() throws {
         let config = try options.load()
         let keys = try KeySet.load(config.tokens)
+        _ = try TemplateLibrary(config.templates)
+        let commonPasswords = try PasswordPolicy.commonPasswords(in: ShareDirectory.locate())
         print("config ok: \(config.path)")
+        print("password validators: minimum length \(config.accounts.passwordMinLength), \(commonPasswords.count) common passwords")
+        print("templates ok: \(config.templates.directory.map { "shipped, overridden from \($0)" } ?? "shipped")")
         print("access tokens: \(keys.accessSigner.algorithm), kid \(keys.accessSigner.kid); \(keys.accessVerifiers.count) verification key(s)")
         print("workers \(config.server.workers) × threads \(config.server.threads) on \(config.server.socket)")
     }

@@ -22,7 +22,12 @@ struct ServeCommand: ParsableCommand {
         let config = try options.load(text: text)
         let logger = makeLogger("jwt-allauth.master", level: config.logLevel)
         _ = try KeySet.load(config.tokens)
+        _ = try TemplateLibrary(config.templates)
         _ = try openMigrated(config)
+        // Workers read it at start; a missing file must stop the master, not loop the workers.
+        _ = try PasswordPolicy.commonPasswords(in: ShareDirectory.locate())
+        // The mail process reads the same settings: a missing password file stops the start here.
+        _ = try MailTransports.make(config.mail, stop: StopFlag())
         _ = try SecurityLog.open(path: config.securityEventsPath)  // a bad path stops here, not in every worker
         try FileManager.default.createDirectory(
             atPath: URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().path, withIntermediateDirectories: true)
@@ -40,7 +45,9 @@ struct ServeCommand: ParsableCommand {
             let freshText = try Config.readText(path: path)
             let fresh = try Config.load(path: path, text: freshText)
             _ = try KeySet.load(fresh.tokens)
+            _ = try TemplateLibrary(fresh.templates)
             _ = try openMigrated(fresh)
+            _ = try MailTransports.make(fresh.mail, stop: StopFlag())
             if fresh.server.socket != config.server.socket {
                 logger.warning("server.socket changed; it takes effect at the next restart, not on reload")
             }
@@ -56,7 +63,8 @@ struct ServeCommand: ParsableCommand {
         Supervisor.Settings(
             workers: config.server.workers,
             childArguments: ["worker", "--config", path, "--ready-fd", String(Supervisor.readyFD), "--config-fd", String(Supervisor.inputFD)],
-            stopTimeout: config.server.stopTimeout, childInput: Array(text.utf8))
+            stopTimeout: config.server.stopTimeout, childInput: Array(text.utf8),
+            auxiliaries: [.init(name: "mailer", arguments: ["mailer", "--config", path])])
     }
 }
 
@@ -83,7 +91,8 @@ struct WorkerCommand: ParsableCommand {
         let logger = makeLogger("jwt-allauth.worker", level: config.logLevel)
         // Started by `serve`: the slot names the counter file; otherwise (spawn-fcgi) the pid does.
         let slot = ProcessInfo.processInfo.environment[Supervisor.slotEnvironmentVariable].map { "worker-\($0)" } ?? "worker-pid\(getpid())"
-        let service = Service(config: config, keys: try KeySet.load(config.tokens), logger: logger,
+        let service = Service(config: config, keys: try KeySet.load(config.tokens), templates: try TemplateLibrary(config.templates), logger: logger,
+                              commonPasswords: try PasswordPolicy.commonPasswords(in: ShareDirectory.locate()),
                               securityLog: try SecurityLog.open(path: config.securityEventsPath),
                               metrics: (MetricsDirectory(socket: config.server.socket), slot))
         let server = FastCGIServer<Connection>(

@@ -26,6 +26,12 @@ public enum HTTPDate {
             + "\(two(t.tm_hour)):\(two(t.tm_min)):\(two(t.tm_sec)) GMT"
     }
 
+    /// RFC 5322 §3.3, for a mail's Date header: the same fields with a numeric zone
+    /// (`Tue, 08 Dec 2026 09:00:00 +0000`; "GMT" is only obsolete syntax there).
+    public static func rfc5322(_ seconds: Int64) -> String {
+        rfc1123(seconds).dropLast(3) + "+0000"
+    }
+
     /// ISO 8601 in UTC: `2026-11-24T09:00:00Z`.
     public static func iso8601(_ seconds: Int64) -> String {
         let t = components(seconds)

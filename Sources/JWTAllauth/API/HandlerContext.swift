@@ -93,9 +93,11 @@ struct HandlerContext {
     // MARK: session answers
 
     /// The answer that hands a session to the client: `{access}` plus the refresh cookie, or
-    /// `{access, refresh}` in body mode.
-    func sessionResponse(_ issued: IssuedSession, extra: [(String, JSON)] = [], status: HTTPResponse.Status = .ok) -> Response {
-        var members: [(String, JSON)] = [("access", .string(issued.access))]
+    /// `{access, refresh}` in body mode. Without `includeAccess` only the refresh token travels
+    /// (a sign-up session that stays disabled until the address is confirmed).
+    func sessionResponse(_ issued: IssuedSession, includeAccess: Bool = true, extra: [(String, JSON)] = [],
+                         status: HTTPResponse.Status = .ok) -> Response {
+        var members: [(String, JSON)] = includeAccess ? [("access", .string(issued.access))] : []
         if !config.cookies.refreshAsCookie { members.append(("refresh", .string(issued.refresh))) }
         var response = Response.json(.object(members + extra), status: status)
         if config.cookies.refreshAsCookie { response.setCookie(config.cookies.refresh, value: issued.refresh) }

@@ -11,12 +11,16 @@ public final class Connection {
     public init(db: Database) { self.db = db }
 }
 
-/// The service: configuration, keys and routes, shared by every thread of a worker.
+/// The service: configuration, keys, templates and routes, shared by every thread of a worker.
 /// `handle` is a plain function from request to response, testable without nginx.
 public final class Service: Sendable {
     public let config: Config
     public let tokens: TokenService
+    /// Mail and page templates, loaded and render-checked once at start.
+    public let templates: TemplateLibrary
     let issuer: SessionIssuer
+    /// The password validators, with the common-passwords list loaded once per worker.
+    let passwords: PasswordPolicy
     let logger: Logger
     private let router: Router
     /// This process's counters; `metricsDirectory` holds every process's, summed by `metrics/`.
@@ -24,15 +28,18 @@ public final class Service: Sendable {
     let metricsDirectory: MetricsDirectory?
     let securityLog: SecurityLog
 
+    /// `commonPasswords`: `PasswordPolicy.commonPasswords(in:)`, read once at start.
     /// `metrics`: the pool's counter directory and this process's name in it (`worker-0`);
     /// without it the service counts in private memory and `metrics/` shows this process only.
-    public init(config: Config, keys: KeySet, logger: Logger, securityLog: SecurityLog = .standardError,
-                metrics: (directory: MetricsDirectory, name: String)? = nil) {
+    public init(config: Config, keys: KeySet, templates: TemplateLibrary, logger: Logger, commonPasswords: Set<String> = [],
+                securityLog: SecurityLog = .standardError, metrics: (directory: MetricsDirectory, name: String)? = nil) {
         self.config = config
         self.tokens = TokenService(keys: keys)
+        self.templates = templates
         self.issuer = SessionIssuer(tokens: tokens, settings: config.tokens)
+        self.passwords = PasswordPolicy(minLength: config.accounts.passwordMinLength, commonPasswords: commonPasswords)
         self.logger = logger
-        let router = Self.routes(mount: config.server.mount)
+        let router = Self.routes(config)
         self.router = router
         self.securityLog = securityLog
         self.metricsDirectory = metrics?.directory
@@ -49,8 +56,8 @@ public final class Service: Sendable {
     }
 
     /// Every endpoint, below the mount point.
-    private static func routes(mount: String) -> Router {
-        var router = Router(mount: mount)
+    private static func routes(_ config: Config) -> Router {
+        var router = Router(mount: config.server.mount)
         router.add("health/", .get, HealthHandler.get)
         router.add("jwks/", .get, JWKSHandler.get)
         router.add("verify/", .get, VerifyHandler.get)
@@ -63,9 +70,43 @@ public final class Service: Sendable {
         router.add("user/", .patch, UserDetailsHandler.patch)
         router.add("sessions/", .get, SessionsHandler.list)
         router.add("sessions/<id>/", .delete, SessionsHandler.delete)
+
+        // Built-in pages; a configured redirect replaces the page it names (as in the reference).
+        router.add("registration/account_email_verification_sent/", .get, PageHandler.show(.verificationSent))
+        if config.redirects.emailVerified == nil {
+            router.add("registration/verified/", .get, PageHandler.show(.verified))
+        }
+        if config.redirects.passwordReset == nil {
+            router.add("password/reset/default/", .get, PageHandler.show(.passwordResetForm))
+            router.add("password/reset/complete/", .get, PageHandler.show(.passwordResetComplete))
+        }
+        if config.redirects.passwordSet == nil {
+            router.add("registration/set-password/default/", .get, PageHandler.show(.setPasswordForm))
+        }
+        addAccountRoutes(to: &router, config.accounts)
         // Prometheus scrapes; the nginx site lets only its allowlist reach it.
         router.add("metrics/", .get, MetricsHandler.get)
         return router
+    }
+
+    /// Sign-up, confirmation, password change and reset, invitations; routed as the reference
+    /// routes them (§1): sign-up closes under admin-managed registration, the confirmation link
+    /// exists when something sends one, the invitation endpoints when invitations are on.
+    private static func addAccountRoutes(to router: inout Router, _ accounts: Config.Accounts) {
+        if !accounts.adminManagedRegistration {
+            router.add("registration/", .post, RegistrationHandler.register)
+        }
+        if accounts.invitations || accounts.emailVerification != .none {
+            router.add("registration/verification/<key>/", .get, RegistrationHandler.verify)
+        }
+        router.add("password/change/", .post, PasswordChangeHandler.post)
+        router.add("password/reset/", .post, PasswordResetHandler.request)
+        router.add("password/reset/confirm/<uidb64>/<token>/", .get, PasswordResetHandler.confirm)
+        router.add("password/reset/set-new/", .post, SetPasswordHandler.resetSetNew)
+        if accounts.invitations {
+            router.add("registration/user-register/", .post, InvitationHandler.invite)
+            router.add("registration/set-password/", .post, SetPasswordHandler.invitationSetPassword)
+        }
     }
 
     public func handle(_ request: Request, _ connection: Connection) -> Response {

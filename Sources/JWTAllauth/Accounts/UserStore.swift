@@ -20,6 +20,9 @@ public struct UserRecord: Sendable, Equatable {
     public var dateJoined: Int64
     public var lastLogin: Int64?
 
+    /// Invited and social-only accounts have no password to log in with (Django's "!" marker).
+    public var hasUsablePassword: Bool { !password.hasPrefix(PasswordHasher.unusablePrefix) }
+
     /// Columns a custom claim (`tokens.user_attributes`) may copy.
     public static let customAttributeColumns: Set<String> = ["email", "first_name", "last_name", "date_joined", "last_login", "is_active"]
 
@@ -100,5 +103,16 @@ public struct UserStore {
 
     public func setRole(userID: Int64, _ role: Int) throws {
         try db.run("UPDATE users SET role = ? WHERE id = ?", [SQLValue(role), .integer(userID)])
+    }
+
+    /// The address is proven (a confirmation or invitation link was followed, or an operator said so).
+    public func markVerified(userID: Int64) throws {
+        try db.run("UPDATE users SET email_verified = 1 WHERE id = ?", [.integer(userID)])
+    }
+
+    /// Deletes an account and, by cascade, its sessions and one-time tokens (an abandoned sign-up or
+    /// a superseded invitation whose address is being taken again).
+    public func delete(userID: Int64) throws {
+        try db.run("DELETE FROM users WHERE id = ?", [.integer(userID)])
     }
 }

@@ -125,6 +125,22 @@ public struct Config: Sendable {
         public var loginAccount: Rate?
         /// Multiplies every count: raise it for load tests instead of editing each rate.
         public var scale: Double
+        /// Sign-ups per client address.
+        public var registrationIP: Rate?
+        /// Password-reset requests per client address and per target address (429 alike for both).
+        public var passwordResetIP: Rate?
+        public var passwordResetAddress: Rate?
+        /// Confirmation and "account exists" mails per address: beyond it the request succeeds but
+        /// sends nothing, so nobody can flood a mailbox through sign-up.
+        public var confirmationMailAddress: Rate?
+    }
+
+    /// The mail and page templates: the shipped `Templates/`, optionally overridden file by file.
+    public struct Templates: Sendable {
+        /// A directory whose `<name>.mustache` files replace the shipped ones of the same name.
+        public var directory: String?
+        /// The name mails and pages show; the host of `server.public_url` by default.
+        public var siteName: String
     }
 
     public enum MailTransport: String, Sendable { case smtp, directory }
@@ -139,6 +155,18 @@ public struct Config: Sendable {
         public var smtpSecurity: SMTPSecurity
         public var smtpUsername: String?
         public var smtpPasswordFile: String?
+        /// PEM bundle that verifies the SMTP server's certificate instead of the system's CAs.
+        public var smtpCAFile: String?
+        /// Delivery tries per mail before it is marked failed (`jwt-allauth mail --retry` re-queues it).
+        public var maxAttempts: Int
+        /// The wait after the first failure; it doubles after each further one, up to `retryMaxDelay`.
+        public var retryDelay: TimeInterval
+        public var retryMaxDelay: TimeInterval
+        /// How often the mail process looks for due mail.
+        public var pollInterval: TimeInterval
+        public var connectTimeout: TimeInterval
+        /// The whole of one delivery (connect, TLS, AUTH, upload); also bounds the row's lease.
+        public var sendTimeout: TimeInterval
     }
 
     public var server: Server
@@ -150,6 +178,7 @@ public struct Config: Sendable {
     public var redirects: Redirects
     public var throttle: Throttle
     public var mail: Mail
+    public var templates: Templates
     public var logLevel: String
     /// Where security events go (one line each, for fail2ban): a file, or standard error when nil.
     public var securityEventsPath: String?
@@ -280,7 +309,7 @@ public struct Config: Sendable {
         let accounts = Accounts(
             emailVerification: try r.choice("accounts.email_verification", default: .none,
                                             ["none": .none, "false": .none, "optional": .optional, "mandatory": .mandatory, "true": .mandatory]),
-            emailConfirmationExpire: try r.duration("accounts.email_confirmation_expire", default: 3 * 86400, minimum: 60),
+            emailConfirmationExpire: try r.duration("accounts.email_confirmation_expire", default: 3 * 86400, minimum: 1),
             preventEnumeration: try r.bool("accounts.prevent_enumeration", default: true),
             passwordIterations: try r.int("accounts.password_iterations", default: 1_000_000, range: 1000...100_000_000),
             passwordMinLength: try r.int("accounts.password_min_length", default: 8, range: 1...128),
@@ -290,7 +319,7 @@ public struct Config: Sendable {
             invitations: try r.bool("accounts.invitations", default: false) || adminManaged,
             registrationAllowedRoles: allowedRoles,
             collectUserAgent: try r.bool("accounts.collect_user_agent", default: false),
-            passwordResetTimeout: try r.duration("accounts.password_reset_timeout", default: 259_200, minimum: 60)
+            passwordResetTimeout: try r.duration("accounts.password_reset_timeout", default: 259_200, minimum: 1)
         )
 
         let mfa = MFA(
@@ -320,7 +349,11 @@ public struct Config: Sendable {
             enabled: try r.bool("throttle.enabled", default: true),
             loginIP: try rate("throttle.login_ip", default: "10/m"),
             loginAccount: try rate("throttle.login_account", default: "5/300s"),
-            scale: try r.double("throttle.scale", default: 1, range: 0.001...1_000_000)
+            scale: try r.double("throttle.scale", default: 1, range: 0.001...1_000_000),
+            registrationIP: try rate("throttle.registration_ip", default: "10/m"),
+            passwordResetIP: try rate("throttle.password_reset_ip", default: "20/m"),
+            passwordResetAddress: try rate("throttle.password_reset_address", default: "5/m"),
+            confirmationMailAddress: try rate("throttle.confirmation_mail_address", default: "3/180s")
         )
 
         let mail = Mail(
@@ -331,7 +364,28 @@ public struct Config: Sendable {
             smtpPort: try r.int("mail.smtp_port", default: 25, range: 1...65535),
             smtpSecurity: try r.choice("mail.smtp_security", default: .none, ["none": .none, "starttls": .starttls, "tls": .tls]),
             smtpUsername: try r.optionalString("mail.smtp_username"),
-            smtpPasswordFile: try r.optionalPath("mail.smtp_password_file")
+            smtpPasswordFile: try r.optionalPath("mail.smtp_password_file"),
+            smtpCAFile: try r.optionalPath("mail.smtp_ca_file"),
+            maxAttempts: try r.int("mail.max_attempts", default: 8, range: 1...100),
+            retryDelay: try r.duration("mail.retry_delay", default: 60, minimum: 1),
+            retryMaxDelay: try r.duration("mail.retry_max_delay", default: 3600, minimum: 1),
+            pollInterval: try r.duration("mail.poll_interval", default: 1, minimum: 0.05),
+            connectTimeout: try r.duration("mail.connect_timeout", default: 10, minimum: 1),
+            sendTimeout: try r.duration("mail.send_timeout", default: 60, minimum: 1)
+        )
+        guard mail.connectTimeout <= mail.sendTimeout else {
+            throw ConfigError(key: "mail.connect_timeout", problem: "must not exceed mail.send_timeout")
+        }
+        guard mail.retryDelay <= mail.retryMaxDelay else {
+            throw ConfigError(key: "mail.retry_delay", problem: "must not exceed mail.retry_max_delay")
+        }
+        if mail.transport == .smtp, (mail.smtpUsername == nil) != (mail.smtpPasswordFile == nil) {
+            throw ConfigError(key: "mail.smtp_password_file", problem: "mail.smtp_username and mail.smtp_password_file go together")
+        }
+
+        let templates = Templates(
+            directory: try r.optionalPath("templates.directory"),
+            siteName: try r.optionalString("templates.site_name") ?? URL(string: server.publicURL)?.host ?? "jwt-allauth"
         )
 
         let logLevel = try r.choice("log.level", default: "info",
@@ -342,7 +396,7 @@ public struct Config: Sendable {
 
         try r.rejectUnknownKeys()
         return Config(server: server, database: database, tokens: tokens, cookies: cookies, accounts: accounts, mfa: mfa,
-                      redirects: redirects, throttle: throttle, mail: mail, logLevel: logLevel,
+                      redirects: redirects, throttle: throttle, mail: mail, templates: templates, logLevel: logLevel,
                       securityEventsPath: securityEventsPath, path: path)
     }
 

@@ -7,6 +7,7 @@ public enum PoolCounter: Int, CaseIterable, Sendable {
     case failedLogins
     case throttledRequests
     case workerRestarts
+    case mailDeliveryFailures
 
     /// The Prometheus name and help text.
     var exposition: (name: String, help: String) {
@@ -17,6 +18,7 @@ public enum PoolCounter: Int, CaseIterable, Sendable {
         case .failedLogins: ("jwt_allauth_failed_logins_total", "Logins refused for wrong credentials.")
         case .throttledRequests: ("jwt_allauth_throttled_requests_total", "Requests refused by the service's own rate limits (429).")
         case .workerRestarts: ("jwt_allauth_worker_restarts_total", "Workers that died and were respawned by the master.")
+        case .mailDeliveryFailures: ("jwt_allauth_mail_delivery_failures_total", "Mail deliveries that failed (each retry counts).")
         }
     }
 }

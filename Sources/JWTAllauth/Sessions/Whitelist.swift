@@ -179,6 +179,12 @@ public struct Whitelist {
         try db.run("DELETE FROM refresh_tokens WHERE user_id = ?", [.integer(userID)])
     }
 
+    /// Enables the user's disabled sessions (sign-ups awaiting confirmation) once the address is confirmed.
+    @discardableResult
+    public func enable(userID: Int64) throws -> Int {
+        try db.run("UPDATE refresh_tokens SET enabled = 1 WHERE user_id = ? AND enabled = 0", [.integer(userID)])
+    }
+
     /// Whether a session still has a row (enabled or not): the stateful access-token check.
     public func isLive(session: String) throws -> Bool {
         try db.first("SELECT 1 FROM refresh_tokens WHERE session = ? LIMIT 1", [.text(session)]) { _ in true } ?? false

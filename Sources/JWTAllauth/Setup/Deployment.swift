@@ -120,6 +120,8 @@ public struct Deployment {
             "secure": development != nil ? "false" : "true", "mail": mail,
             // A browser on the local instance may call it localhost rather than 127.0.0.1.
             "allowed_origins": development.map { "[\"http://localhost:\($0)\"]" } ?? "[]",
+            // With mail set up (and locally, where mail lands in mail/), sign-ups confirm their address.
+            "email_verification": development != nil || options.email ? "mandatory" : "none",
             // HTTPS sites get the __Host- prefix; the local instance keeps the reference's name.
             "refresh_name": development != nil ? "refresh_token" : Config.Cookie.hostPrefix + "refresh_token",
             // The unit's LogsDirectory; config/fail2ban/jwt-allauth.local points at the same file.

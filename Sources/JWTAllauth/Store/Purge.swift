@@ -1,13 +1,15 @@
 import Foundation
 
 /// Deletes rows nobody can use any more: expired refresh tokens, expired one-time tokens and
-/// throttle counters older than a day (longer than any window).
+/// throttle counters older than a day (longer than any window), and outbox rows sent or failed
+/// more than 30 days ago.
 public struct Purge {
     public struct Report: Equatable {
         public var refreshTokens = 0
         public var oneTimeTokens = 0
         public var throttleHits = 0
-        public var total: Int { refreshTokens + oneTimeTokens + throttleHits }
+        public var sentMail = 0
+        public var total: Int { refreshTokens + oneTimeTokens + throttleHits + sentMail }
     }
 
     let db: Database
@@ -16,10 +18,13 @@ public struct Purge {
 
     public func run(now: Int64, dryRun: Bool) throws -> Report {
         let throttleCutoff = Double(now - 86400)
+        let mailCutoff = now - 30 * 86400
         let statements: [(count: String, delete: String, bindings: [SQLValue], keyPath: WritableKeyPath<Report, Int>)] = [
             ("SELECT COUNT(*) FROM refresh_tokens WHERE expires <= ?", "DELETE FROM refresh_tokens WHERE expires <= ?", [.integer(now)], \.refreshTokens),
             ("SELECT COUNT(*) FROM one_time_tokens WHERE expires <= ?", "DELETE FROM one_time_tokens WHERE expires <= ?", [.integer(now)], \.oneTimeTokens),
             ("SELECT COUNT(*) FROM throttle_hits WHERE at < ?", "DELETE FROM throttle_hits WHERE at < ?", [.real(throttleCutoff)], \.throttleHits),
+            ("SELECT COUNT(*) FROM outbox WHERE COALESCE(sent_at, failed_at) <= ?",
+             "DELETE FROM outbox WHERE COALESCE(sent_at, failed_at) <= ?", [.integer(mailCutoff)], \.sentMail),
         ]
         var report = Report()
         try db.transaction {

@@ -16,7 +16,7 @@ struct ServiceTests {
         let config = try Config.parse(yaml: "tokens:\n  algorithm: ES256\nserver:\n  max_body_bytes: 2048\n", baseDirectory: directory)
         let keys = KeySet(accessSigner: ES256Key(privateKey: .init()), extraVerifiers: [],
                           refreshKey: HS256Key(secret: Array(repeating: 1, count: 32), label: "refresh"))
-        service = Service(config: config, keys: keys, logger: Logger(label: "test"))
+        service = Service(config: config, keys: keys, templates: try TemplateLibrary(config.templates), logger: Logger(label: "test"))
         connection = try service.makeConnection()
         try Migrator.migrate(connection.db)
     }

@@ -107,6 +107,18 @@ struct ConfigTests {
         #expect(Config.parseRate("0/m") == nil)
     }
 
+    @Test func accountLimitsAndCapabilityCookiesHaveTheirDefaults() throws {
+        let config = try parse("accounts:\n  email_verification: mandatory\n")
+        #expect(config.throttle.registrationIP == Config.Rate(count: 10, window: 60))
+        #expect(config.throttle.passwordResetIP == Config.Rate(count: 20, window: 60))
+        #expect(config.throttle.passwordResetAddress == Config.Rate(count: 5, window: 60))
+        #expect(config.throttle.confirmationMailAddress == Config.Rate(count: 3, window: 180))
+        #expect(config.cookies.passwordReset.maxAge == 3600 && config.cookies.passwordSet.maxAge == 86400)
+        #expect(config.cookies.passwordReset.name == "password_reset_access_token" && config.cookies.passwordSet.httpOnly)
+        let off = try parse("throttle:\n  password_reset_address: off\n  registration_ip: 2/5s\n")
+        #expect(off.throttle.passwordResetAddress == nil && off.throttle.registrationIP == Config.Rate(count: 2, window: 5))
+    }
+
     @Test func relativePathsResolveAgainstTheConfigDirectory() throws {
         let config = try parse("tokens:\n  signing_key: keys/a.pem\n  verification_keys: [old/b.pem, /abs/c.pem]\n")
         #expect(config.tokens.signingKey == "/etc/jwt-allauth/keys/a.pem")
@@ -126,7 +138,8 @@ struct ConfigTests {
         let text = try TemplateText.render(template, [
             "socket": "/run/x.sock", "public_url": "https://example.com", "database": "db.sqlite3", "algorithm": "ES256",
             "signing_key_file": "private.pem", "secure": "true", "mail": "", "allowed_origins": "[\"https://app.example.com\"]",
-            "refresh_name": "__Host-refresh_token", "security_events": "/var/log/jwt-allauth/security.log",
+            "refresh_name": "__Host-refresh_token", "email_verification": "mandatory",
+            "security_events": "/var/log/jwt-allauth/security.log",
         ])
         let config = try parse(text)
         #expect(config.securityEventsPath == "/var/log/jwt-allauth/security.log")

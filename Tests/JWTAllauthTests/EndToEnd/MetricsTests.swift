@@ -73,6 +73,33 @@ struct MetricsTests {
         #expect(samples[#"jwt_allauth_requests_total{route="jwks/",status="200"}"#] == 20)
     }
 
+    @Test func mailFailuresAndTheQueueShowInTheScrape() throws {
+        let sink = try SMTPSink()
+        sink.stop()
+        let instance = try TestInstance(environment: sink.environment.merging(MailFaultTests.quick) { $1 })
+        let ids = try (0..<3).map { try instance.enqueueMail(to: "user\($0)@example.com") }
+        #expect(try instance.eventually { try ids.allSatisfy { try instance.outboxRow($0)?.lastError != nil } })
+        let failing = try Self.scrape(instance)
+        #expect(failing["jwt_allauth_mail_queue_depth"] == 3)
+        #expect((failing["jwt_allauth_mail_delivery_failures_total"] ?? 0) >= 3, "the mail process counts in the pool's metrics")
+        try sink.start()
+        #expect(try instance.eventually(timeout: 30) { try ids.allSatisfy { try instance.outboxRow($0)?.sentAt != nil } })
+        #expect(try Self.scrape(instance)["jwt_allauth_mail_queue_depth"] == 0)
+    }
+
+    @Test func mailGivenUpOnIsAGauge() throws {
+        let sink = try SMTPSink()
+        sink.stop()
+        let instance = try TestInstance(environment: sink.environment.merging(MailFaultTests.quick) { $1 }
+            .merging(["JWT_ALLAUTH_MAIL_MAX_ATTEMPTS": "1"]) { $1 })
+        let ids = try (0..<2).map { try instance.enqueueMail(to: "user\($0)@example.com") }
+        #expect(try instance.eventually { try ids.allSatisfy { try instance.outboxRow($0)?.failedAt != nil } })
+        let samples = try Self.scrape(instance)
+        #expect(samples["jwt_allauth_mail_failed"] == 2)
+        #expect(samples["jwt_allauth_mail_queue_depth"] == 0)
+        #expect(samples["jwt_allauth_mail_delivery_failures_total"] == 2)
+    }
+
     @Test func anAddressOutsideTheAllowlistGetsAJSON403() throws {
         let instance = try TestInstance()
         let connection = try RawConnection(port: instance.port, from: "127.0.0.3")

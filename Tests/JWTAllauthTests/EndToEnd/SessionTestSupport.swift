@@ -9,7 +9,7 @@ struct ClientSession {
     var refresh: String
 
     init?(_ response: HTTPResponse, cookieName: String = "refresh_token") {
-        guard response.status == 200, let access = response.json?["access"]?.string else { return nil }
+        guard [200, 201].contains(response.status), let access = response.json?["access"]?.string else { return nil }
         guard let refresh = response.cookie(cookieName) ?? response.json?["refresh"]?.string else { return nil }
         self.access = access
         self.refresh = refresh

@@ -10,9 +10,7 @@ struct WhitelistTests {
     let now: Int64 = 1_800_000_000
 
     init() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("whitelist-\(UUID().uuidString).sqlite3").path
-        db = try Database(path: path)
-        try Migrator.migrate(db)
+        db = try Database.temporaryMigrated("whitelist")
         whitelist = Whitelist(db)
         user = try UserStore(db).create(email: "w@example.com", passwordHash: "x", emailVerified: false)
     }

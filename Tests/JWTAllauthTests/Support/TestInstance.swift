@@ -13,6 +13,9 @@ final class TestInstance {
     let client: HTTPClient
     let process: Process
     let environment: [String: String]
+    /// The real SMTP server on loopback this instance delivers to (`smtp: true`), for tests that
+    /// read the mail a user would get.
+    let mailSink: SMTPSink?
     var expectedWorkers: Int { Int(environment["JWT_ALLAUTH_SERVER_WORKERS"] ?? "") ?? 2 }
     var mount: String { "/jwt-allauth" }
     var configPath: String { directory.appendingPathComponent("config.yaml").path }
@@ -22,13 +25,19 @@ final class TestInstance {
 
     /// `directory`: an instance directory prepared by the test (config, keys, database), e.g. a
     /// restored backup; by default a fresh one.
-    init(algorithm: String = "ES256", environment: [String: String] = [:], nginxWorkers: Int = 1, directory existing: URL? = nil) throws {
-        self.directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("jwt-allauth-test-\(UUID().uuidString.prefix(8))")
+    init(algorithm: String = "ES256", environment: [String: String] = [:], nginxWorkers: Int = 1, smtp: Bool = false,
+         directory existing: URL? = nil) throws {
+        mailSink = smtp ? try SMTPSink() : nil
+        directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("jwt-allauth-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         port = Self.freePort()
         client = HTTPClient(port: port)
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("JWT_ALLAUTH_") }
         env["JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS"] = String(Self.passwordIterations)
+        if let mailSink {
+            env.merge(mailSink.environment) { $1 }
+            env["JWT_ALLAUTH_MAIL_POLL_INTERVAL"] = "0.1"
+        }
         for (key, value) in environment { env[key] = value }
         self.environment = env
         process = Process()
@@ -115,7 +124,33 @@ final class TestInstance {
     }
 
     var workerPIDs: [pid_t] {
-        masterPID.map { Self.childPIDs(of: $0).sorted() } ?? []
+        masterPID.map { Self.childPIDs(of: $0).filter { Self.commandLine($0).contains(" worker ") }.sorted() } ?? []
+    }
+
+    /// The pool's mail process (`jwt-allauth mailer`), once the master started it.
+    var mailerPID: pid_t? {
+        masterPID.flatMap { Self.childPIDs(of: $0).first { Self.commandLine($0).contains(" mailer ") } }
+    }
+
+    /// Runs `jwt-allauth ARGUMENTS --config <this instance>` as a sysadmin would; answers its exit
+    /// status and output (stdout and stderr together). `extraEnvironment` adds to the instance's.
+    @discardableResult
+    func command(_ arguments: [String], input: String? = nil, extraEnvironment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments + ["--config", configPath]
+        process.environment = environment.merging(extraEnvironment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let stdin = Pipe()
+        process.standardInput = stdin
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
     }
 
     /// Runs `jwt-allauth ARGUMENTS --config <this instance>` as a sysadmin would; answers its

@@ -33,6 +33,9 @@ enum UserDetailsHandler {
         guard let user = try context.users.find(id: identity.userID) else {
             throw APIError.unauthorized("User not found", code: "user_not_found")
         }
+        // Unlike the reference, a deactivated account's live access token reads and writes nothing
+        // here: the row is read anyway, so refusing costs nothing.
+        guard user.isActive else { throw APIError.tokenNotValid() }
         return user
     }
 

@@ -1,0 +1,59 @@
+import FastCGI
+
+/// `POST registration/` (sign-up) and `GET registration/verification/<key>/` (the link in the
+/// confirmation and invitation mails).
+enum RegistrationHandler {
+    static let verificationSent = "Verification e-mail sent."
+
+    static func register(_ request: Request, _ context: HandlerContext) throws -> Response {
+        // The answer may set the refresh cookie.
+        try context.requireAllowedOrigin(request)
+        let config = context.config
+        var body = try RequestBody(request)
+        let email = body.emailAddress(maxLength: 100)
+        let password1 = body.string("password1")
+        let password2 = body.string("password2")
+        let firstName = body.personName("first_name")
+        let lastName = body.personName("last_name")
+        if let password1 {
+            let attributes = PasswordPolicy.Attributes(email: email ?? "", firstName: firstName, lastName: lastName)
+            for problem in context.service.passwords.problems(password1, similarTo: attributes) { body.fail("password1", problem) }
+        }
+        try body.validate()
+        guard let email, let password1, let password2 else { throw APIError.badRequest("Invalid data.") }
+        guard password1 == password2 else { throw APIError.field("non_field_errors", "The two password fields didn't match.") }
+
+        try context.requireWithinLimits([(Throttle.bucket("registration_ip", request.remoteAddress), config.throttle.registrationIP)],
+                                        detail: "Too many sign-ups from this address. Try again later.")
+        // Hashed whatever happens next, so a taken address costs the same time as a free one.
+        let hash = context.hasher.hash(password1)
+        let mayMail = try config.accounts.emailVerification != .none && context.mayMail(email)
+        let signUp = SignUp(email: email, passwordHash: hash, firstName: firstName, lastName: lastName)
+
+        switch try context.registration.register(signUp, mayMail: mayMail, device: context.device(request), now: context.now) {
+        case .created(_, session: nil), .hiddenConflict:
+            return .detail(verificationSent, status: .created)
+        case .created(_, session: let session?) where config.accounts.emailVerification == .mandatory:
+            // Enumeration hiding is off: the session exists but stays disabled until the link is followed.
+            return context.sessionResponse(session, includeAccess: false, extra: [("detail", .string(verificationSent))], status: .created)
+        case .created(_, session: let session?):
+            return context.sessionResponse(session, status: .created)
+        case .emailTaken:
+            throw APIError.field("email", "A user is already registered with this e-mail address.")
+        }
+    }
+
+    static func verify(_ request: Request, _ context: HandlerContext) throws -> Response {
+        let config = context.config
+        switch try context.emailConfirmation.follow(key: context.parameters["key"] ?? "", now: context.now) {
+        case .confirmed:
+            return .redirect(to: context.redirectTarget(config.redirects.emailVerified, builtIn: "registration/verified/"))
+        case .invitationAccepted(_, let capability):
+            return context.capabilityRedirect(
+                request, to: context.redirectTarget(config.redirects.passwordSet, builtIn: "registration/set-password/default/"),
+                cookie: config.cookies.passwordSet, capability: capability)
+        case .failed:
+            return try context.page(.verificationFailed, for: request, status: .badRequest)
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+
+/// An invitation as an administrator (or the CLI) asks for it, already validated.
+public struct Invitee: Sendable {
+    public var email: String
+    public var role: Int
+    public var firstName: String
+    public var lastName: String
+
+    public init(email: String, role: Int, firstName: String = "", lastName: String = "") {
+        self.email = email
+        self.role = role
+        self.firstName = firstName
+        self.lastName = lastName
+    }
+}
+
+public enum InvitationOutcome: Equatable {
+    case invited(userID: Int64)
+    /// The address belongs to an established account (always reported: the caller is an admin).
+    case emailTaken
+}
+
+/// Admin-managed registration (reference §2.13): an account with the given role and no usable
+/// password, and an invitation mail whose link leads to the set-password form. Re-inviting a
+/// pending address replaces the pending account and its link.
+struct Invitations {
+    let db: Database
+    let config: Config
+    let mailer: AccountMailer
+
+    func invite(_ invitee: Invitee, now: Int64) throws -> InvitationOutcome {
+        let users = UserStore(db)
+        // One write transaction: the check, the replacement, the account and its mail land together.
+        return try db.transaction(.immediate) { () throws -> InvitationOutcome in
+            if let existing = try users.find(email: invitee.email) {
+                if existing.emailVerified || existing.lastLogin != nil || !existing.isActive { return .emailTaken }
+                try users.delete(userID: existing.id)
+            }
+            let user = try users.create(email: invitee.email, passwordHash: PasswordHasher.unusable(), firstName: invitee.firstName,
+                                        lastName: invitee.lastName, role: invitee.role, emailVerified: false, dateJoined: now)
+            let key = try OneTimeTokens(db).issue(.invitation, userID: user.id, now: now, lifetime: config.accounts.emailConfirmationExpire)
+            try mailer.sendInvitation(to: user, key: key, now: now)
+            return .invited(userID: user.id)
+        }
+    }
+}

@@ -1,0 +1,71 @@
+/// What a sign-up asks for, already validated field by field.
+struct SignUp {
+    var email: String
+    var passwordHash: String
+    var firstName: String
+    var lastName: String
+}
+
+/// What became of a sign-up (the handler only translates it into HTTP).
+enum RegistrationOutcome {
+    /// A new account; `session` is its first session (disabled while mandatory verification waits
+    /// for the link, absent when enumeration is hidden).
+    case created(UserRecord, session: IssuedSession?)
+    /// The address belongs to an established account and enumeration is hidden: nothing was
+    /// created, the owner was told by mail, and the caller gets the same answer as a new sign-up.
+    case hiddenConflict
+    /// The address belongs to an established account (reported: verification is not mandatory,
+    /// or hiding is off).
+    case emailTaken
+}
+
+/// Self-service sign-up `POST registration/` (reference §2.11, §8.1, §8.2) in the three
+/// verification modes.
+struct Registration {
+    let db: Database
+    let config: Config
+    let issuer: SessionIssuer
+    let mailer: AccountMailer
+
+    /// An account already holding an address keeps it when somebody has shown they own or use
+    /// it: a confirmed address, a past login, a role above user, an operator's deactivation, or a
+    /// live invitation. Anything else is an abandoned sign-up that a new one replaces.
+    static func isClaimed(_ user: UserRecord, tokens: OneTimeTokens, now: Int64) throws -> Bool {
+        if user.emailVerified || user.lastLogin != nil || user.role != Role.user || !user.isActive { return true }
+        return try !user.hasUsablePassword && tokens.hasLive(.invitation, userID: user.id, now: now)
+    }
+
+    /// `mayMail`: whether the per-address mail budget allows one more mail to this address.
+    func register(_ signUp: SignUp, mayMail: Bool, device: DeviceInfo, now: Int64) throws -> RegistrationOutcome {
+        let verification = config.accounts.emailVerification
+        let users = UserStore(db)
+        let tokens = OneTimeTokens(db)
+        // One write transaction from the look-up to the insert: two sign-ups of one address in two
+        // workers cannot both see it free, and the mail is queued only if the account commits.
+        return try db.transaction(.immediate) { () throws -> RegistrationOutcome in
+            if let existing = try users.find(email: signUp.email) {
+                if try Self.isClaimed(existing, tokens: tokens, now: now) {
+                    guard verification == .mandatory && config.accounts.preventEnumeration else { return .emailTaken }
+                    if mayMail { try mailer.sendAccountExists(to: existing, now: now) }
+                    return .hiddenConflict
+                }
+                try users.delete(userID: existing.id)
+            }
+            let user = try users.create(
+                email: signUp.email, passwordHash: signUp.passwordHash, firstName: signUp.firstName, lastName: signUp.lastName,
+                emailVerified: verification == .none, dateJoined: now,
+                // Under optional and none the sign-up is a login, as in the reference.
+                lastLogin: verification == .mandatory ? nil : now)
+            if verification != .none {
+                let key = try tokens.issue(.emailConfirmation, userID: user.id, now: now, lifetime: config.accounts.emailConfirmationExpire)
+                if mayMail { try mailer.sendConfirmation(to: user, key: key, now: now) }
+            }
+            if verification == .mandatory && config.accounts.preventEnumeration {
+                // No session for any sign-up, so a new address and a taken one look the same.
+                return .created(user, session: nil)
+            }
+            let session = try issuer.open(for: user, enabled: verification != .mandatory, device: device, now: now, whitelist: Whitelist(db))
+            return .created(user, session: session)
+        }
+    }
+}
