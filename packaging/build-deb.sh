@@ -11,10 +11,15 @@ bash packaging/install.sh "$stage" /usr
 install -d "$stage/usr/share/doc/jwt-allauth"
 install -m 0644 README.md "$stage/usr/share/doc/jwt-allauth/README.md"
 
-# Depends: the Debian package of every shared library the binary loads, at least the version it
-# was built against (libfcgi, libsqlite3, libssl, libcurl once mail uses it, libc, libstdc++ …).
+# Depends: the Debian package of each library the binary links directly (its ELF NEEDED entries:
+# libfcgi, libsqlite3, libcurl, libstdc++, libc …), at least the version it was built against;
+# what those need in turn (libssl under libcurl) their own packages depend on. readelf comes
+# with binutils, which the Swift toolchain needs to link at all.
+binary=$stage/usr/bin/jwt-allauth
+needed=$(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 depends=$(
-    ldd "$stage/usr/bin/jwt-allauth" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | while read -r lib; do
+    ldd "$binary" | awk -v needed="$needed" 'BEGIN { split(needed, n, " "); for (i in n) want[n[i]] = 1 }
+        $2 == "=>" && $3 ~ /^\// && ($1 in want) { print $3 }' | while read -r lib; do
         # usrmerge: dpkg may know the library under /lib or under /usr/lib.
         for path in "$lib" "$(readlink -f "$lib")" "${lib#/usr}" "/usr${lib}"; do
             dpkg -S "$path" 2>/dev/null && break

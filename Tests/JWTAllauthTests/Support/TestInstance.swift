@@ -153,27 +153,6 @@ final class TestInstance {
         return (process.terminationStatus, text)
     }
 
-    /// Runs `jwt-allauth ARGUMENTS --config <this instance>` as a sysadmin would; answers its
-    /// exit status and output (stdout and stderr).
-    @discardableResult
-    func command(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments + ["--config", configPath]
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let stdin = Pipe()
-        process.standardInput = stdin
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
-    }
-
     // MARK: data
 
     func database() throws -> Database {
