@@ -28,7 +28,9 @@ enum SetPasswordHandler {
         guard let password else { throw APIError.badRequest("Invalid data.") }
         let hash = context.hasher.hash(password)
         switch try context.capabilities.redeem(capability, purpose, passwordHash: hash, device: context.device(request), now: context.now) {
-        case .passwordSet(_, let session):
+        case .passwordSet(let holder, let session):
+            // An invitation's first password is no change of credentials; a reset is.
+            if purpose == .passwordResetAccess { context.record(.passwordReset(userID: holder.id), request) }
             var response = context.sessionResponse(session, extra: [("detail", .string(detail))])
             response.clearCookie(cookie)
             return response
