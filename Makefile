@@ -1,6 +1,7 @@
 # jwt-allauth — the two commands a newcomer needs:
 #   make run    set up and run a local instance (nginx on 127.0.0.1:$PORT, workers, SQLite, mail in var/mail/)
-#   make test   run the whole test suite (unit + end-to-end through real nginx)
+#   make test   run the whole test suite (unit + end-to-end through real nginx, then the
+#               deployment test: the Debian package installed, deployed over HTTPS, purged)
 
 PORT ?= 8080
 SWIFT ?= swift
@@ -36,6 +37,7 @@ run: release
 
 test: build
 	$(SWIFT) test --no-parallel
+	$(MAKE) test-deploy
 
 bench: release
 	bash bench/run.sh
