@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         // libcurl (Debian libcurl4-openssl-dev): the SMTP client of the mail process.
         .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
+        // libqrencode (Debian libqrencode-dev): the QR code of a TOTP provisioning URI.
+        .systemLibrary(name: "CQRencode", path: "Sources/CQRencode"),
         // Transport: socket, worker pool, Request/Response bytes. Knows nothing of auth.
         .target(
             name: "FastCGI",
@@ -40,6 +42,7 @@ let package = Package(
                 "FastCGI",
                 "CSQLite",
                 "CCurl",
+                "CQRencode",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

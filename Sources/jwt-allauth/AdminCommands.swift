@@ -113,6 +113,7 @@ struct PurgeTokensCommand: ParsableCommand {
         print("one-time tokens: \(report.oneTimeTokens) \(verb).")
         print("throttle counters: \(report.throttleHits) \(verb).")
         print("mail sent or failed over 30 days ago: \(report.sentMail) \(verb).")
+        print("expired MFA challenges, setup secrets and old MFA failures: \(report.mfaRows) \(verb).")
         print("\(report.total) expired row(s) \(verb).")
     }
 }
@@ -194,6 +195,18 @@ struct DeactivateCommand: ParsableCommand {
             try SecurityLog.open(path: config.securityEventsPath).record(.accountDeactivated(userID: user.id), client: nil)
         }
         print("deactivated \(email); revoked \(revoked) refresh token(s)")
+    }
+}
+
+struct MFARemoveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mfa-remove", abstract: "Remove an account's TOTP authenticator and recovery codes (a lost phone) and revoke its sessions.")
+    @OptionGroup var options: ConfigOption
+    @Option var email: String
+
+    func run() throws {
+        let removed = try administer(options, email) { try $0.removeMFA(email) }
+        print("removed \(removed) authenticator(s) of \(email); its sessions are revoked")
     }
 }
 

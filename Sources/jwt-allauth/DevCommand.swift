@@ -43,6 +43,11 @@ struct DevCommand: ParsableCommand {
             print("created a local instance in \(root.path)")
         }
         let config = try Config.load(path: configPath)
+        // A local directory made before MFA existed gets its TOTP key now, so any mode works at once.
+        if !FileManager.default.fileExists(atPath: config.mfa.secretKey) {
+            FileManager.default.createFile(atPath: config.mfa.secretKey, contents: Data(MFAKey.generate().utf8),
+                                           attributes: [.posixPermissions: 0o600])
+        }
         for sub in ["log", "mail", "run", "nginx-tmp"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(sub), withIntermediateDirectories: true)
         }

@@ -11,7 +11,7 @@ struct JWTAllauthCommand: ParsableCommand {
         subcommands: [
             InitCommand.self, DevCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self, CheckCommand.self,
             CreateUserCommand.self, ImportDjangoUsersCommand.self, PurgeTokensCommand.self, SessionsCommand.self,
-            InviteCommand.self, VerifyEmailCommand.self, DeactivateCommand.self,
+            InviteCommand.self, VerifyEmailCommand.self, DeactivateCommand.self, MFARemoveCommand.self,
             MailCommand.self, MailerCommand.self,
             BackupCommand.self,
         ]
@@ -69,11 +69,13 @@ struct CheckCommand: ParsableCommand {
         let config = try options.load()
         let keys = try KeySet.load(config.tokens)
         _ = try TemplateLibrary(config.templates)
+        let mfaKey = try MFAKey.load(config.mfa)
         let commonPasswords = try PasswordPolicy.commonPasswords(in: ShareDirectory.locate())
         print("config ok: \(config.path)")
         print("password validators: minimum length \(config.accounts.passwordMinLength), \(commonPasswords.count) common passwords")
         print("templates ok: \(config.templates.directory.map { "shipped, overridden from \($0)" } ?? "shipped")")
         print("access tokens: \(keys.accessSigner.algorithm), kid \(keys.accessSigner.kid); \(keys.accessVerifiers.count) verification key(s)")
+        print("mfa: \(config.mfa.mode.rawValue)\(mfaKey != nil ? ", key \(config.mfa.secretKey)" : "")")
         print("workers \(config.server.workers) × threads \(config.server.threads) on \(config.server.socket)")
     }
 }

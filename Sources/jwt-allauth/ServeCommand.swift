@@ -22,6 +22,7 @@ struct ServeCommand: ParsableCommand {
         let config = try options.load(text: text)
         let logger = makeLogger("jwt-allauth.master", level: config.logLevel)
         _ = try KeySet.load(config.tokens)
+        _ = try MFAKey.load(config.mfa)
         _ = try TemplateLibrary(config.templates)
         _ = try openMigrated(config)
         // Workers read it at start; a missing file must stop the master, not loop the workers.
@@ -45,6 +46,7 @@ struct ServeCommand: ParsableCommand {
             let freshText = try Config.readText(path: path)
             let fresh = try Config.load(path: path, text: freshText)
             _ = try KeySet.load(fresh.tokens)
+            _ = try MFAKey.load(fresh.mfa)
             _ = try TemplateLibrary(fresh.templates)
             _ = try openMigrated(fresh)
             _ = try MailTransports.make(fresh.mail, stop: StopFlag())
@@ -94,7 +96,8 @@ struct WorkerCommand: ParsableCommand {
         let service = Service(config: config, keys: try KeySet.load(config.tokens), templates: try TemplateLibrary(config.templates), logger: logger,
                               commonPasswords: try PasswordPolicy.commonPasswords(in: ShareDirectory.locate()),
                               securityLog: try SecurityLog.open(path: config.securityEventsPath),
-                              metrics: (MetricsDirectory(socket: config.server.socket), slot))
+                              metrics: (MetricsDirectory(socket: config.server.socket), slot),
+                              mfaKey: try MFAKey.load(config.mfa))
         let server = FastCGIServer<Connection>(
             threads: config.server.threads, maxBodyBytes: config.server.maxBodyBytes, logger: logger,
             makeState: { try service.makeConnection() },

@@ -22,6 +22,8 @@ public final class Service: Sendable {
     /// The password validators, with the common-passwords list loaded once per worker.
     let passwords: PasswordPolicy
     let logger: Logger
+    /// Seals TOTP secrets; nil while the MFA mode is disabled.
+    let mfaKey: MFAKey?
     private let router: Router
     /// This process's counters; `metricsDirectory` holds every process's, summed by `metrics/`.
     public let metrics: MetricsRecorder
@@ -32,13 +34,15 @@ public final class Service: Sendable {
     /// `metrics`: the pool's counter directory and this process's name in it (`worker-0`);
     /// without it the service counts in private memory and `metrics/` shows this process only.
     public init(config: Config, keys: KeySet, templates: TemplateLibrary, logger: Logger, commonPasswords: Set<String> = [],
-                securityLog: SecurityLog = .standardError, metrics: (directory: MetricsDirectory, name: String)? = nil) {
+                securityLog: SecurityLog = .standardError, metrics: (directory: MetricsDirectory, name: String)? = nil,
+                mfaKey: MFAKey? = nil) {
         self.config = config
         self.tokens = TokenService(keys: keys)
         self.templates = templates
         self.issuer = SessionIssuer(tokens: tokens, settings: config.tokens)
         self.passwords = PasswordPolicy(minLength: config.accounts.passwordMinLength, commonPasswords: commonPasswords)
         self.logger = logger
+        self.mfaKey = mfaKey
         let router = Self.routes(config)
         self.router = router
         self.securityLog = securityLog
@@ -84,6 +88,13 @@ public final class Service: Sendable {
             router.add("registration/set-password/default/", .get, PageHandler.show(.setPasswordForm))
         }
         addAccountRoutes(to: &router, config.accounts)
+        // MFA: routed in every mode; while disabled each answers 403 (after its authentication).
+        router.add("mfa/setup/", .post, MFAHandler.setup)
+        router.add("mfa/activate/", .post, MFAHandler.activate)
+        router.add("mfa/verify/", .post, MFAHandler.verify)
+        router.add("mfa/verify-recovery/", .post, MFAHandler.verifyRecovery)
+        router.add("mfa/deactivate/", .post, MFAHandler.deactivate)
+        router.add("mfa/authenticators/", .get, MFAHandler.authenticators)
         // Prometheus scrapes; the nginx site lets only its allowlist reach it.
         router.add("metrics/", .get, MetricsHandler.get)
         return router

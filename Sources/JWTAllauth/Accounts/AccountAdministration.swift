@@ -1,7 +1,7 @@
 import Foundation
 
 /// What an operator does to accounts from the command line (`jwt-allauth invite`,
-/// `verify-email`, `deactivate`). Invitations go through `Invitations`, as the API's do.
+/// `verify-email`, `deactivate`, `mfa-remove`). Invitations go through `Invitations`, as the API's do.
 public struct AccountAdministration {
     let db: Database
     let config: Config
@@ -38,6 +38,21 @@ public struct AccountAdministration {
             try UserStore(db).setActive(userID: user.id, false)
             try OneTimeTokens(db).revokeAll(userID: user.id)
             return try Whitelist(db).revoke(userID: user.id)
+        }
+    }
+
+    /// Removes the account's second factors (a lost phone) with its challenges and failure
+    /// history, and revokes every session, in one transaction: whoever holds the phone and an old
+    /// session loses both together. Answers the number of authenticators removed.
+    @discardableResult
+    public func removeMFA(_ email: String) throws -> Int {
+        try db.transaction(.immediate) { () throws -> Int in
+            guard let user = try UserStore(db).find(email: email) else { throw Failure.noSuchAccount }
+            let challenges = ChallengeStore(db: db)
+            try challenges.deleteAll(userID: user.id)
+            try challenges.clearFailures(userID: user.id)
+            try Whitelist(db).revoke(userID: user.id)
+            return try AuthenticatorStore(db).removeAll(userID: user.id)
         }
     }
 }

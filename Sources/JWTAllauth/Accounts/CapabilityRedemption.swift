@@ -2,8 +2,9 @@ import Foundation
 
 /// What presenting a capability cookie with a new password did.
 enum CapabilityOutcome {
-    /// The password is set; `session` is the caller's new session.
-    case passwordSet(UserRecord, session: IssuedSession)
+    /// The password is set; `signIn` is the caller's new session, or the MFA challenge (or setup
+    /// challenge) the account owes first: mail control alone is not full access.
+    case passwordSet(UserRecord, signIn: SignInOutcome)
     /// Spent, superseded, expired or unknown capability, or an inactive account.
     case invalid
 }
@@ -39,9 +40,9 @@ struct CapabilityRedemption {
                 try tokens.revoke(.emailConfirmation, userID: user.id)
             }
             try CredentialChange(db: db, config: config).apply(to: user, passwordHash: passwordHash)
-            // A reset or an accepted invitation always ends signed in, revocation or not.
-            let session = try issuer.open(for: user, device: device, now: now, whitelist: Whitelist(db))
-            return .passwordSet(user, session: session)
+            // A reset or an accepted invitation always ends signed in (or at the second factor),
+            // revocation or not.
+            return .passwordSet(user, signIn: try SignIn(db: db, config: config, issuer: issuer).finish(user, device: device, now: now))
         }
     }
 }

@@ -8,9 +8,10 @@ struct SignUp {
 
 /// What became of a sign-up (the handler only translates it into HTTP).
 enum RegistrationOutcome {
-    /// A new account; `session` is its first session (disabled while mandatory verification waits
-    /// for the link, absent when enumeration is hidden).
-    case created(UserRecord, session: IssuedSession?)
+    /// A new account; `signIn` is how its first sign-in ended (a session, disabled while mandatory
+    /// verification waits for the link; or the MFA setup challenge of `required` mode), absent when
+    /// enumeration is hidden and no setup is owed.
+    case created(UserRecord, signIn: SignInOutcome?)
     /// The address belongs to an established account and enumeration is hidden: nothing was
     /// created, the owner was told by mail, and the caller gets the same answer as a new sign-up.
     case hiddenConflict
@@ -60,12 +61,15 @@ struct Registration {
                 let key = try tokens.issue(.emailConfirmation, userID: user.id, now: now, lifetime: config.accounts.emailConfirmationExpire)
                 if mayMail { try mailer.sendConfirmation(to: user, key: key, now: now) }
             }
-            if verification == .mandatory && config.accounts.preventEnumeration {
+            if verification == .mandatory && config.accounts.preventEnumeration && config.mfa.mode != .required {
                 // No session for any sign-up, so a new address and a taken one look the same.
-                return .created(user, session: nil)
+                return .created(user, signIn: nil)
             }
-            let session = try issuer.open(for: user, enabled: verification != .mandatory, device: device, now: now, whitelist: Whitelist(db))
-            return .created(user, session: session)
+            // Under `required` mode a new account owes its enrolment first (a setup challenge, also
+            // for hidden conflicts: the handler answers those with an id that leads nowhere).
+            let signIn = try SignIn(db: db, config: config, issuer: issuer)
+                .finish(user, device: device, now: now, enabled: verification != .mandatory)
+            return .created(user, signIn: signIn)
         }
     }
 }

@@ -102,6 +102,10 @@ public struct Config: Sendable {
         public var challengeMaxAttempts: Int
         public var maxAttempts: Int
         public var lockout: TimeInterval
+        /// The file of the key that seals TOTP secrets (`MFAKey`); needed unless the mode is disabled.
+        public var secretKey: String
+        /// How long a login or setup challenge id stays usable.
+        public var challengeLifetime: TimeInterval
     }
 
     public struct Redirects: Sendable {
@@ -133,6 +137,9 @@ public struct Config: Sendable {
         /// Confirmation and "account exists" mails per address: beyond it the request succeeds but
         /// sends nothing, so nobody can flood a mailbox through sign-up.
         public var confirmationMailAddress: Rate?
+        /// Failed second factors (`mfa/verify/`, `verify-recovery/`) per client address, beside the
+        /// per-challenge and per-user budgets of `mfa`.
+        public var mfaVerifyIP: Rate?
     }
 
     /// The mail and page templates: the shipped `Templates/`, optionally overridden file by file.
@@ -327,7 +334,9 @@ public struct Config: Sendable {
             issuer: try r.string("mfa.issuer", default: "JWT-Allauth"),
             challengeMaxAttempts: try r.int("mfa.challenge_max_attempts", default: 5, range: 0...1000),
             maxAttempts: try r.int("mfa.max_attempts", default: 10, range: 0...1000),
-            lockout: try r.duration("mfa.lockout", default: 900)
+            lockout: try r.duration("mfa.lockout", default: 900),
+            secretKey: try r.path("mfa.secret_key", default: "keys/mfa.key"),
+            challengeLifetime: try r.duration("mfa.challenge_lifetime", default: 300, minimum: 1)
         )
 
         let redirects = Redirects(
@@ -353,7 +362,8 @@ public struct Config: Sendable {
             registrationIP: try rate("throttle.registration_ip", default: "10/m"),
             passwordResetIP: try rate("throttle.password_reset_ip", default: "20/m"),
             passwordResetAddress: try rate("throttle.password_reset_address", default: "5/m"),
-            confirmationMailAddress: try rate("throttle.confirmation_mail_address", default: "3/180s")
+            confirmationMailAddress: try rate("throttle.confirmation_mail_address", default: "3/180s"),
+            mfaVerifyIP: try rate("throttle.mfa_verify_ip", default: "10/m")
         )
 
         let mail = Mail(

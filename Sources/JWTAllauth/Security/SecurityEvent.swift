@@ -8,16 +8,20 @@ public enum SecurityEvent: Sendable, Equatable {
     case throttled(route: String)
     /// A rotated refresh token presented again: the whole session was revoked.
     case replayDetected(session: String, userID: String)
+    /// A wrong second factor on `mfa/verify/` or `mfa/verify-recovery/` (`factor`: `totp`,
+    /// `recovery_code`), or a wrong password on `mfa/deactivate/` (`password`).
+    case mfaFailed(factor: String)
     case passwordChanged(userID: Int64)
     case passwordReset(userID: Int64)
     case accountDeactivated(userID: Int64)
 
-    /// The `event=` value. fail2ban's filter bans on `login_failed`, `throttled` and `replay_detected`.
+    /// The `event=` value. fail2ban's filter bans on `login_failed`, `mfa_failed`, `throttled` and `replay_detected`.
     public var name: String {
         switch self {
         case .loginFailed: "login_failed"
         case .throttled: "throttled"
         case .replayDetected: "replay_detected"
+        case .mfaFailed: "mfa_failed"
         case .passwordChanged: "password_changed"
         case .passwordReset: "password_reset"
         case .accountDeactivated: "account_deactivated"
@@ -29,6 +33,7 @@ public enum SecurityEvent: Sendable, Equatable {
         case .loginFailed: []
         case .throttled(let route): [("route", route)]
         case .replayDetected(let session, let userID): [("session", session), ("user", userID)]
+        case .mfaFailed(let factor): [("factor", factor)]
         case .passwordChanged(let userID), .passwordReset(let userID), .accountDeactivated(let userID): [("user", String(userID))]
         }
     }
@@ -39,7 +44,7 @@ public enum SecurityEvent: Sendable, Equatable {
         case .loginFailed: .failedLogins
         case .throttled: .throttledRequests
         case .replayDetected: .replaysDetected
-        case .passwordChanged, .passwordReset, .accountDeactivated: nil
+        case .mfaFailed, .passwordChanged, .passwordReset, .accountDeactivated: nil
         }
     }
 }

@@ -68,7 +68,7 @@ public struct Deployment {
 
         let signingFile = options.algorithm == .hs256 ? "signing.key" : "private.pem"
         var planned = [keys.appendingPathComponent(signingFile), keys.appendingPathComponent("refresh.key"),
-                       root.appendingPathComponent("config.yaml")]
+                       keys.appendingPathComponent("mfa.key"), root.appendingPathComponent("config.yaml")]
         if options.algorithm != .hs256 { planned.append(keys.appendingPathComponent("public.pem")) }
         if !options.force {
             // Never replace a key (or the config pointing at it) by accident: tokens signed with it would die.
@@ -91,6 +91,8 @@ public struct Deployment {
         try save(privatePEM, keys.appendingPathComponent(signingFile), mode: 0o600)
         if let publicPEM { try save(publicPEM, keys.appendingPathComponent("public.pem"), mode: 0o644) }
         try save(KeySet.generateSecret(), keys.appendingPathComponent("refresh.key"), mode: 0o600)
+        // The TOTP sealing key: its own file, never the JWT key (MFAKey).
+        try save(MFAKey.generate(), keys.appendingPathComponent("mfa.key"), mode: 0o600)
         try save("*.pem\n*.key\n", keys.appendingPathComponent(".gitignore"), mode: 0o644)
 
         let development = options.developmentPort

@@ -49,6 +49,10 @@ public struct Row {
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
     public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
+    public func blob(_ column: Int32) -> [UInt8] {
+        guard let bytes = sqlite3_column_blob(statement, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(statement, column))))
+    }
 }
 
 /// One SQLite connection, used by one thread at a time. Statements are prepared once and cached,

@@ -84,6 +84,43 @@ public enum Migrator {
             );
             CREATE INDEX outbox_due ON outbox(sent_at, failed_at, next_attempt_at);
             """),
+        // MFA (issue 8): second factors, recovery codes, pending setup secrets, challenges and
+        // the per-user failure history behind the lockout.
+        Migration(name: "0010_mfa", sql: """
+            CREATE TABLE mfa_authenticators (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                type TEXT NOT NULL CHECK (type IN ('totp', 'recovery_codes')),
+                secret BLOB,
+                last_step INTEGER,
+                created_at REAL NOT NULL,
+                last_used_at REAL,
+                UNIQUE (user_id, type)
+            );
+            CREATE TABLE mfa_recovery_codes (
+                authenticator_id INTEGER NOT NULL REFERENCES mfa_authenticators(id) ON DELETE CASCADE,
+                code_digest TEXT NOT NULL,
+                PRIMARY KEY (authenticator_id, code_digest)
+            );
+            CREATE TABLE mfa_setup_secrets (
+                user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+                secret BLOB NOT NULL,
+                expires INTEGER NOT NULL
+            );
+            CREATE TABLE mfa_challenges (
+                id_digest TEXT PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                kind TEXT NOT NULL CHECK (kind IN ('login', 'setup')),
+                failures INTEGER NOT NULL DEFAULT 0,
+                expires INTEGER NOT NULL
+            );
+            CREATE INDEX mfa_challenges_user ON mfa_challenges(user_id, kind);
+            CREATE TABLE mfa_failures (
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                at REAL NOT NULL
+            );
+            CREATE INDEX mfa_failures_user ON mfa_failures(user_id, at);
+            """),
     ]
 
     /// Returns the names applied by this call.

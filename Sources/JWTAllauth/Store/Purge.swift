@@ -2,14 +2,16 @@ import Foundation
 
 /// Deletes rows nobody can use any more: expired refresh tokens, expired one-time tokens and
 /// throttle counters older than a day (longer than any window), and outbox rows sent or failed
-/// more than 30 days ago.
+/// more than 30 days ago; expired MFA challenges and setup secrets, and MFA failures over 30 days old.
 public struct Purge {
     public struct Report: Equatable {
         public var refreshTokens = 0
         public var oneTimeTokens = 0
         public var throttleHits = 0
         public var sentMail = 0
-        public var total: Int { refreshTokens + oneTimeTokens + throttleHits + sentMail }
+        /// Expired MFA challenges and setup secrets, and second-factor failures past any lockout window.
+        public var mfaRows = 0
+        public var total: Int { refreshTokens + oneTimeTokens + throttleHits + sentMail + mfaRows }
     }
 
     let db: Database
@@ -25,11 +27,15 @@ public struct Purge {
             ("SELECT COUNT(*) FROM throttle_hits WHERE at < ?", "DELETE FROM throttle_hits WHERE at < ?", [.real(throttleCutoff)], \.throttleHits),
             ("SELECT COUNT(*) FROM outbox WHERE COALESCE(sent_at, failed_at) <= ?",
              "DELETE FROM outbox WHERE COALESCE(sent_at, failed_at) <= ?", [.integer(mailCutoff)], \.sentMail),
+            ("SELECT COUNT(*) FROM mfa_challenges WHERE expires <= ?", "DELETE FROM mfa_challenges WHERE expires <= ?", [.integer(now)], \.mfaRows),
+            ("SELECT COUNT(*) FROM mfa_setup_secrets WHERE expires <= ?", "DELETE FROM mfa_setup_secrets WHERE expires <= ?", [.integer(now)], \.mfaRows),
+            // A lockout window is configurable; thirty days outlasts any sensible one.
+            ("SELECT COUNT(*) FROM mfa_failures WHERE at < ?", "DELETE FROM mfa_failures WHERE at < ?", [.real(Double(mailCutoff))], \.mfaRows),
         ]
         var report = Report()
         try db.transaction {
             for statement in statements {
-                report[keyPath: statement.keyPath] = dryRun
+                report[keyPath: statement.keyPath] += dryRun
                     ? Int(try db.first(statement.count, statement.bindings) { $0.int(0) } ?? 0)
                     : try db.run(statement.delete, statement.bindings)
             }

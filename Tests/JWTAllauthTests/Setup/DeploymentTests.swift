@@ -16,6 +16,22 @@ struct DeploymentTests {
         (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
     }
 
+    @Test func initWritesTheTOTPKeyInItsOwnClosedFileApartFromTheJWTKeys() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Deployment(options: Deployment.Options(directory: directory, domain: "auth.example.com"), share: Self.share).write()
+        let keyFile = directory.appendingPathComponent("keys/mfa.key").path
+        #expect(try mode(keyFile) == 0o600)
+        var config = try Config.load(path: directory.appendingPathComponent("config.yaml").path, environment: [:])
+        #expect(config.mfa.mode == .disabled && config.mfa.secretKey == keyFile)
+        #expect(try MFAKey.load(config.mfa) == nil, "no key is read while MFA is disabled")
+        config.mfa.mode = .optional
+        #expect(try MFAKey.load(config.mfa) != nil)
+        let keyText = try String(contentsOfFile: keyFile, encoding: .utf8)
+        let refreshText = try String(contentsOf: directory.appendingPathComponent("keys/refresh.key"), encoding: .utf8)
+        #expect(Data(base64Encoded: keyText.trimmingCharacters(in: .whitespacesAndNewlines))?.count == 32 && keyText != refreshText)
+    }
+
     @Test func writesConfigKeysSiteAndUnitWithPrivateKeysClosed() throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -1,6 +1,6 @@
 import FastCGI
 
-/// `POST login/`: e-mail and password → a new session.
+/// `POST login/`: e-mail and password → a new session, or the MFA challenge the account owes.
 enum LoginHandler {
     static func post(_ request: Request, _ context: HandlerContext) throws -> Response {
         try context.requireAllowedOrigin(request)
@@ -49,11 +49,10 @@ enum LoginHandler {
         }
         // Hashing is slow: done before the write transaction, which stays short.
         let upgradedHash = verdict == .matchNeedsRehash ? hasher.hash(password) : nil
-        let issued = try context.db.transaction {
+        let outcome = try context.db.transaction {
             if let upgradedHash { try context.users.setPasswordHash(userID: user.id, upgradedHash) }
-            try context.users.recordLogin(userID: user.id, at: context.now)
-            return try context.service.issuer.open(for: user, device: context.device(request), now: context.now, whitelist: context.whitelist)
+            return try context.signIn.finish(user, device: context.device(request), now: context.now)
         }
-        return context.sessionResponse(issued)
+        return try context.signInResponse(outcome)
     }
 }

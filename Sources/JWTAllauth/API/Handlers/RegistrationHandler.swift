@@ -31,13 +31,18 @@ enum RegistrationHandler {
         let signUp = SignUp(email: email, passwordHash: hash, firstName: firstName, lastName: lastName)
 
         switch try context.registration.register(signUp, mayMail: mayMail, device: context.device(request), now: context.now) {
-        case .created(_, session: nil), .hiddenConflict:
+        case .hiddenConflict where config.mfa.mode == .required:
+            // The same answer as a new account's: a setup challenge id (one that leads nowhere).
+            return try context.signInResponse(.mfaSetupChallenge(id: ChallengeStore.newIdentifier()),
+                                              extra: [("detail", .string(verificationSent))], status: .created)
+        case .created(_, signIn: nil), .hiddenConflict:
             return .detail(verificationSent, status: .created)
-        case .created(_, session: let session?) where config.accounts.emailVerification == .mandatory:
+        case .created(_, signIn: .session(let session)) where config.accounts.emailVerification == .mandatory:
             // Enumeration hiding is off: the session exists but stays disabled until the link is followed.
             return context.sessionResponse(session, includeAccess: false, extra: [("detail", .string(verificationSent))], status: .created)
-        case .created(_, session: let session?):
-            return context.sessionResponse(session, status: .created)
+        case .created(_, signIn: let outcome?):
+            let detail: [(String, JSON)] = config.accounts.emailVerification == .mandatory ? [("detail", .string(verificationSent))] : []
+            return try context.signInResponse(outcome, extra: detail, status: .created)
         case .emailTaken:
             throw APIError.field("email", "A user is already registered with this e-mail address.")
         }

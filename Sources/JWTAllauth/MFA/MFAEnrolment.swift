@@ -1,0 +1,90 @@
+import Foundation
+
+/// What `mfa/setup/` hands the user to scan.
+struct TOTPProvisioning {
+    var secret: String
+    var uri: String
+    var qrCodeSVG: String
+}
+
+/// What `mfa/activate/` did.
+enum ActivationOutcome {
+    /// Enrolled; `recoveryCodes` are shown this once. `session` is set in the bootstrap flow of
+    /// `required` mode when the account may sign in now.
+    case activated(recoveryCodes: [String], session: IssuedSession?)
+    case notInitiated
+    case alreadyActive
+    case wrongCode
+}
+
+/// Enrolment and removal of TOTP: `mfa/setup/`, `mfa/activate/`, `mfa/deactivate/`, and the
+/// operator's `jwt-allauth mfa-remove`.
+struct MFAEnrolment {
+    static let recoveryCodeCount = 10
+
+    let db: Database
+    let config: Config
+    let issuer: SessionIssuer
+    let key: MFAKey
+
+    /// A new pending secret for `user` (replacing any earlier one), valid for the challenge lifetime.
+    /// nil when the user already has TOTP.
+    func begin(for user: UserRecord, now: Int64) throws -> TOTPProvisioning? {
+        let authenticators = AuthenticatorStore(db)
+        let secret = TOTP.newSecret()
+        let sealed = try key.seal(secret, userID: user.id)
+        let stored = try db.transaction(.immediate) { () throws -> Bool in
+            if try authenticators.hasTOTP(userID: user.id) { return false }
+            try authenticators.storeSetupSecret(userID: user.id, sealedSecret: sealed, expires: now + Int64(config.mfa.challengeLifetime))
+            return true
+        }
+        guard stored else { return nil }
+        let uri = TOTP.provisioningURI(secret: secret, account: user.email, issuer: config.mfa.issuer)
+        return TOTPProvisioning(secret: Base32.encode(secret), uri: uri, qrCodeSVG: try QRCode.svg(for: uri))
+    }
+
+    /// Checks `code` against the pending secret and enrols. `setupChallenge` (already checked to
+    /// belong to `user`) is spent; under `required` mode it also opens the session the login owed.
+    func activate(for user: UserRecord, code: String, setupChallenge: String?, device: DeviceInfo, now: Int64) throws -> ActivationOutcome {
+        let authenticators = AuthenticatorStore(db)
+        let codes = (0..<Self.recoveryCodeCount).map { _ in Self.newRecoveryCode() }
+        let digests = codes.map(key.recoveryCodeDigest)
+        // One write transaction: two activations of one pending secret cannot both enrol, and the
+        // accepted step is stored with the authenticator, so the activation code is not also a
+        // valid login code.
+        return try db.transaction(.immediate) { () throws -> ActivationOutcome in
+            if try authenticators.hasTOTP(userID: user.id) { return .alreadyActive }
+            guard let sealed = try authenticators.setupSecret(userID: user.id, now: now) else { return .notInitiated }
+            let secret = try key.open(sealed, userID: user.id)
+            guard let step = TOTP(secret: secret).matchingStep(code, now: now, after: nil) else { return .wrongCode }
+            try authenticators.addTOTP(userID: user.id, sealedSecret: sealed, acceptedStep: step, now: Double(now))
+            try authenticators.deleteSetupSecret(userID: user.id)
+            try authenticators.replaceRecoveryCodes(userID: user.id, digests: digests, now: Double(now))
+            guard let setupChallenge else { return .activated(recoveryCodes: codes, session: nil) }
+            try ChallengeStore(db: db).delete(setupChallenge)
+            let current = try UserStore(db).find(id: user.id) ?? user
+            let waitsForConfirmation = config.accounts.emailVerification == .mandatory && !current.emailVerified
+            guard config.mfa.mode == .required, current.isActive, !waitsForConfirmation else {
+                return .activated(recoveryCodes: codes, session: nil)
+            }
+            let session = try SignIn(db: db, config: config, issuer: issuer).openSession(current, device: device, now: now)
+            return .activated(recoveryCodes: codes, session: session)
+        }
+    }
+
+    /// Removes the user's second factors; answers whether there were any. Sessions are untouched
+    /// (the user is signed in and proved the password).
+    func deactivate(userID: Int64) throws -> Bool {
+        try db.transaction(.immediate) { () throws -> Bool in
+            try ChallengeStore(db: db).deleteAll(userID: userID)
+            return try AuthenticatorStore(db).removeAll(userID: userID) > 0
+        }
+    }
+
+    /// 8 random decimal digits (the reference's shape), uniformly drawn.
+    static func newRecoveryCode() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let number = String(UInt32.random(in: 0..<100_000_000, using: &generator))
+        return String(repeating: "0", count: 8 - number.count) + number
+    }
+}

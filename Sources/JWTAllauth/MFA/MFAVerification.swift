@@ -1,0 +1,80 @@
+import Foundation
+
+/// The second factor a client presents against a login challenge.
+enum SecondFactor {
+    case totp(String)
+    case recoveryCode(String)
+
+    /// How a security event names it (never the code itself).
+    var eventName: String {
+        switch self {
+        case .totp: "totp"
+        case .recoveryCode: "recovery_code"
+        }
+    }
+}
+
+/// What answering a login challenge did (the handler only translates it into HTTP).
+enum ChallengeOutcome {
+    case signedIn(IssuedSession)
+    /// Unknown, expired, used or invalidated challenge.
+    case challengeInvalid
+    case lockedOut(retryAfter: Int)
+    case notEnrolled
+    case noRecoveryCodes
+    /// Wrong code; the budgets still allow another try.
+    case wrongCode
+    case challengeInvalidated
+    /// The account was deactivated while the challenge was pending.
+    case accountInactive
+}
+
+/// `mfa/verify/` and `mfa/verify-recovery/`: completes a login that owes its second factor.
+struct MFAVerification {
+    let db: Database
+    let config: Config
+    let issuer: SessionIssuer
+    let key: MFAKey
+
+    func answer(challengeID: String, with factor: SecondFactor, device: DeviceInfo, now: Int64) throws -> ChallengeOutcome {
+        let challenges = ChallengeStore(db: db)
+        let authenticators = AuthenticatorStore(db)
+        let budget = MFABudget(db: db, settings: config.mfa)
+        let clock = Double(now)
+        // One write transaction from the look-up to the session: the per-code replay guard (two
+        // workers given the same code: one accepts, the other sees the step already used), the
+        // single use of recovery codes and challenges, and the budgets all hold across workers.
+        // Failures are returned, not thrown, so that their count commits.
+        return try db.transaction(.immediate) { () throws -> ChallengeOutcome in
+            guard let (userID, _) = try challenges.find(challengeID, kind: .login, now: now) else { return .challengeInvalid }
+            if let retryAfter = try budget.lockedFor(userID: userID, now: clock) { return .lockedOut(retryAfter: retryAfter) }
+            let accepted: Bool
+            switch factor {
+            case .totp(let code):
+                guard let totp = try authenticators.totp(userID: userID) else { return .notEnrolled }
+                let secret = try key.open(totp.sealedSecret, userID: userID)
+                if let step = TOTP(secret: secret).matchingStep(code, now: now, after: totp.lastStep) {
+                    try authenticators.markUsed(authenticatorID: totp.id, step: step, now: clock)
+                    accepted = true
+                } else {
+                    accepted = false
+                }
+            case .recoveryCode(let code):
+                guard try authenticators.hasRecoveryCodes(userID: userID) else { return .noRecoveryCodes }
+                accepted = try authenticators.spendRecoveryCode(userID: userID, digest: key.recoveryCodeDigest(code), now: clock)
+            }
+            guard accepted else {
+                switch try budget.recordFailure(challengeID: challengeID, userID: userID, now: clock) {
+                case .retry: return .wrongCode
+                case .challengeInvalidated: return .challengeInvalidated
+                case .lockedOut(let retryAfter): return .lockedOut(retryAfter: retryAfter)
+                }
+            }
+            try challenges.delete(challengeID)
+            try challenges.clearFailures(userID: userID)
+            // Unlike the reference, the account is re-read: a deactivation during the challenge wins.
+            guard let user = try UserStore(db).find(id: userID), user.isActive else { return .accountInactive }
+            return .signedIn(try SignIn(db: db, config: config, issuer: issuer).openSession(user, device: device, now: now))
+        }
+    }
+}
