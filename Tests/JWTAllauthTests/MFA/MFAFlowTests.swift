@@ -44,6 +44,7 @@ struct MFAFlowTests {
         #expect(svg.contains("<svg"))
         #expect(try decodeQRCode(svg: svg) == uri, "the QR code carries the provisioning URI")
         #expect(try instance.mfaPost("activate/", #"{"code":"000000"}"#, headers: [first.bearer]).json?["detail"]?.string == "Invalid code.")
+        IndependentTOTP.awaitStepWithRoom()
         let activationCode = IndependentTOTP.code(secret: secret, stepsFromNow: -1)
         let activated = try instance.mfaPost("activate/", #"{"code":"\#(activationCode)"}"#, headers: [first.bearer])
         #expect(activated.status == 200 && activated.json?["success"]?.bool == true && activated.json?["access"] == nil)
