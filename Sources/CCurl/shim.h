@@ -1,6 +1,6 @@
 #ifndef CCURL_SHIM_H
 #define CCURL_SHIM_H
-// libcurl (Debian libcurl4-openssl-dev) as the SMTP client. curl_easy_setopt and
+// libcurl (Debian libcurl4-openssl-dev) as the SMTP client and the OpenID providers' HTTP client. curl_easy_setopt and
 // curl_easy_getinfo are variadic, which Swift cannot call: one typed wrapper per argument kind.
 #include <curl/curl.h>
 #include <sys/socket.h>
@@ -25,6 +25,18 @@ typedef size_t (*jwt_curl_read_callback)(char *buffer, size_t size, size_t count
 
 static inline CURLcode jwt_curl_setopt_read_function(CURL *curl, jwt_curl_read_callback callback) {
     return curl_easy_setopt(curl, CURLOPT_READFUNCTION, callback);
+}
+
+// The HTTP client of the OpenID providers (discovery, JWKS, code exchange): body and header
+// lines arrive through these callbacks.
+typedef size_t (*jwt_curl_write_callback)(char *data, size_t size, size_t count, void *context);
+
+static inline CURLcode jwt_curl_setopt_write_function(CURL *curl, jwt_curl_write_callback callback) {
+    return curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, callback);
+}
+
+static inline CURLcode jwt_curl_setopt_header_function(CURL *curl, jwt_curl_write_callback callback) {
+    return curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, callback);
 }
 
 static inline long jwt_curl_response_code(CURL *curl) {

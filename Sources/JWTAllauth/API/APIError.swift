@@ -21,6 +21,8 @@ public enum APIError: Error {
     case throttled(String, retryAfter: Int)
     /// The database stayed locked beyond its busy timeout: a transient overload.
     case busy
+    /// `{"detail", "code"}` with any status: the social endpoints' refusals (reference §2.24).
+    case coded(HTTPResponse.Status, String, code: String)
 
     public static func field(_ name: String, _ message: String) -> APIError { .validation([(name, [message])]) }
 
@@ -68,6 +70,8 @@ public enum APIError: Error {
             var response = Response.json(.object([("detail", "The service is busy; try again."), ("code", "busy")]), status: .serviceUnavailable)
             response.headerFields[.retryAfter] = "1"
             return response
+        case .coded(let status, let detail, let code):
+            return .json(.object([("detail", .string(detail)), ("code", .string(code))]), status: status)
         }
     }
 }

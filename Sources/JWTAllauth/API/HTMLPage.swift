@@ -56,6 +56,15 @@ extension HandlerContext {
         case .setPasswordForm:
             capability = config.cookies.passwordSet
             context.formAction = "\(mount)/registration/set-password/"
+        case .socialDemo:
+            // A provider that cannot be reached now is left off the page rather than failing it.
+            context.socialProviders = config.social.providers.compactMap { provider in
+                guard let client = service.socialProviders.client(provider.id),
+                      let endpoint = try? client.discovery(now: now).authorizationEndpoint else { return nil }
+                return SocialProviderLink(id: provider.id, name: provider.name, authorizationEndpoint: endpoint, clientID: provider.clientID,
+                                          scope: provider.scopes.joined(separator: " "))
+            }
+            return context
         case .verified, .verificationFailed, .verificationSent, .passwordResetComplete:
             return context
         }

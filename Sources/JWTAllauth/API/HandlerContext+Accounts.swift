@@ -11,6 +11,7 @@ extension HandlerContext {
     var capabilities: CapabilityRedemption { CapabilityRedemption(db: db, config: config, issuer: service.issuer) }
     var invitations: Invitations { Invitations(db: db, config: config, mailer: mailer) }
     var credentialChange: CredentialChange { CredentialChange(db: db, config: config) }
+    var socialLogin: SocialLogin { SocialLogin(db: db, config: config, issuer: service.issuer) }
 
     /// Takes one unit from each limit, or throws 429 with `detail` when any is exhausted.
     func requireWithinLimits(_ buckets: [(bucket: String, rate: Config.Rate?)], detail: String) throws {

@@ -22,6 +22,8 @@ public final class Service: Sendable {
     /// The password validators, with the common-passwords list loaded once per worker.
     let passwords: PasswordPolicy
     let logger: Logger
+    /// The OpenID clients of `social.providers`, with their per-worker discovery and key caches.
+    let socialProviders: SocialProviders
     /// Seals TOTP secrets; nil while the MFA mode is disabled.
     let mfaKey: MFAKey?
     private let router: Router
@@ -42,6 +44,7 @@ public final class Service: Sendable {
         self.issuer = SessionIssuer(tokens: tokens, settings: config.tokens)
         self.passwords = PasswordPolicy(minLength: config.accounts.passwordMinLength, commonPasswords: commonPasswords)
         self.logger = logger
+        self.socialProviders = SocialProviders(config.social, fetcher: CurlHTTPFetcher(timeout: config.social.httpTimeout))
         self.mfaKey = mfaKey
         let router = Self.routes(config)
         self.router = router
@@ -88,6 +91,7 @@ public final class Service: Sendable {
             router.add("registration/set-password/default/", .get, PageHandler.show(.setPasswordForm))
         }
         addAccountRoutes(to: &router, config.accounts)
+        addSocialRoutes(to: &router, config.social)
         // MFA: routed in every mode; while disabled each answers 403 (after its authentication).
         router.add("mfa/setup/", .post, MFAHandler.setup)
         router.add("mfa/activate/", .post, MFAHandler.activate)
@@ -118,6 +122,19 @@ public final class Service: Sendable {
             router.add("registration/user-register/", .post, InvitationHandler.invite)
             router.add("registration/set-password/", .post, SetPasswordHandler.invitationSetPassword)
         }
+    }
+
+    /// Social login (reference §2.24), routed when at least one provider is configured.
+    private static func addSocialRoutes(to router: inout Router, _ social: Config.Social) {
+        guard !social.providers.isEmpty else { return }
+        router.add("social/providers/", .get, SocialHandler.providers)
+        router.add("social/accounts/", .get, SocialHandler.accounts)
+        router.add("social/accounts/<id>/", .delete, SocialHandler.disconnect)
+        router.add("social/<provider>/token/", .post, SocialHandler.tokenLogin)
+        router.add("social/<provider>/code/", .post, SocialHandler.codeLogin)
+        router.add("social/<provider>/connect/token/", .post, SocialHandler.connectToken)
+        router.add("social/<provider>/connect/code/", .post, SocialHandler.connectCode)
+        router.add("social/demo/", .get, PageHandler.show(.socialDemo))
     }
 
     public func handle(_ request: Request, _ connection: Connection) -> Response {

@@ -32,9 +32,18 @@ struct Registration {
     /// it: a confirmed address, a past login, a role above user, an operator's deactivation, or a
     /// live invitation. Anything else is an abandoned sign-up that a new one replaces.
     static func isClaimed(_ user: UserRecord, tokens: OneTimeTokens, now: Int64) throws -> Bool {
-        if user.emailVerified || user.lastLogin != nil || user.role != Role.user || !user.isActive { return true }
+        try isInUse(user) || provesMailboxControl(user, tokens: tokens, now: now)
+    }
+
+    /// Somebody has shown they read this address: it is confirmed, an operator raised the role, or
+    /// an invitation to it is live. Social login may link a provider to such an account (§8.2).
+    static func provesMailboxControl(_ user: UserRecord, tokens: OneTimeTokens, now: Int64) throws -> Bool {
+        if user.emailVerified || user.role != Role.user { return true }
         return try !user.hasUsablePassword && tokens.hasLive(.invitation, userID: user.id, now: now)
     }
+
+    /// The account is used (it logged in) or an operator acted on it, though its address is unproven.
+    static func isInUse(_ user: UserRecord) -> Bool { user.lastLogin != nil || !user.isActive }
 
     /// `mayMail`: whether the per-address mail budget allows one more mail to this address.
     func register(_ signUp: SignUp, mayMail: Bool, device: DeviceInfo, now: Int64) throws -> RegistrationOutcome {

@@ -186,6 +186,8 @@ public struct Config: Sendable {
     public var throttle: Throttle
     public var mail: Mail
     public var templates: Templates
+    /// Social login over OpenID Connect (`SocialConfig.swift`).
+    public var social: Social
     public var logLevel: String
     /// Where security events go (one line each, for fail2ban): a file, or standard error when nil.
     public var securityEventsPath: String?
@@ -398,6 +400,8 @@ public struct Config: Sendable {
             siteName: try r.optionalString("templates.site_name") ?? URL(string: server.publicURL)?.host ?? "jwt-allauth"
         )
 
+        let social = try parseSocial(&r)
+
         let logLevel = try r.choice("log.level", default: "info",
                                     ["trace": "trace", "debug": "debug", "info": "info", "notice": "notice", "warning": "warning", "error": "error"])
 
@@ -406,8 +410,8 @@ public struct Config: Sendable {
 
         try r.rejectUnknownKeys()
         return Config(server: server, database: database, tokens: tokens, cookies: cookies, accounts: accounts, mfa: mfa,
-                      redirects: redirects, throttle: throttle, mail: mail, templates: templates, logLevel: logLevel,
-                      securityEventsPath: securityEventsPath, path: path)
+                      redirects: redirects, throttle: throttle, mail: mail, templates: templates, social: social,
+                      logLevel: logLevel, securityEventsPath: securityEventsPath, path: path)
     }
 
     static func parseRate(_ text: String) -> Rate? {

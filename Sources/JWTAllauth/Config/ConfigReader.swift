@@ -190,6 +190,20 @@ struct ConfigReader {
         return pairs
     }
 
+    /// A structured key (a mapping of names to nested values), from the file or, as for every key,
+    /// from the environment as a YAML flow value (`JWT_ALLAUTH_SOCIAL_PROVIDERS='{example: {…}}'`).
+    /// The caller reads the nested values with `NestedKeys`, which names the full key in errors.
+    mutating func mapping(_ key: String) throws(ConfigError) -> [(name: String, value: Node)] {
+        guard let node = try node(key), !Self.isNull(node) else { return [] }
+        guard let mapping = node.mapping else { throw ConfigError(key: key, problem: "expected a mapping of name: {…}") }
+        var entries: [(name: String, value: Node)] = []
+        for (name, value) in mapping {
+            guard let name = name.string else { throw ConfigError(key: key, problem: "names must be strings") }
+            entries.append((name, value))
+        }
+        return entries
+    }
+
     /// A path; a relative one is taken from the directory of the config file.
     mutating func path(_ key: String, default defaultValue: String) throws(ConfigError) -> String {
         resolve(try string(key, default: defaultValue))
@@ -217,6 +231,56 @@ struct ConfigReader {
             if !known.contains(name) && !Self.nonKeyVariables.contains(name) {
                 throw ConfigError(key: name, problem: "environment variable names no configuration key")
             }
+        }
+    }
+}
+
+/// The members of one nested mapping (e.g. one provider under `social.providers`), read like
+/// top-level keys: typed, with errors naming `parent.member`, and unknown members refused.
+struct NestedKeys {
+    let key: String
+    private let members: [String: Node]
+    private var consumed: Set<String> = []
+
+    init(_ key: String, _ node: Node) throws(ConfigError) {
+        self.key = key
+        guard let mapping = node.mapping else { throw ConfigError(key: key, problem: "expected a mapping of keys") }
+        var members: [String: Node] = [:]
+        for (name, value) in mapping {
+            guard let name = name.string else { throw ConfigError(key: key, problem: "key names must be strings") }
+            members[name] = value
+        }
+        self.members = members
+    }
+
+    mutating func optionalString(_ name: String) throws(ConfigError) -> String? {
+        consumed.insert(name)
+        guard let node = members[name], node.null == nil else { return nil }
+        guard let scalar = node.scalar else { throw ConfigError(key: "\(key).\(name)", problem: "expected a single value") }
+        return scalar.string.isEmpty ? nil : scalar.string
+    }
+
+    mutating func string(_ name: String) throws(ConfigError) -> String {
+        guard let value = try optionalString(name) else { throw ConfigError(key: "\(key).\(name)", problem: "is required") }
+        return value
+    }
+
+    mutating func stringList(_ name: String, default defaultValue: [String]) throws(ConfigError) -> [String] {
+        consumed.insert(name)
+        guard let node = members[name], node.null == nil else { return defaultValue }
+        if let scalar = node.scalar { return scalar.string.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) }
+        guard let sequence = node.sequence else { throw ConfigError(key: "\(key).\(name)", problem: "expected a list") }
+        var items: [String] = []
+        for item in sequence {
+            guard let text = item.scalar?.string else { throw ConfigError(key: "\(key).\(name)", problem: "expected a list of strings") }
+            items.append(text)
+        }
+        return items
+    }
+
+    func rejectUnknown() throws(ConfigError) {
+        for name in members.keys.sorted() where !consumed.contains(name) {
+            throw ConfigError(key: "\(key).\(name)", problem: "unknown key")
         }
     }
 }

@@ -121,6 +121,20 @@ public enum Migrator {
             );
             CREATE INDEX mfa_failures_user ON mfa_failures(user_id, at);
             """),
+        // Social login (OpenID Connect): one row per provider identity connected to an account.
+        Migration(name: "0011_social_accounts", sql: """
+            CREATE TABLE social_accounts (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                provider TEXT NOT NULL,
+                uid TEXT NOT NULL,
+                last_login INTEGER NOT NULL,
+                date_joined INTEGER NOT NULL,
+                extra_data TEXT NOT NULL DEFAULT '{}',
+                UNIQUE (provider, uid)
+            );
+            CREATE INDEX social_accounts_user ON social_accounts(user_id);
+            """),
     ]
 
     /// Returns the names applied by this call.

@@ -6,6 +6,8 @@ public enum PageTemplate: String, CaseIterable, Sendable {
     case passwordResetForm = "password_reset_form"
     case passwordResetComplete = "password_reset_complete"
     case setPasswordForm = "set_password_form"
+    /// `social/demo/`: signs in with a configured provider through the code flow with PKCE.
+    case socialDemo = "social_demo"
 
     var name: String { rawValue }
 
@@ -37,10 +39,13 @@ public struct PageContext: Sendable {
     public var passwordResetRequestURL: String?
     /// Whether changing the password signs every other device out (`accounts.logout_on_password_change`).
     public var signsOutEverywhere: Bool
+    /// The social demo page: the providers it offers, as `social_providers` (id, name,
+    /// authorization_endpoint, client_id, scope).
+    public var socialProviders: [SocialProviderLink] = []
 
     public init(siteName: String, mount: String, nonce: String = "", hasCapability: Bool = false, formAction: String? = nil,
                 completeURL: String? = nil, csrfCookieName: String = "csrftoken", passwordMinLength: Int = 8,
-                passwordResetRequestURL: String? = nil, signsOutEverywhere: Bool = true) {
+                passwordResetRequestURL: String? = nil, signsOutEverywhere: Bool = true, socialProviders: [SocialProviderLink] = []) {
         self.siteName = siteName
         self.mount = mount
         self.nonce = nonce
@@ -51,6 +56,7 @@ public struct PageContext: Sendable {
         self.passwordMinLength = passwordMinLength
         self.passwordResetRequestURL = passwordResetRequestURL
         self.signsOutEverywhere = signsOutEverywhere
+        self.socialProviders = socialProviders
     }
 
     var values: [String: Any] {
@@ -61,6 +67,10 @@ public struct PageContext: Sendable {
         if let formAction { values["form_action"] = formAction }
         if let completeURL { values["complete_url"] = completeURL }
         if let passwordResetRequestURL, !passwordResetRequestURL.isEmpty { values["password_reset_request_url"] = passwordResetRequestURL }
+        values["social_providers"] = socialProviders.map { provider -> [String: Any] in
+            ["id": provider.id, "name": provider.name, "authorization_endpoint": provider.authorizationEndpoint,
+             "client_id": provider.clientID, "scope": provider.scope]
+        }
         return values
     }
 
@@ -69,6 +79,25 @@ public struct PageContext: Sendable {
         PageContext(siteName: "auth.example.com", mount: "/jwt-allauth", nonce: "c2FtcGxlLW5vbmNl", hasCapability: hasCapability,
                     formAction: "/jwt-allauth/password/reset/set-new/",
                     completeURL: template == .passwordResetForm ? "/jwt-allauth/password/reset/complete/" : nil,
-                    passwordResetRequestURL: "https://app.example.com/forgot-password")
+                    passwordResetRequestURL: "https://app.example.com/forgot-password",
+                    socialProviders: [SocialProviderLink(id: "example", name: "Example", authorizationEndpoint: "https://id.example.com/authorize",
+                                                         clientID: "abc", scope: "openid email")])
+    }
+}
+
+/// A provider as the social demo page shows it: where its sign-in starts.
+public struct SocialProviderLink: Sendable {
+    public var id: String
+    public var name: String
+    public var authorizationEndpoint: String
+    public var clientID: String
+    public var scope: String
+
+    public init(id: String, name: String, authorizationEndpoint: String, clientID: String, scope: String) {
+        self.id = id
+        self.name = name
+        self.authorizationEndpoint = authorizationEndpoint
+        self.clientID = clientID
+        self.scope = scope
     }
 }

@@ -71,24 +71,15 @@ public final class TokenService: Sendable {
     }
 
     private func verifyUncached(_ token: String, expecting type: TokenClaims.TokenType, now: Int64) -> Result<TokenClaims, TokenError> {
-        guard token.utf8.count <= Self.maxTokenLength else { return .failure(.invalid) }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3,
-              let headerBytes = Base64URL.decode(parts[0]),
-              let header = try? JSON.parse(headerBytes, maxDepth: 4),
-              let alg = header["alg"]?.stringValue,
-              let kid = header["kid"]?.stringValue,
+        guard let jws = CompactJWS(token, maxLength: Self.maxTokenLength),
+              let alg = jws.algorithm,
+              let kid = jws.kid,
               let key = kid == keys.refreshKey.kid ? keys.refreshKey : keys.accessVerifiers[kid],
               // The key decides the algorithm, never the token: this refuses alg "none" and
               // HS256 forged with a public key.
               alg == key.algorithm,
-              let signature = Base64URL.decode(parts[2])
-        else { return .failure(.invalid) }
-        let signingInput = token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count)
-        guard key.verify(signature, for: Array(signingInput)),
-              let payloadBytes = Base64URL.decode(parts[1]),
-              let payload = try? JSON.parse(payloadBytes, maxDepth: 8),
-              case .object = payload
+              key.verify(jws.signature, for: jws.signingInput),
+              let payload = jws.payload()
         else { return .failure(.invalid) }
 
         guard let typeName = payload["token_type"]?.stringValue else { return .failure(.noType) }

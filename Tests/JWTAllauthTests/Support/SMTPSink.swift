@@ -67,29 +67,17 @@ final class SMTPSink {
 
     /// Starts the server (again) on `port` and waits, at most 15 s, until it accepts connections.
     func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        var arguments = [Self.script.path, "--port", String(port), "--dir", directory.path, "--mode", options.mode.rawValue,
-                         "--delay", String(options.delay)]
+        var arguments = ["--port", String(port), "--dir", directory.path, "--mode", options.mode.rawValue, "--delay", String(options.delay)]
         if let reply = options.reply { arguments += ["--reply", reply] }
         if let auth = options.auth { arguments += ["--auth", auth] }
         if options.mode != .plain { arguments += ["--cert", certificate.path, "--key", key.path] }
-        process.arguments = arguments
         let logPath = directory.deletingLastPathComponent().appendingPathComponent("sink.log").path
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-        let log = FileHandle(forWritingAtPath: logPath)
-        log?.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        self.process = process
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline {
-            if Self.accepts(port: port) { return }
-            guard process.isRunning else { break }
-            usleep(50_000)
+        let port = self.port
+        do {
+            process = try PythonHelper.start(Self.script, arguments, logPath: logPath) { Self.accepts(port: port) }
+        } catch let error as PythonHelper.NotStarted {
+            throw SinkError.didNotStart(error.log)
         }
-        throw SinkError.didNotStart((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
     }
 
     enum SinkError: Error { case didNotStart(String), timedOut(expected: Int, got: Int) }
@@ -102,13 +90,8 @@ final class SMTPSink {
 
     /// Signals the server and waits for it, at most 5 s before SIGKILL.
     private func signal(_ signal: Int32) {
-        guard let process, process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, signal)
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        self.process = nil
+        PythonHelper.stop(process, signal: signal)
+        process = nil
     }
 
     /// Every message stored so far, in arrival order.
