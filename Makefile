@@ -1,6 +1,7 @@
 # jwt-allauth — the two commands a newcomer needs:
 #   make run    set up and run a local instance (nginx on 127.0.0.1:$PORT, workers, SQLite, mail in var/mail/)
-#   make test   run the whole test suite (unit + end-to-end through real nginx)
+#   make test   run the whole test suite (unit + end-to-end through real nginx, then the
+#               deployment test: the Debian package installed, deployed over HTTPS, purged)
 
 PORT ?= 8080
 SWIFT ?= swift
@@ -8,6 +9,8 @@ SWIFT ?= swift
 SYSTEM_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev curl wrk openssl libcurl4-openssl-dev python3-aiosmtpd
 # Headless browser tests of the built-in pages (driven over WebDriver).
 SYSTEM_PACKAGES += chromium chromium-driver
+# Operations: fail2ban-regex runs the shipped filter over the service's own security events.
+SYSTEM_PACKAGES += fail2ban
 # The OpenID provider of the social-login tests signs its id_tokens with python3-cryptography.
 SYSTEM_PACKAGES += python3-cryptography
 # TOTP QR codes (libqrencode); the MFA tests render the SVG to PNG (rsvg-convert) and decode it (zbarimg).
@@ -15,7 +18,11 @@ SYSTEM_PACKAGES += libqrencode-dev zbar-tools librsvg2-bin
 # Translations: gettext's msgfmt checks the catalogs in the tests; CJK fonts for the page screenshots.
 SYSTEM_PACKAGES += gettext fonts-noto-cjk
 
-.PHONY: deps build release run test bench bench-faults bench-reference clean messages
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION ?= 0.1.0+git$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
+
+.PHONY: deps build release run test bench bench-faults bench-reference clean install deb test-deploy messages
 
 deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -27,14 +34,16 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# The Swift runtime is linked in, so the installed binary needs no toolchain (make deb, install).
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 
 run: release
 	exec .build/release/jwt-allauth dev --dir var --port $(PORT)
 
 test: build
 	$(SWIFT) test --no-parallel
+	$(MAKE) test-deploy
 
 bench: release
 	bash bench/run.sh
@@ -45,6 +54,20 @@ bench-faults: release
 
 clean:
 	rm -rf .build var
+
+# Operations ---------------------------------------------------------------------------------
+# The binary, nginx/ config/ Templates/ (in $(PREFIX)/share/jwt-allauth) and the systemd unit.
+install: release
+	bash packaging/install.sh "$(DESTDIR)" "$(PREFIX)"
+
+# .build/jwt-allauth_$(VERSION)_<arch>.deb with dpkg-deb: the same files under /usr, the
+# maintainer scripts (the jwt-allauth user) and the runtime libraries as dependencies.
+deb: release
+	VERSION=$(VERSION) bash packaging/build-deb.sh
+
+# Installs that package on this machine and deploys it as the README says (root; CI runs it).
+test-deploy: deb
+	bash Tests/Deployment/deploy-test.sh .build/jwt-allauth_$(VERSION)_$$(dpkg --print-architecture).deb
 
 # The same refresh load against django-jwt-allauth 1.5.1 under gunicorn, in one run (needs PyPI).
 bench-reference: release

@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
+        // Atomic adds on the pool's shared, mmap'd metric counters (Metrics/CounterFile.swift).
+        .package(url: "https://github.com/apple/swift-atomics.git", exact: "1.3.0"),
     ],
     targets: [
         // libfcgi (Debian libfcgi-dev): the FastCGI protocol.
@@ -47,6 +49,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
         .executableTarget(

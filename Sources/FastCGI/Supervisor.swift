@@ -49,6 +49,12 @@ public final class Supervisor {
     public static let readyFD: Int32 = 3
     /// The child's descriptor from which it reads `Settings.childInput` to end of file.
     public static let inputFD: Int32 = 4
+    /// Set in each child's environment to its slot (`0..<workers`): a respawned child takes the
+    /// place of the one that died, so per-slot state (e.g. counter files) carries on.
+    public static let slotEnvironmentVariable = "FCGI_WORKER_SLOT"
+
+    /// Called when a child died unexpectedly (not asked to stop), with its slot, before it is respawned.
+    public var onUnexpectedExit: ((Int) -> Void)?
 
     private struct Child {
         var slot: Int
@@ -162,7 +168,8 @@ public final class Supervisor {
         posix_spawn_file_actions_adddup2(&actions, inputRead, Self.inputFD)
 
         var pid: pid_t = 0
-        let result = Self.spawnChild(&pid, executable, settings.childArguments, actions: &actions)
+        let result = Self.spawnChild(&pid, executable, settings.childArguments, actions: &actions,
+                                     environment: ["\(Self.slotEnvironmentVariable)=\(slot)"])
         close(pipeFDs[1])
         guard result == 0 else {
             logger.error("cannot start worker", metadata: ["slot": "\(slot)", "error": "\(String(cString: strerror(result)))"])
@@ -229,6 +236,7 @@ public final class Supervisor {
                 continue
             }
             logger.warning("worker died", metadata: ["slot": "\(child.slot)", "pid": "\(pid)", "status": "\(how)", "uptime_s": "\(Int(livedFor))"])
+            onUnexpectedExit?(child.slot)
             if child.slot < settings.workers {
                 scheduleRespawn(slot: child.slot, livedFor: livedFor)
             }
@@ -311,8 +319,9 @@ public final class Supervisor {
 
     /// posix_spawn of `executable` with a clean signal state: an empty mask and the master's signals
     /// back to their defaults (the master blocks them for sigtimedwait). Answers 0 or an errno.
+    /// `environment`: `NAME=value` entries set in the child, replacing inherited ones of the same name.
     static func spawnChild(_ pid: inout pid_t, _ executable: String, _ arguments: [String],
-                           actions: inout posix_spawn_file_actions_t) -> Int32 {
+                           actions: inout posix_spawn_file_actions_t, environment: [String] = []) -> Int32 {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -324,7 +333,16 @@ public final class Supervisor {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        return posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let overridden = Set(environment.map { $0.prefix { $0 != "=" } })
+        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) }
+        var inherited = environ
+        while let entry = inherited.pointee {
+            if !overridden.contains(String(cString: entry).prefix { $0 != "=" }) { envp.append(strdup(entry)) }
+            inherited += 1
+        }
+        envp.append(nil)
+        defer { envp.forEach { free($0) } }
+        return posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
     }
 
     private static func masterSignals() -> sigset_t {

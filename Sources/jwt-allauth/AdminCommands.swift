@@ -16,6 +16,8 @@ struct InitCommand: ParsableCommand {
     @Option(name: .customLong("trusted-proxy"), help: "An address or CIDR whose X-Forwarded-For nginx may trust (repeatable).")
     var trustedProxies: [String] = []
     @Option(help: "The user the service runs as.") var user = "jwt-allauth"
+    @Option(name: .customLong("metrics-from"), help: "An address or CIDR allowed to scrape metrics/ (repeatable; default loopback).")
+    var metricsFrom: [String] = []
 
     func run() throws {
         guard let algorithm = Config.Algorithm.allCases.first(where: { $0.rawValue.lowercased() == self.algorithm.lowercased() }) else {
@@ -28,6 +30,7 @@ struct InitCommand: ParsableCommand {
         options.socket = socket
         options.trustedProxies = trustedProxies
         options.user = user
+        options.metricsFrom = metricsFrom
         options.binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? options.binary
         let written = try Deployment(options: options, share: ShareDirectory.locate()).write()
         for path in written { print("wrote \(path)") }
@@ -186,6 +189,11 @@ struct DeactivateCommand: ParsableCommand {
 
     func run() throws {
         let revoked = try administer(options, email) { try $0.deactivate(email) }
+        // The audit trail names the account by id; from the command line, so without a client address.
+        let config = try options.load()
+        if let user = try UserStore(openMigrated(config)).find(email: email) {
+            try SecurityLog.open(path: config.securityEventsPath).record(.accountDeactivated(userID: user.id), client: nil)
+        }
         print("deactivated \(email); revoked \(revoked) refresh token(s)")
     }
 }

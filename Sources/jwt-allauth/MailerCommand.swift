@@ -43,7 +43,11 @@ struct MailerCommand: ParsableCommand {
         }
         let parent = getppid()
         logger.info("mailer ready", metadata: ["transport": "\(config.mail.transport.rawValue)", "pid": "\(getpid())"])
-        Mailer(config: config.mail, db: db, transport: transport, stop: stop, logger: logger).run {
+        // Failed deliveries join the pool's metrics through this process's own counter file.
+        let metrics = MetricsDirectory(socket: config.server.socket).recorder(name: "mailer", routes: []) { error in
+            logger.error("metrics: cannot count mail failures", metadata: ["error": "\(error)"])
+        }
+        Mailer(config: config.mail, db: db, transport: transport, stop: stop, logger: logger, metrics: metrics).run {
             // Started by a master that is gone: don't linger as an orphan.
             guard getppid() == parent else {
                 logger.warning("master went away, stopping")

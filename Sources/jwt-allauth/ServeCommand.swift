@@ -29,8 +29,15 @@ struct ServeCommand: ParsableCommand {
         _ = try PasswordPolicy.commonPasswords(in: ShareDirectory.locate())
         // The mail process reads the same settings: a missing password file stops the start here.
         _ = try MailTransports.make(config.mail, stop: StopFlag())
+        _ = try SecurityLog.open(path: config.securityEventsPath)  // a bad path stops here, not in every worker
         try FileManager.default.createDirectory(
             atPath: URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        // A new pool counts from zero; the master counts the worker restarts in its own file.
+        let metricsDirectory = MetricsDirectory(socket: config.server.socket)
+        try metricsDirectory.reset()
+        let masterMetrics = metricsDirectory.recorder(name: "master", routes: []) { error in
+            logger.error("metrics: cannot count worker restarts", metadata: ["error": "\(error)"])
+        }
         let supervisor = Supervisor(
             socketPath: config.server.socket, socketMode: mode_t(config.server.socketMode),
             settings: Self.settings(config, path: path, text: text), logger: logger
@@ -48,6 +55,7 @@ struct ServeCommand: ParsableCommand {
             }
             return Self.settings(fresh, path: path, text: freshText)
         }
+        supervisor.onUnexpectedExit = { _ in masterMetrics.count(.workerRestarts) }
         Foundation.exit(try supervisor.run())
     }
 
@@ -83,8 +91,12 @@ struct WorkerCommand: ParsableCommand {
 
         let config = try configFD.map { fd in try options.load(text: Self.readAll(fd)) } ?? options.load()
         let logger = makeLogger("jwt-allauth.worker", level: config.logLevel)
+        // Started by `serve`: the slot names the counter file; otherwise (spawn-fcgi) the pid does.
+        let slot = ProcessInfo.processInfo.environment[Supervisor.slotEnvironmentVariable].map { "worker-\($0)" } ?? "worker-pid\(getpid())"
         let service = Service(config: config, keys: try KeySet.load(config.tokens), templates: try TemplateLibrary(config.templates), logger: logger,
                               commonPasswords: try PasswordPolicy.commonPasswords(in: ShareDirectory.locate()),
+                              securityLog: try SecurityLog.open(path: config.securityEventsPath),
+                              metrics: (MetricsDirectory(socket: config.server.socket), slot),
                               mfaKey: try MFAKey.load(config.mfa))
         let server = FastCGIServer<Connection>(
             threads: config.server.threads, maxBodyBytes: config.server.maxBodyBytes, logger: logger,

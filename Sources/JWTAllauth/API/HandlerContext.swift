@@ -23,6 +23,10 @@ struct HandlerContext {
     var whitelist: Whitelist { Whitelist(db) }
     var users: UserStore { UserStore(db) }
     var throttle: Throttle { Throttle(db, settings: config.throttle) }
+    var metrics: MetricsRecorder { service.metrics }
+
+    /// Logs a security event for this request's client (and counts it).
+    func record(_ event: SecurityEvent, _ request: Request) { service.record(event, request) }
 
     /// The client's device fields, only when collection is on. The address is nginx's `REMOTE_ADDR`
     /// (after realip), never a header the client could forge.

@@ -31,11 +31,20 @@ struct Router: Sendable {
         case notFound
     }
 
+    /// The route patterns in the order added (`login/`, `sessions/<id>/`), then `unmatched`:
+    /// the `route` label of the metrics; `resolve` answers an index into this list.
+    var labels: [String] { routes.map { $0.segments.joined(separator: "/") + "/" } + ["unmatched"] }
+
     func match(method: HTTPRequest.Method, path: String) -> Match {
-        guard path.hasPrefix(mount + "/"), path.hasSuffix("/") else { return .notFound }
+        resolve(method: method, path: path).match
+    }
+
+    /// The match and the index of the route in `labels` (the last one when nothing matched).
+    func resolve(method: HTTPRequest.Method, path: String) -> (match: Match, route: Int) {
+        guard path.hasPrefix(mount + "/"), path.hasSuffix("/") else { return (.notFound, routes.count) }
         let segments = path.dropFirst(mount.count).split(separator: "/", omittingEmptySubsequences: false).dropFirst().dropLast()
-        guard !segments.contains(where: \.isEmpty) else { return .notFound }
-        for route in routes where route.segments.count == segments.count {
+        guard !segments.contains(where: \.isEmpty) else { return (.notFound, routes.count) }
+        for (index, route) in routes.enumerated() where route.segments.count == segments.count {
             var parameters: [String: String] = [:]
             var matched = true
             for (pattern, segment) in zip(route.segments, segments) {
@@ -50,12 +59,12 @@ struct Router: Sendable {
             // HEAD is answered by the GET handler (the body is dropped by `App`).
             let wanted = method == .head ? HTTPRequest.Method.get : method
             if let handler = route.handlers.first(where: { $0.0 == wanted })?.1 {
-                return .handler(handler, parameters: parameters)
+                return (.handler(handler, parameters: parameters), index)
             }
             var allowed = route.handlers.map(\.0)
             if allowed.contains(.get) { allowed.append(.head) }
-            return .methodNotAllowed(allowed)
+            return (.methodNotAllowed(allowed), index)
         }
-        return .notFound
+        return (.notFound, routes.count)
     }
 }

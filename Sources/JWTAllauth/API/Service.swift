@@ -27,9 +27,16 @@ public final class Service: Sendable {
     /// Seals TOTP secrets; nil while the MFA mode is disabled.
     let mfaKey: MFAKey?
     private let router: Router
+    /// This process's counters; `metricsDirectory` holds every process's, summed by `metrics/`.
+    public let metrics: MetricsRecorder
+    let metricsDirectory: MetricsDirectory?
+    let securityLog: SecurityLog
 
     /// `commonPasswords`: `PasswordPolicy.commonPasswords(in:)`, read once at start.
+    /// `metrics`: the pool's counter directory and this process's name in it (`worker-0`);
+    /// without it the service counts in private memory and `metrics/` shows this process only.
     public init(config: Config, keys: KeySet, templates: TemplateLibrary, logger: Logger, commonPasswords: Set<String> = [],
+                securityLog: SecurityLog = .standardError, metrics: (directory: MetricsDirectory, name: String)? = nil,
                 mfaKey: MFAKey? = nil) {
         self.config = config
         self.tokens = TokenService(keys: keys)
@@ -39,7 +46,15 @@ public final class Service: Sendable {
         self.logger = logger
         self.socialProviders = SocialProviders(config.social, fetcher: CurlHTTPFetcher(timeout: config.social.httpTimeout))
         self.mfaKey = mfaKey
-        self.router = Self.routes(config)
+        let router = Self.routes(config)
+        self.router = router
+        self.securityLog = securityLog
+        self.metricsDirectory = metrics?.directory
+        self.metrics = metrics.map { directory, name in
+            directory.recorder(name: name, routes: router.labels) { error in
+                logger.error("metrics: counting in this process only", metadata: ["error": "\(error)"])
+            }
+        } ?? .inMemory(routes: router.labels)
     }
 
     /// Opens a connection for one thread.
@@ -84,6 +99,8 @@ public final class Service: Sendable {
         router.add("mfa/verify-recovery/", .post, MFAHandler.verifyRecovery)
         router.add("mfa/deactivate/", .post, MFAHandler.deactivate)
         router.add("mfa/authenticators/", .get, MFAHandler.authenticators)
+        // Prometheus scrapes; the nginx site lets only its allowlist reach it.
+        router.add("metrics/", .get, MetricsHandler.get)
         return router
     }
 
@@ -121,10 +138,12 @@ public final class Service: Sendable {
     }
 
     public func handle(_ request: Request, _ connection: Connection) -> Response {
+        let started = ContinuousClock.now
         let language = templates.translations.negotiate(request.headerFields[.acceptLanguage])
+        let (match, route) = router.resolve(method: request.method, path: request.path)
         var response: Response
         do {
-            response = try route(request, connection, language: language)
+            response = try answer(request, match, connection, language: language)
         } catch let error as APIError {
             response = error.response
         } catch let error as DatabaseError where error.code & 0xff == 5 || error.code & 0xff == 6 {
@@ -137,16 +156,29 @@ public final class Service: Sendable {
         }
         response.localize(templates.translations.catalog(language))
         if request.method == .head { response.body = [] }
+        if response.status == .tooManyRequests {
+            // Every service-side limit answers 429 through APIError.throttled: counted here once.
+            record(.throttled(route: router.labels[route]), request)
+        }
+        let elapsed = ContinuousClock.now - started
+        metrics.request(route: route, status: response.status.code,
+                        seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         return response
     }
 
-    private func route(_ request: Request, _ connection: Connection, language: String) throws -> Response {
+    /// Logs a security event from this request's client and adds it to its pool counter.
+    func record(_ event: SecurityEvent, _ request: Request) {
+        securityLog.record(event, client: request.remoteAddress)
+        if let counter = event.counter { metrics.count(counter) }
+    }
+
+    private func answer(_ request: Request, _ match: Router.Match, _ connection: Connection, language: String) throws -> Response {
         switch request.bodyStatus {
         case .tooLarge: throw APIError.payloadTooLarge(limit: config.server.maxBodyBytes)
         case .invalidLength: throw APIError.invalidContentLength
         case .complete: break
         }
-        switch router.match(method: request.method, path: request.path) {
+        switch match {
         case .notFound:
             throw APIError.notFound
         case .methodNotAllowed(let allowed):

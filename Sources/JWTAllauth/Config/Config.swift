@@ -192,6 +192,8 @@ public struct Config: Sendable {
     /// Social login over OpenID Connect (`SocialConfig.swift`).
     public var social: Social
     public var logLevel: String
+    /// Where security events go (one line each, for fail2ban): a file, or standard error when nil.
+    public var securityEventsPath: String?
     /// The file this was read from.
     public var path: String
 
@@ -407,10 +409,13 @@ public struct Config: Sendable {
         let logLevel = try r.choice("log.level", default: "info",
                                     ["trace": "trace", "debug": "debug", "info": "info", "notice": "notice", "warning": "warning", "error": "error"])
 
+        let securityEvents = try r.optionalString("log.security_events")
+        let securityEventsPath = securityEvents == "stderr" ? nil : securityEvents.map(r.resolve)
+
         try r.rejectUnknownKeys()
         return Config(server: server, database: database, tokens: tokens, cookies: cookies, accounts: accounts, mfa: mfa,
                       redirects: redirects, throttle: throttle, mail: mail, templates: templates, social: social,
-                      logLevel: logLevel, path: path)
+                      logLevel: logLevel, securityEventsPath: securityEventsPath, path: path)
     }
 
     static func parseRate(_ text: String) -> Rate? {

@@ -4,6 +4,14 @@ import Foundation
 enum SecondFactor {
     case totp(String)
     case recoveryCode(String)
+
+    /// How a security event names it (never the code itself).
+    var eventName: String {
+        switch self {
+        case .totp: "totp"
+        case .recoveryCode: "recovery_code"
+        }
+    }
 }
 
 /// What answering a login challenge did (the handler only translates it into HTTP).

@@ -11,10 +11,14 @@ public final class Mailer {
     let config: Config.Mail
     let stop: StopFlag
     let logger: Logger
+    let metrics: MetricsRecorder
     let clock: () -> Int64
 
+    /// `metrics`: where failed deliveries are counted (the mail process's counter file).
     public init(config: Config.Mail, db: Database, transport: MailTransport, stop: StopFlag, logger: Logger,
+                metrics: MetricsRecorder = .inMemory(),
                 clock: @escaping () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
+        self.metrics = metrics
         self.outbox = Outbox(db)
         self.transport = transport
         self.policy = RetryPolicy(config)
@@ -64,6 +68,7 @@ public final class Mailer {
             case .transient: retryAt = policy.nextAttempt(after: entry.attempt, now: failedAt)
             }
             try outbox.recordFailure(entry, error: error.description, now: failedAt, retryAt: retryAt)
+            metrics.count(.mailDeliveryFailures)
             metadata["error"] = "\(error.description)"
             if let retryAt {
                 metadata["retry_in_s"] = "\(retryAt - failedAt)"

@@ -21,6 +21,14 @@ public struct Outbox {
         return db.lastInsertID
     }
 
+    /// Messages waiting for delivery and messages given up on: the metrics' mail gauges.
+    public func depth() throws -> (queued: Int, failed: Int) {
+        try db.first("""
+            SELECT COUNT(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL),
+                   COUNT(*) FILTER (WHERE failed_at IS NOT NULL) FROM outbox
+            """) { (Int($0.int(0)), Int($0.int(1))) } ?? (0, 0)
+    }
+
     /// `<32 random hex@sender's domain>` (RFC 5322 §3.6.4).
     static func messageID(from sender: String) -> String {
         let domain = MailAddress(sender)?.domain ?? "localhost"

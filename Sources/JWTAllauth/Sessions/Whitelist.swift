@@ -37,6 +37,9 @@ public enum RotationOutcome: Sendable, Equatable {
     case rotated(user: UserRecord, successor: WhitelistEntry)
     /// Not on the whitelist: already rotated or revoked. The whole session has been revoked.
     case replayed
+    /// Not on the whitelist, and nothing of its session is left (logged out, revoked, a replay
+    /// already caught): nothing to revoke, and not reported as a new replay.
+    case sessionClosed
     /// On the whitelist but disabled (sign-up awaiting confirmation). Nothing revoked.
     case disabled(emailVerified: Bool)
     /// Past the absolute session lifetime; the session has been revoked.
@@ -119,8 +122,7 @@ public struct Whitelist {
                     // tabs): hand back the successor already issued instead of killing the session.
                     return .rotated(user: user, successor: successor)
                 }
-                try revoke(session: presented.session)
-                return .replayed
+                return try revoke(session: presented.session) > 0 ? .replayed : .sessionClosed
             }
             guard let user = try users.find(id: row.userID) else {
                 try revoke(session: row.session)

@@ -15,6 +15,8 @@ public struct Deployment {
         public var force = false
         public var socket = "/run/jwt-allauth/jwt-allauth.sock"
         public var trustedProxies: [String] = []
+        /// Addresses allowed to scrape `metrics/`; loopback when empty.
+        public var metricsFrom: [String] = []
         public var user = "jwt-allauth"
         public var group = "www-data"
         public var binary = "/usr/local/bin/jwt-allauth"
@@ -124,6 +126,8 @@ public struct Deployment {
             "email_verification": development != nil || options.email ? "mandatory" : "none",
             // HTTPS sites get the __Host- prefix; the local instance keeps the reference's name.
             "refresh_name": development != nil ? "refresh_token" : Config.Cookie.hostPrefix + "refresh_token",
+            // The unit's LogsDirectory; config/fail2ban/jwt-allauth.local points at the same file.
+            "security_events": development != nil ? "log/security.log" : "/var/log/jwt-allauth/security.log",
         ])
         try save(config, root.appendingPathComponent("config.yaml"), mode: 0o640)
         if development != nil { return written }
@@ -138,6 +142,8 @@ public struct Deployment {
             "domain": domain, "socket": options.socket, "max_body": "64k",
             "params": "/etc/nginx/jwt-allauth/fastcgi-params.conf", "errors": "/etc/nginx/jwt-allauth/json-errors.conf",
             "realip": proxies.map { "    set_real_ip_from \($0);" }.joined(separator: "\n"),
+            "metrics_allow": (options.metricsFrom.isEmpty ? ["127.0.0.1", "::1"] : options.metricsFrom)
+                .map { "        allow \($0);" }.joined(separator: "\n"),
         ])
         try save(site, nginx.appendingPathComponent("\(domain).conf"), mode: 0o644)
 

@@ -58,7 +58,7 @@ public struct Row {
 /// One SQLite connection, used by one thread at a time. Statements are prepared once and cached,
 /// which is most of the cost of a small query.
 public final class Database {
-    private var handle: OpaquePointer?
+    private(set) var handle: OpaquePointer?
     /// `<database>-writer.lock`, see `transaction`.
     private var writerLockFD: Int32 = -1
     private var statements: [String: OpaquePointer] = [:]

@@ -125,6 +125,12 @@ struct ConfigTests {
         #expect(config.tokens.verificationKeys == ["/etc/jwt-allauth/old/b.pem", "/abs/c.pem"])
     }
 
+    @Test func securityEventsGoToAFileOrStandardError() throws {
+        #expect(try parse("log:\n  security_events: log/security.log\n").securityEventsPath == "/etc/jwt-allauth/log/security.log")
+        #expect(try parse("log:\n  security_events: stderr\n").securityEventsPath == nil)
+        #expect(try parse("log:\n  level: info\n").securityEventsPath == nil)
+    }
+
     @Test func theShippedTemplateParsesAfterFilling() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
@@ -133,8 +139,10 @@ struct ConfigTests {
             "socket": "/run/x.sock", "public_url": "https://example.com", "database": "db.sqlite3", "algorithm": "ES256",
             "signing_key_file": "private.pem", "secure": "true", "mail": "", "allowed_origins": "[\"https://app.example.com\"]",
             "refresh_name": "__Host-refresh_token", "email_verification": "mandatory",
+            "security_events": "/var/log/jwt-allauth/security.log",
         ])
         let config = try parse(text)
+        #expect(config.securityEventsPath == "/var/log/jwt-allauth/security.log")
         #expect(config.tokens.algorithm == .es256)
         #expect(config.server.publicURL == "https://example.com")
         #expect(config.cookies.allowedOrigins == ["https://app.example.com"])

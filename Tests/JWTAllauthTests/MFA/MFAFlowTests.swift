@@ -44,6 +44,7 @@ struct MFAFlowTests {
         #expect(svg.contains("<svg"))
         #expect(try decodeQRCode(svg: svg) == uri, "the QR code carries the provisioning URI")
         #expect(try instance.mfaPost("activate/", #"{"code":"000000"}"#, headers: [first.bearer]).json?["detail"]?.string == "Invalid code.")
+        IndependentTOTP.awaitStepWithRoom()
         let activationCode = IndependentTOTP.code(secret: secret, stepsFromNow: -1)
         let activated = try instance.mfaPost("activate/", #"{"code":"\#(activationCode)"}"#, headers: [first.bearer])
         #expect(activated.status == 200 && activated.json?["success"]?.bool == true && activated.json?["access"] == nil)
@@ -128,6 +129,20 @@ struct MFAFlowTests {
         let login = try instance.login(Self.email)
         #expect(login.status == 429 && login.json?["challenge_id"] == nil && login.header("Retry-After").flatMap(Int.init) != nil)
         #expect(login.json?["detail"]?.string?.hasPrefix("Too many failed MFA attempts. Try again later. Expected available in ") == true)
+
+        // Each wrong factor is a security event that the shipped fail2ban filter bans on; the
+        // lockouts are throttled lines. No line carries a code.
+        let logPath = instance.directory.appendingPathComponent("log/security.log").path
+        let lines = try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n").map(String.init)
+        let events = lines.map { $0.split(separator: " ").dropFirst().joined(separator: " ") }
+        #expect(Array(events.prefix(2)) == ["jwt-allauth event=mfa_failed client=127.0.0.1 factor=totp",
+                                            "jwt-allauth event=mfa_failed client=127.0.0.1 factor=recovery_code"], "\(events)")
+        #expect(events.contains("jwt-allauth event=throttled client=127.0.0.1 route=mfa/verify/"), "\(events)")
+        #expect(events.contains("jwt-allauth event=throttled client=127.0.0.1 route=login/"), "\(events)")
+        #expect(!lines.contains { $0.contains(wrong) || $0.contains("12345678") })
+        let filter = SecurityEventTests.repository.appendingPathComponent("config/fail2ban/filter.d/jwt-allauth.conf").path
+        let output = try SecurityEventTests.run("/usr/bin/fail2ban-regex", [logPath, filter])
+        #expect(output.contains("Lines: \(lines.count) lines, 0 ignored, \(lines.count) matched, 0 missed"), "\(output)")
 
         // The operator removes the authenticator (a lost phone): sessions go, login is one step again.
         let removed = try instance.command(["mfa-remove", "--email", Self.email])

@@ -26,6 +26,7 @@ extension TestInstance {
         let setup = try mfaPost("setup/", "{\(challenge ?? "")}", headers: headers)
         #expect(setup.status == 200, "setup: \(setup.text)")
         let secret = try #require(setup.json?["secret"]?.string)
+        IndependentTOTP.awaitStepWithRoom()
         let code = IndependentTOTP.code(secret: secret, stepsFromNow: -1)
         let activated = try mfaPost("activate/", "{\([#""code":"\#(code)""#, challenge].compactMap { $0 }.joined(separator: ","))}", headers: headers)
         #expect(activated.status == 200, "activate: \(activated.text)")

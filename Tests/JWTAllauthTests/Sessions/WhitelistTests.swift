@@ -74,6 +74,16 @@ struct WhitelistTests {
         #expect(try whitelist.isLive(session: b.session) == false)
     }
 
+    @Test func aTokenOfAClosedSessionIsNotAReplayAgain() throws {
+        let entry = try open()
+        guard case .rotated = try rotate(entry) else { Issue.record("not rotated"); return }
+        #expect(try rotate(entry) == .replayed)
+        #expect(try rotate(entry) == .sessionClosed, "the session was revoked by the first replay")
+        let loggedOut = try open()
+        try whitelist.revoke(session: loggedOut.session)
+        #expect(try rotate(loggedOut) == .sessionClosed, "a stale cookie after logout is not a theft")
+    }
+
     @Test func theGraceWindowServesOnlyTheImmediatePredecessor() throws {
         let first = try open()
         guard case .rotated(_, let second) = try rotate(first, grace: 5) else { Issue.record("not rotated"); return }

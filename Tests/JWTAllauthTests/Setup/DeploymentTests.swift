@@ -67,6 +67,27 @@ struct DeploymentTests {
         #expect(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"))
     }
 
+    @Test func metricsAreOnlyForTheAllowlistAndEventsGoToTheLogsDirectory() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = Deployment.Options(directory: directory, domain: "auth.example.com")
+        options.algorithm = .es256
+        try Deployment(options: options, share: Self.share).write()
+        let site = try String(contentsOf: directory.appendingPathComponent("nginx/auth.example.com.conf"), encoding: .utf8)
+        #expect(site.contains("location = /jwt-allauth/metrics/ {\n        allow 127.0.0.1;\n        allow ::1;\n        deny all;"), "\(site)")
+        let config = try Config.load(path: directory.appendingPathComponent("config.yaml").path, environment: [:])
+        #expect(config.securityEventsPath == "/var/log/jwt-allauth/security.log")
+        let unit = try String(contentsOf: directory.appendingPathComponent("jwt-allauth.service"), encoding: .utf8)
+        #expect(unit.contains("LogsDirectory=jwt-allauth"), "the unit makes the directory the events go to")
+
+        options.force = true
+        options.metricsFrom = ["10.1.2.3", "192.0.2.0/24"]
+        try Deployment(options: options, share: Self.share).write()
+        let restricted = try String(contentsOf: directory.appendingPathComponent("nginx/auth.example.com.conf"), encoding: .utf8)
+        #expect(restricted.contains("        allow 10.1.2.3;\n        allow 192.0.2.0/24;\n        deny all;"))
+        #expect(!restricted.contains("allow 127.0.0.1;"))
+    }
+
     @Test func neverOverwritesKeysWithoutForce() throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

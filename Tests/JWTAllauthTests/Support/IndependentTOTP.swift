@@ -33,6 +33,14 @@ enum IndependentTOTP {
         return String(repeating: "0", count: digits - text.count) + text
     }
 
+    /// Waits into the next 30 s step when fewer than `seconds` are left in this one, so that a
+    /// code computed now is judged by the server in the same step (a code one step off at the
+    /// edge of the ±1 window would fail by the clock alone).
+    static func awaitStepWithRoom(_ seconds: Double = 3) {
+        let intoStep = Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 30)
+        if 30 - intoStep < seconds { Thread.sleep(forTimeInterval: 30 - intoStep + 0.05) }
+    }
+
     /// The code for now plus `steps` periods.
     static func code(secret base32: String, stepsFromNow steps: Int64 = 0) -> String {
         code(key: decodeBase32(base32), unixTime: Int64(Date().timeIntervalSince1970) + 30 * steps)

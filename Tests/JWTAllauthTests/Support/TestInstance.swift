@@ -23,9 +23,12 @@ final class TestInstance {
     /// Test runs use cheap password hashing; one test checks the production default separately.
     static let passwordIterations = 1000
 
-    init(algorithm: String = "ES256", environment: [String: String] = [:], nginxWorkers: Int = 1, smtp: Bool = false) throws {
+    /// `directory`: an instance directory prepared by the test (config, keys, database), e.g. a
+    /// restored backup; by default a fresh one.
+    init(algorithm: String = "ES256", environment: [String: String] = [:], nginxWorkers: Int = 1, smtp: Bool = false,
+         directory existing: URL? = nil) throws {
         mailSink = smtp ? try SMTPSink() : nil
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwt-allauth-test-\(UUID().uuidString.prefix(8))")
+        directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("jwt-allauth-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         port = Self.freePort()
         client = HTTPClient(port: port)

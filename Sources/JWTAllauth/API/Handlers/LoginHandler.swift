@@ -27,15 +27,18 @@ enum LoginHandler {
         }
 
         let hasher = PasswordHasher(iterations: context.config.accounts.passwordIterations)
+        // Unknown address and wrong password: one answer, one event (no enumeration in the log either).
+        func refused() -> APIError {
+            context.record(.loginFailed, request)
+            return APIError.unauthorized("Incorrect credentials", code: "incorrect_credentials")
+        }
         guard let user = try context.users.find(email: email) else {
             // Same work as a real check: an unknown address must not answer faster.
             hasher.verifyNothing(password)
-            throw APIError.unauthorized("Incorrect credentials", code: "incorrect_credentials")
+            throw refused()
         }
         let verdict = hasher.verify(password, against: user.password)
-        guard verdict != .mismatch else {
-            throw APIError.unauthorized("Incorrect credentials", code: "incorrect_credentials")
-        }
+        guard verdict != .mismatch else { throw refused() }
         try throttle.release(reservation)
 
         if context.config.accounts.emailVerification == .mandatory && !user.emailVerified {

@@ -21,14 +21,14 @@ enum LogoutHandler {
             throw APIError.badRequest("Invalid token.")
         }
         // A repeated logout finds nothing to delete and is a harmless 200.
-        try context.whitelist.revoke(session: claims.session, ofUser: identity.userID)
+        if try context.whitelist.revoke(session: claims.session, ofUser: identity.userID) { context.metrics.count(.sessionsRevoked) }
         return clearing(.detail("Successfully logged out."), context)
     }
 
     static func logoutAll(_ request: Request, _ context: HandlerContext) throws -> Response {
         try context.requireAllowedOrigin(request)
         let identity = try context.authenticate(request)
-        try context.whitelist.revoke(userID: identity.userID)
+        context.metrics.count(.sessionsRevoked, try context.whitelist.revoke(userID: identity.userID))
         return clearing(.detail("Successfully logged out from all devices."), context)
     }
 

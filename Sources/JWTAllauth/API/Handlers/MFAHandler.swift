@@ -59,7 +59,10 @@ enum MFAHandler {
         let password = body.string("password")
         try body.validate()
         guard let password, let user = try context.users.find(id: identity.userID) else { throw APIError.badRequest("Invalid data.") }
-        guard context.hasher.verify(password, against: user.password) != .mismatch else { throw APIError.badRequest("Invalid password.") }
+        guard context.hasher.verify(password, against: user.password) != .mismatch else {
+            context.record(.mfaFailed(factor: "password"), request)
+            throw APIError.badRequest("Invalid password.")
+        }
         guard try context.mfaEnrolment(key).deactivate(userID: user.id) else { throw APIError.badRequest("TOTP not activated.") }
         return .json(.object([("success", true)]))
     }
@@ -104,9 +107,12 @@ enum MFAHandler {
         case .notEnrolled: throw APIError.badRequest("TOTP not activated.")
         case .noRecoveryCodes: throw APIError.badRequest("Recovery codes not available.")
         case .wrongCode:
+            context.record(.mfaFailed(factor: presented.eventName), request)
             if case .recoveryCode = presented { throw APIError.badRequest("Invalid recovery code.") }
             throw APIError.badRequest("Invalid code.")
-        case .challengeInvalidated: throw APIError.badRequest("Too many failed attempts. Challenge invalidated.")
+        case .challengeInvalidated:
+            context.record(.mfaFailed(factor: presented.eventName), request)
+            throw APIError.badRequest("Too many failed attempts. Challenge invalidated.")
         case .accountInactive:
             throw APIError.unauthorized("No active account found with the given credentials", code: "no_active_account")
         }

@@ -32,6 +32,7 @@ enum PasswordChangeHandler {
             guard context.config.accounts.logoutOnPasswordChange else { return nil }
             return try context.service.issuer.open(for: current, device: context.device(request), now: context.now, whitelist: context.whitelist)
         }
+        context.record(.passwordChanged(userID: user.id), request)
         let detail: [(String, JSON)] = [("detail", "New password has been saved.")]
         guard let session else { return .json(.object(detail)) }
         return context.sessionResponse(session, extra: detail)

@@ -16,7 +16,7 @@ enum RefreshHandler {
         case .failure(.expired(let claims?)):
             // A token whose expiry is the session deadline expired because the session did.
             if let lifetime = config.tokens.sessionLifetime, claims.sessionIat >= 0, claims.exp >= claims.sessionIat + Int64(lifetime) {
-                try context.whitelist.revoke(session: claims.session)
+                context.metrics.count(.sessionsRevoked, try context.whitelist.revoke(session: claims.session))
                 throw sessionExpired
             }
             throw APIError.tokenNotValid(TokenError.expired(nil).message)
@@ -35,8 +35,13 @@ enum RefreshHandler {
             device: context.device(request))
         switch outcome {
         case .rotated(let user, let successor):
+            context.metrics.count(.rotations)
             return context.sessionResponse(try context.service.issuer.tokens(for: user, entry: successor, now: context.now))
-        case .replayed, .inactive, .disabled(emailVerified: true):
+        case .replayed:
+            context.record(.replayDetected(session: presented.session, userID: presented.userID), request)
+            context.metrics.count(.sessionsRevoked)
+            throw APIError.tokenNotValid()
+        case .sessionClosed, .inactive, .disabled(emailVerified: true):
             throw APIError.tokenNotValid()
         case .disabled(emailVerified: false):
             throw APIError.unauthorized("User email is not verified", code: "email_not_verified")

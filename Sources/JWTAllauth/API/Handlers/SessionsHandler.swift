@@ -35,6 +35,7 @@ enum SessionsHandler {
         let session = context.parameters["id"] ?? ""
         // Someone else's session id answers exactly like one that does not exist.
         guard try context.whitelist.revoke(session: session, ofUser: identity.userID) else { throw APIError.notFound }
+        context.metrics.count(.sessionsRevoked)
         var response = Response.detail("Session revoked.")
         if session == identity.claims.session && context.config.cookies.refreshAsCookie {
             response.clearCookie(context.config.cookies.refresh)

@@ -28,7 +28,9 @@ enum SetPasswordHandler {
         guard let password else { throw APIError.badRequest("Invalid data.") }
         let hash = context.hasher.hash(password)
         switch try context.capabilities.redeem(capability, purpose, passwordHash: hash, device: context.device(request), now: context.now) {
-        case .passwordSet(_, let outcome):
+        case .passwordSet(let holder, let outcome):
+            // An invitation's first password is no change of credentials; a reset is.
+            if purpose == .passwordResetAccess { context.record(.passwordReset(userID: holder.id), request) }
             var message = detail
             if case .mfaSetupChallenge = outcome { message = "\(detail) Please configure MFA to complete registration." }
             var response = try context.signInResponse(outcome, extra: [("detail", .string(message))])

@@ -1,0 +1,24 @@
+import ArgumentParser
+import Foundation
+import JWTAllauth
+
+/// `jwt-allauth backup FILE`: an online copy of the database while the pool runs (see `OnlineBackup`).
+struct BackupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Copy the live database to a new FILE with SQLite's online backup API (the pool keeps running).",
+        discussion: """
+            Restore: stop the service, replace the database file with the copy, delete the old file's \
+            -wal and -shm files, give the copy to the service user, start the service (README, Backup).
+            """
+    )
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The new file to write (never overwritten).") var file: String
+
+    func run() throws {
+        let config = try options.load()
+        let db = try Database(path: config.database.path, busyTimeout: config.database.busyTimeout)
+        let report = try OnlineBackup(db).copy(to: file)
+        print("backup of \(config.database.path) written to \(file): \(report.pages) pages in \(report.steps) steps, integrity \(report.integrity).")
+    }
+}
