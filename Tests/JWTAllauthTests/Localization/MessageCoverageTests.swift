@@ -12,7 +12,7 @@ import Testing
     func extractedMessages() throws -> [POEntry] {
         let pot = FileManager.default.temporaryDirectory.appendingPathComponent("jwt-allauth-\(UUID().uuidString).pot")
         defer { try? FileManager.default.removeItem(at: pot) }
-        let result = try Self.run("/usr/bin/python3", [Self.root.appendingPathComponent("scripts/messages.py").path, "--pot", pot.path])
+        let result = try ProcessRunner.run("/usr/bin/python3", [Self.root.appendingPathComponent("scripts/messages.py").path, "--pot", pot.path])
         #expect(result.status == 0, "\(result.output)")
         return try POFile(path: pot.path).entries
     }
@@ -32,8 +32,8 @@ import Testing
     }
 
     @Test func theCheckModeOfTheScriptAgrees() throws {
-        let result = try Self.run("/usr/bin/python3", [Self.root.appendingPathComponent("scripts/messages.py").path, "--check",
-                                                       "--pot", FileManager.default.temporaryDirectory.appendingPathComponent("check.pot").path])
+        let pot = FileManager.default.temporaryDirectory.appendingPathComponent("check.pot").path
+        let result = try ProcessRunner.run("/usr/bin/python3", [Self.root.appendingPathComponent("scripts/messages.py").path, "--check", "--pot", pot])
         #expect(result.status == 0, "\(result.output)")
     }
 
@@ -41,21 +41,8 @@ import Testing
         for language in ShippedCatalogs.languages {
             let path = "\(ShippedCatalogs.directory)/\(language)/LC_MESSAGES/jwt-allauth.po"
             // -c: header, plural forms and python-format placeholders, as a translator's tools check them.
-            let result = try Self.run("/usr/bin/msgfmt", ["-c", "-o", "/dev/null", path])
+            let result = try ProcessRunner.run("/usr/bin/msgfmt", ["-c", "-o", "/dev/null", path])
             #expect(result.status == 0, "\(language): \(result.output)")
         }
-    }
-
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 }
