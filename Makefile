@@ -15,12 +15,14 @@ SYSTEM_PACKAGES += fail2ban
 SYSTEM_PACKAGES += python3-cryptography
 # TOTP QR codes (libqrencode); the MFA tests render the SVG to PNG (rsvg-convert) and decode it (zbarimg).
 SYSTEM_PACKAGES += libqrencode-dev zbar-tools librsvg2-bin
+# Translations: gettext's msgfmt checks the catalogs in the tests; CJK fonts for the page screenshots.
+SYSTEM_PACKAGES += gettext fonts-noto-cjk
 
 PREFIX ?= /usr/local
 DESTDIR ?=
 VERSION ?= 0.1.0+git$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
 
-.PHONY: deps build release run test bench bench-faults bench-reference clean install deb test-deploy
+.PHONY: deps build release run test bench bench-faults bench-reference clean install deb test-deploy messages
 
 deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -70,3 +72,9 @@ test-deploy: deb
 # The same refresh load against django-jwt-allauth 1.5.1 under gunicorn, in one run (needs PyPI).
 bench-reference: release
 	bash bench/reference.sh
+
+# Extracts every message (code and templates) into Templates/locale/jwt-allauth.pot and appends the
+# new ones, untranslated, to every catalog; then translate the empty msgstr entries.
+messages:
+	python3 scripts/messages.py --update
+	python3 scripts/messages.py --check

@@ -35,7 +35,7 @@ extension HandlerContext {
         let nonce = Self.makeNonce()
         var context = pageContext(template, for: request, nonce: nonce)
         if ignoringCapability { context.hasCapability = false }
-        return .html(try service.templates.page(template, context), nonce: nonce, status: status)
+        return .html(try service.templates.page(template, context, language: language), nonce: nonce, status: status)
     }
 
     /// The page's view of the configuration and of the request. The form pages only look at whether

@@ -3,7 +3,7 @@ import FastCGI
 /// The account flows, wired to this request's connection and the service's configuration.
 extension HandlerContext {
     var oneTimeTokens: OneTimeTokens { OneTimeTokens(db) }
-    var mailer: AccountMailer { AccountMailer(config: config, templates: service.templates, outbox: Outbox(db)) }
+    var mailer: AccountMailer { AccountMailer(config: config, templates: service.templates, outbox: Outbox(db), requestLanguage: language) }
     var hasher: PasswordHasher { PasswordHasher(iterations: config.accounts.passwordIterations) }
     var registration: Registration { Registration(db: db, config: config, issuer: service.issuer, mailer: mailer) }
     var emailConfirmation: EmailConfirmation { EmailConfirmation(db: db, config: config) }

@@ -15,6 +15,9 @@ struct HandlerContext {
     let db: Database
     let now: Int64
     let parameters: [String: String]
+    /// The request's language (negotiated from `Accept-Language`): pages render in it, and it is
+    /// stored as the user's at sign-up and login, for the mails sent later.
+    var language = "en"
 
     var config: Config { service.config }
     var whitelist: Whitelist { Whitelist(db) }

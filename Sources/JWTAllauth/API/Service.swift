@@ -139,10 +139,11 @@ public final class Service: Sendable {
 
     public func handle(_ request: Request, _ connection: Connection) -> Response {
         let started = ContinuousClock.now
+        let language = templates.translations.negotiate(request.headerFields[.acceptLanguage])
         let (match, route) = router.resolve(method: request.method, path: request.path)
         var response: Response
         do {
-            response = try answer(request, match, connection)
+            response = try answer(request, match, connection, language: language)
         } catch let error as APIError {
             response = error.response
         } catch let error as DatabaseError where error.code & 0xff == 5 || error.code & 0xff == 6 {
@@ -153,6 +154,7 @@ public final class Service: Sendable {
             logger.error("request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
             response = .json(.object([("detail", "Internal error."), ("code", "internal_error")]), status: .internalServerError)
         }
+        response.localize(templates.translations.catalog(language))
         if request.method == .head { response.body = [] }
         if response.status == .tooManyRequests {
             // Every service-side limit answers 429 through APIError.throttled: counted here once.
@@ -170,7 +172,7 @@ public final class Service: Sendable {
         if let counter = event.counter { metrics.count(counter) }
     }
 
-    private func answer(_ request: Request, _ match: Router.Match, _ connection: Connection) throws -> Response {
+    private func answer(_ request: Request, _ match: Router.Match, _ connection: Connection, language: String) throws -> Response {
         switch request.bodyStatus {
         case .tooLarge: throw APIError.payloadTooLarge(limit: config.server.maxBodyBytes)
         case .invalidLength: throw APIError.invalidContentLength
@@ -191,7 +193,8 @@ public final class Service: Sendable {
             }
             throw APIError.methodNotAllowed(request.method, allowed: allowed)
         case .handler(let handler, let parameters):
-            let context = HandlerContext(service: self, db: connection.db, now: Int64(Date().timeIntervalSince1970), parameters: parameters)
+            var context = HandlerContext(service: self, db: connection.db, now: Int64(Date().timeIntervalSince1970), parameters: parameters)
+            context.language = language
             return try handler(request, context)
         }
     }

@@ -33,7 +33,7 @@ public struct PasswordPolicy: Sendable {
 
         /// In Django's order (`username`, `first_name`, `last_name`, `email`; we have no username).
         var labelled: [(label: String, value: String)] {
-            [("first name", firstName), ("last name", lastName), ("email address", email)]
+            [("first name", firstName), ("last name", lastName), ("email address", email)] // i18n: shown inside a message
         }
     }
 

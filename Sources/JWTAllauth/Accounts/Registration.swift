@@ -66,6 +66,7 @@ struct Registration {
                 emailVerified: verification == .none, dateJoined: now,
                 // Under optional and none the sign-up is a login, as in the reference.
                 lastLogin: verification == .mandatory ? nil : now)
+            try users.setLanguage(userID: user.id, mailer.requestLanguage)
             if verification != .none {
                 let key = try tokens.issue(.emailConfirmation, userID: user.id, now: now, lifetime: config.accounts.emailConfirmationExpire)
                 if mayMail { try mailer.sendConfirmation(to: user, key: key, now: now) }

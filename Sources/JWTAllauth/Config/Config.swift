@@ -148,6 +148,9 @@ public struct Config: Sendable {
         public var directory: String?
         /// The name mails and pages show; the host of `server.public_url` by default.
         public var siteName: String
+        /// `i18n.default_language`: the catalog (`de`, `pt_BR`) for a request whose `Accept-Language`
+        /// names none we ship, and for mails to users with no stored language.
+        public var defaultLanguage: String = "en"
     }
 
     public enum MailTransport: String, Sendable { case smtp, directory }
@@ -395,10 +398,11 @@ public struct Config: Sendable {
             throw ConfigError(key: "mail.smtp_password_file", problem: "mail.smtp_username and mail.smtp_password_file go together")
         }
 
-        let templates = Templates(
+        var templates = Templates(
             directory: try r.optionalPath("templates.directory"),
             siteName: try r.optionalString("templates.site_name") ?? URL(string: server.publicURL)?.host ?? "jwt-allauth"
         )
+        templates.defaultLanguage = try r.string("i18n.default_language", default: "en").replacingOccurrences(of: "-", with: "_")
 
         let social = try parseSocial(&r)
 

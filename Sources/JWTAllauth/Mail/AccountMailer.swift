@@ -7,6 +7,8 @@ struct AccountMailer {
     let config: Config
     let templates: TemplateLibrary
     let outbox: Outbox
+    /// The language of the request that causes the mail: used for a user with none stored yet.
+    var requestLanguage: String? = nil
 
     /// `https://auth.example.com/jwt-allauth` + `path` (which starts below the mount).
     func link(_ path: String) -> String {
@@ -40,7 +42,10 @@ struct AccountMailer {
     private func send(_ template: MailTemplate, to user: UserRecord, link: String?, lifetime: TimeInterval?, now: Int64) throws {
         let context = MailContext(email: user.email, firstName: user.firstName, link: link, siteName: config.templates.siteName,
                                   passwordResetURL: passwordResetRequestURL, linkLifetime: lifetime)
-        let rendered = try templates.mail(template, context)
+        // The user's own language when known (stored at sign-up and login), so a reset asked for
+        // from a script still reaches them in theirs.
+        let language = try UserStore(outbox.db).language(userID: user.id) ?? requestLanguage
+        let rendered = try templates.mail(template, context, language: language)
         try outbox.enqueue(OutgoingMail(kind: template.rawValue, from: config.mail.from, to: user.email,
                                         subject: rendered.subject, text: rendered.text, html: rendered.html), now: now)
     }

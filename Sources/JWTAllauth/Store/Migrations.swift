@@ -135,6 +135,9 @@ public enum Migrator {
             );
             CREATE INDEX social_accounts_user ON social_accounts(user_id);
             """),
+        // i18n: the user's language (a catalog code such as `pt_BR`), set at sign-up and each login,
+        // for the mails sent later; NULL until then (the default language).
+        Migration(name: "0012_user_language", sql: "ALTER TABLE users ADD COLUMN language TEXT;"),
     ]
 
     /// Returns the names applied by this call.

@@ -51,13 +51,12 @@ public struct MailContext: Sendable {
     /// "3 days", "1 hour", "30 minutes": the largest unit that divides the lifetime evenly.
     static func words(_ interval: TimeInterval) -> String {
         let seconds = max(Int(interval.rounded(.up)), 60)
-        for (size, unit) in [(86400, "day"), (3600, "hour")] where seconds % size == 0 {
-            return plural(seconds / size, unit)
-        }
-        return plural((seconds + 59) / 60, "minute")
+        // Whole literals, so `make messages` finds each as a plural message the catalogs translate.
+        if seconds % 86400 == 0 { let count = seconds / 86400; return "\(count) day\(count == 1 ? "" : "s")" }
+        if seconds % 3600 == 0 { let count = seconds / 3600; return "\(count) hour\(count == 1 ? "" : "s")" }
+        let count = (seconds + 59) / 60
+        return "\(count) minute\(count == 1 ? "" : "s")"
     }
-
-    private static func plural(_ count: Int, _ unit: String) -> String { "\(count) \(unit)\(count == 1 ? "" : "s")" }
 
     /// What `check` and startup render every mail template with.
     static func sample(for template: MailTemplate) -> MailContext {

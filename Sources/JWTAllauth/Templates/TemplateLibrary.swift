@@ -9,12 +9,18 @@ public final class TemplateLibrary: Sendable {
     private let library: MustacheLibrary
     /// Name (`confirmation.html`) → the file it was read from, to name it in errors.
     private let files: [String: String]
+    /// The catalogs of `Templates/locale/`: templates mark their text `{{#t}}…{{/t}}`, and the API
+    /// translates its answers with them. One set of templates with translated text, rather than a
+    /// set per language: an override (`templates.directory`) then changes every language at once,
+    /// and translators work on `.po` files with their own tools instead of on markup.
+    public let translations: Translations
 
     /// Loads the shipped templates and the overrides, then renders every template once with
     /// sample data. Throws a `TemplateError` naming the file: a missing override directory, an
     /// override that replaces nothing, a parse error, a template that renders empty or without its link.
-    public init(shareDirectory: URL, overrideDirectory: String?) throws {
+    public init(shareDirectory: URL, overrideDirectory: String?, defaultLanguage: String = "en") throws {
         let shipped = shareDirectory.appendingPathComponent("Templates").path
+        translations = try Translations(directory: "\(shipped)/locale", defaultLanguage: defaultLanguage)
         var files = try Self.templateFiles(in: shipped)
         for name in Self.requiredNames where files[name] == nil {
             throw TemplateError(file: "\(shipped)/\(name).mustache", problem: "missing from the installation")
@@ -44,12 +50,12 @@ public final class TemplateLibrary: Sendable {
     /// The library a configuration names: the installation's templates (found like nginx/ and
     /// config/) with the overrides of `templates.directory`.
     public convenience init(_ settings: Config.Templates) throws {
-        try self.init(shareDirectory: ShareDirectory.locate(), overrideDirectory: settings.directory)
+        try self.init(shareDirectory: ShareDirectory.locate(), overrideDirectory: settings.directory, defaultLanguage: settings.defaultLanguage)
     }
 
     /// Renders a mail. The subject becomes one header-safe line.
-    public func mail(_ template: MailTemplate, _ context: MailContext) throws -> RenderedMail {
-        let values = context.values
+    public func mail(_ template: MailTemplate, _ context: MailContext, language: String? = nil) throws -> RenderedMail {
+        let values = localized(context.values, language)
         return RenderedMail(
             subject: Self.headerLine(try render(template.subjectName, values)),
             text: try render(template.textName, values),
@@ -57,30 +63,46 @@ public final class TemplateLibrary: Sendable {
     }
 
     /// Renders a page to HTML (the API's page helper adds the headers).
-    public func page(_ template: PageTemplate, _ context: PageContext) throws -> String {
-        try render(template.name, context.values)
+    public func page(_ template: PageTemplate, _ context: PageContext, language: String? = nil) throws -> String {
+        try render(template.name, localized(context.values, language))
+    }
+
+    /// Adds what makes a template speak `language` (the default one when nil or unknown): the
+    /// `{{#t}}English text{{/t}}` lambda, which looks the text up in the catalog and renders the
+    /// translation as a template (so `{{site_name}}` inside it still works), `language` (the BCP 47
+    /// tag, for `<html lang>`) and a translated `link_lifetime`.
+    private func localized(_ values: [String: Any], _ language: String?) -> [String: Any] {
+        let catalog = translations.catalog(language)
+        var values = values
+        values["t"] = MustacheLambda { catalog.translate($0) }
+        values["language"] = Translations.tag(catalog.code)
+        if let lifetime = values["link_lifetime"] as? String { values["link_lifetime"] = catalog.translate(lifetime) }
+        return values
     }
 
     /// Every template renders with sample data: what `check` runs, and what stops `serve` before
     /// a broken override reaches a user.
     public func checkRendering() throws {
+        // Every language: a translation that drops `{{link}}` would send a mail without its link.
         for template in MailTemplate.allCases {
             let sample = MailContext.sample(for: template)
-            let mail = try mail(template, sample)
-            if mail.subject.isEmpty { throw TemplateError(file: file(template.subjectName), problem: "renders an empty subject") }
-            for (name, body) in [(template.textName, mail.text), (template.htmlName, mail.html)] {
-                if body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                    throw TemplateError(file: file(name), problem: "renders an empty body (a missing layout or partial?)")
-                }
-                // A mail whose link got lost is useless to its reader.
-                if let link = sample.link, !body.contains(link) {
-                    throw TemplateError(file: file(name), problem: "does not show the link ({{link}})")
+            for language in translations.languages {
+                let mail = try mail(template, sample, language: language)
+                if mail.subject.isEmpty { throw TemplateError(file: file(template.subjectName), problem: "renders an empty subject in \(language)") }
+                for (name, body) in [(template.textName, mail.text), (template.htmlName, mail.html)] {
+                    if body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                        throw TemplateError(file: file(name), problem: "renders an empty body (a missing layout or partial?)")
+                    }
+                    // A mail whose link got lost is useless to its reader.
+                    if let link = sample.link, !body.contains(link) {
+                        throw TemplateError(file: file(name), problem: "does not show the link ({{link}}) in \(language)")
+                    }
                 }
             }
         }
         for template in PageTemplate.allCases {
             for hasCapability in template.hasFormVariant ? [true, false] : [false] {
-                let html = try page(template, .sample(for: template, hasCapability: hasCapability))
+                let html = try page(template, .sample(for: template, hasCapability: hasCapability), language: translations.defaultLanguage)
                 if html.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                     throw TemplateError(file: file(template.name), problem: "renders an empty page (a missing layout or partial?)")
                 }

@@ -58,9 +58,9 @@ extension TestInstance {
         String(link.dropFirst("http://127.0.0.1:\(port)".count))
     }
 
-    func register(_ email: String, password: String = strongPassword, extra: String = "") throws -> HTTPResponse {
+    func register(_ email: String, password: String = strongPassword, extra: String = "", headers: [(String, String)] = []) throws -> HTTPResponse {
         try client.post("\(mount)/registration/",
-                        json: #"{"email":"\#(email)","password1":"\#(password)","password2":"\#(password)"\#(extra)}"#)
+                        json: #"{"email":"\#(email)","password1":"\#(password)","password2":"\#(password)"\#(extra)}"#, headers: headers)
     }
 
     /// Follows the link of the `count`-th mail to `address`.

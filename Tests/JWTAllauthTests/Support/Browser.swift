@@ -41,7 +41,8 @@ final class Browser {
 
     /// Starts chromedriver on a free loopback port and opens a browser with a fixed viewport.
     /// `mobile`: emulate a phone of that CSS width (desktop windows cannot be made that narrow).
-    init(width: Int = 1200, height: Int = 900, mobileWidth: Int? = nil) throws {
+    /// `language`: the browser's `Accept-Language` (`ru-RU,ru`), as a user of that language has it.
+    init(width: Int = 1200, height: Int = 900, mobileWidth: Int? = nil, language: String? = nil) throws {
         driverPort = TestInstance.freePort()
         client = HTTPClient(port: driverPort)
         profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString.prefix(8))")
@@ -61,6 +62,9 @@ final class Browser {
                      "--no-first-run", "--disable-extensions", "--force-device-scale-factor=1",
                      "--window-size=\(width),\(height)", "--user-data-dir=\(profile.appendingPathComponent("profile").path)"],
         ]
+        if let language {
+            options["prefs"] = ["intl.accept_languages": language]
+        }
         if let mobileWidth {
             options["mobileEmulation"] = ["deviceMetrics": ["width": mobileWidth, "height": 640, "pixelRatio": 2]]
         }

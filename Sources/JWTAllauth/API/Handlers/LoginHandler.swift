@@ -51,6 +51,8 @@ enum LoginHandler {
         let upgradedHash = verdict == .matchNeedsRehash ? hasher.hash(password) : nil
         let outcome = try context.db.transaction {
             if let upgradedHash { try context.users.setPasswordHash(userID: user.id, upgradedHash) }
+            // The first factor is proven: the mails sent to this user from now on speak this request's language.
+            try context.users.setLanguage(userID: user.id, context.language)
             return try context.signIn.finish(user, device: context.device(request), now: context.now)
         }
         return try context.signInResponse(outcome)

@@ -120,7 +120,9 @@ enum SocialHandler {
 
     private static func logIn(_ identity: ProviderIdentity, provider: String, _ request: Request, _ context: HandlerContext) throws -> Response {
         switch try context.socialLogin.logIn(identity, provider: provider, device: context.device(request), now: context.now) {
-        case .signedIn(_, let outcome):
+        case .signedIn(let user, let outcome):
+            // As after a password: later mails to this user speak this request's language.
+            try context.users.setLanguage(userID: user.id, context.language)
             return try context.signInResponse(outcome)
         case .emailAlreadyRegistered:
             throw APIError.coded(.conflict, "An account already uses this e-mail address; sign in and connect the provider.",
