@@ -68,7 +68,7 @@ public final class Service: Sendable {
         do {
             return try SharedHashingBudget(directory: directory, slots: accounts.hashingConcurrency, wait: accounts.hashingWait)
         } catch {
-            logger.error("hashing budget: counting in this process only", metadata: ["error": "\(error)"])
+            logger.error("hashing budget: limiting hashes within this process only", metadata: ["error": "\(error)"])
             return LocalHashingBudget(slots: accounts.hashingConcurrency, wait: accounts.hashingWait)
         }
     }
@@ -160,12 +160,12 @@ public final class Service: Sendable {
         var response: Response
         do {
             response = try answer(request, match, connection, language: language)
-        } catch let error as APIError {
-            response = error.response
         } catch is HashingBudgetExhausted {
             // Every hashing slot of the pool stayed taken for `accounts.hashing_wait`: overload.
             logger.warning("hashing budget exhausted", metadata: ["path": "\(request.path)"])
             response = APIError.busy.response
+        } catch let error as APIError {
+            response = error.response
         } catch let error as DatabaseError where error.code & 0xff == 5 || error.code & 0xff == 6 {
             // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: overload, not a bug.
             logger.warning("database busy", metadata: ["path": "\(request.path)"])

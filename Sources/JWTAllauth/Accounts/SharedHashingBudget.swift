@@ -36,11 +36,16 @@ public final class SharedHashingBudget: HashingBudget, @unchecked Sendable {
         slotPaths = (0..<slots).map { "\(directory)/slot-\($0)" }
         for path in slotPaths {
             let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
-            guard fd >= 0 else { throw HashingBudgetError.cannotOpen(path, errno) }
+            guard fd >= 0 else { throw PoolFileError.cannotOpen(path, errno) }
             close(fd)
         }
         self.wait = wait
-        let base = try Self.mapDoorbell(path: directory + "/doorbell")
+        let doorbellPath = directory + "/doorbell"
+        let base = try PoolFile.map(doorbellPath, bytes: Self.doorbellBytes) { memory in
+            sem_init((memory + 16).bindMemory(to: sem_t.self, capacity: 1), 1, 0)
+            memory.storeBytes(of: Self.magic, as: UInt64.self)
+        }
+        guard base.load(as: UInt64.self) == Self.magic else { throw PoolFileError.foreignFile(doorbellPath) }
         waiters = UnsafeAtomic(at: (base + 8).bindMemory(to: UnsafeAtomic<Int64>.Storage.self, capacity: 1))
         doorbell = (base + 16).bindMemory(to: sem_t.self, capacity: 1)
     }
@@ -54,7 +59,8 @@ public final class SharedHashingBudget: HashingBudget, @unchecked Sendable {
     /// A descriptor holding one slot's lock.
     private func acquire() throws(HashingBudgetExhausted) -> Int32 {
         let deadline = ContinuousClock.now + .milliseconds(Int(wait * 1000))
-        // Counted before the first try: a holder that releases after our try sees us and rings.
+        if let fd = tryAnySlot() { return fd }
+        // Counted before the next try: a holder that releases after that try sees us and rings.
         waiters.wrappingIncrement(ordering: .sequentiallyConsistent)
         defer { waiters.wrappingDecrement(ordering: .sequentiallyConsistent) }
         while true {
@@ -95,51 +101,5 @@ public final class SharedHashingBudget: HashingBudget, @unchecked Sendable {
         let nanoseconds = Int(now.tv_nsec) + Int(interval.components.attoseconds / 1_000_000_000) + Int(interval.components.seconds) * 1_000_000_000
         var until = timespec(tv_sec: now.tv_sec + nanoseconds / 1_000_000_000, tv_nsec: nanoseconds % 1_000_000_000)
         while sem_timedwait(doorbell, &until) != 0 && errno == EINTR {}
-    }
-
-    /// Maps the doorbell file, creating it complete under a temporary name first (as the counter
-    /// files are made): a worker never maps a half-initialised semaphore.
-    private static func mapDoorbell(path: String) throws -> UnsafeMutableRawPointer {
-        var fd = open(path, O_RDWR | O_CLOEXEC)
-        if fd < 0 && errno == ENOENT {
-            try createDoorbell(path: path)
-            fd = open(path, O_RDWR | O_CLOEXEC)
-        }
-        guard fd >= 0 else { throw HashingBudgetError.cannotOpen(path, errno) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, Int(info.st_size) == doorbellBytes,
-              let base = mmap(nil, doorbellBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED,
-              base.load(as: UInt64.self) == magic
-        else { throw HashingBudgetError.foreignFile(path) }
-        return base
-    }
-
-    private static func createDoorbell(path: String) throws {
-        let temporary = path + ".\(getpid()).tmp"
-        let fd = open(temporary, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw HashingBudgetError.cannotOpen(temporary, errno) }
-        defer { close(fd); unlink(temporary) }
-        guard ftruncate(fd, off_t(doorbellBytes)) == 0,
-              let base = mmap(nil, doorbellBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED
-        else { throw HashingBudgetError.cannotOpen(temporary, errno) }
-        defer { munmap(base, doorbellBytes) }
-        sem_init(base.advanced(by: 16).bindMemory(to: sem_t.self, capacity: 1), 1, 0)
-        base.storeBytes(of: magic, as: UInt64.self)
-        // link() fails if another worker got there first: then its doorbell is the one to share.
-        if link(temporary, path) != 0 && errno != EEXIST { throw HashingBudgetError.cannotOpen(path, errno) }
-    }
-}
-
-/// Why a worker could not open the pool's hashing budget (it then budgets within itself).
-enum HashingBudgetError: Error, CustomStringConvertible {
-    case cannotOpen(String, Int32)
-    case foreignFile(String)
-
-    var description: String {
-        switch self {
-        case .cannotOpen(let path, let code): "cannot open \(path): \(String(cString: strerror(code)))"
-        case .foreignFile(let path): "\(path) is not a hashing doorbell"
-        }
     }
 }

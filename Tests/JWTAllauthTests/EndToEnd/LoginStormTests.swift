@@ -146,7 +146,7 @@ struct LoginStormTests {
         // Production hashing (1M rounds), one slot; RS256 so a refresh needs real CPU (a signature).
         let instance = try instance(iterations: 1_000_000, wait: 3, algorithm: "RS256")
         // Two refresh chains per phase, logged in before the storm (a login during it would queue).
-        let chains = try (0..<4).map { _ in try instance.session(Self.email) }
+        let chains = try (0..<6).map { _ in try instance.session(Self.email) }
         func refreshRate(_ sessions: ArraySlice<ClientSession>, seconds: TimeInterval) -> (rate: Double, tally: RefreshLoad.Tally) {
             let load = RefreshLoad(instance, sessions: Array(sessions), maximumDuration: seconds + 30)
             let started = Date()
@@ -155,13 +155,13 @@ struct LoginStormTests {
             let tally = load.stop()
             return (Double(tally.answered) / Date().timeIntervalSince(started), tally)
         }
-        let alone = refreshRate(chains.prefix(2), seconds: 3)
+        let before = refreshRate(chains[0..<2], seconds: 2)
         let stopping = Atomic<Bool>(false)
         let storm = DispatchGroup()
         let stormStatuses = Mutex([Int: Int]())
         let stormDeadline = Date().addingTimeInterval(60)
         let client = instance.client
-        for _ in 0..<12 {
+        for _ in 0..<16 {
             storm.enter()
             Thread {
                 defer { storm.leave() }
@@ -172,15 +172,18 @@ struct LoginStormTests {
             }.start()
         }
         usleep(500_000)
-        let during = refreshRate(chains.suffix(2), seconds: 3)
+        let during = refreshRate(chains[2..<4], seconds: 3)
         stopping.store(true, ordering: .relaxed)
         #expect(storm.wait(timeout: .now() + 30) == .success)
+        let after = refreshRate(chains[4..<6], seconds: 2)
         let logins = stormStatuses.withLock { $0 }
         #expect(during.tally.failed == 0 && during.tally.lostSessions == 0, "\(during.tally)")
         #expect((logins[200] ?? 0) > 0, "the storm logged in: \(logins)")
         #expect(Set(logins.keys).isSubset(of: [200, 503]), "\(logins)")
-        // Hashing takes one core of two: refreshes keep the other. Unbounded, twelve hashing
-        // threads take ~12/13 of the CPU and refresh drops to a small fraction.
-        #expect(during.rate >= 0.35 * alone.rate, "refresh/s alone \(alone.rate), during the storm \(during.rate); logins \(logins)")
+        // Hashing takes one core of two and refreshes keep the other; unbounded, sixteen hashing
+        // threads take nearly all of both and refresh falls to about a tenth. The rate without the
+        // storm is taken before and after it, so other load on the machine weighs on both sides.
+        let alone = (before.rate + after.rate) / 2
+        #expect(during.rate >= 0.25 * alone, "refresh/s before \(before.rate), during the storm \(during.rate), after \(after.rate); logins \(logins)")
     }
 }
