@@ -5,7 +5,8 @@ import Foundation
 /// waits a bounded time for a slot and is then refused (`HashingBudgetExhausted`, a 503).
 /// `SharedHashingBudget` counts across the whole pool; `LocalHashingBudget` within one process.
 public protocol HashingBudget: Sendable {
-    /// Runs `work` while holding one slot, waiting at most the budget's bound for it.
+    /// Runs `work` while holding one slot (at `HashingPriority`), waiting at most the budget's
+    /// bound for it.
     func withSlot<T>(_ work: () throws -> T) throws -> T
 }
 
@@ -44,6 +45,6 @@ public final class LocalHashingBudget: HashingBudget, @unchecked Sendable {
             condition.signal()
             condition.unlock()
         }
-        return try work()
+        return try HashingPriority.raised(work)
     }
 }

@@ -53,7 +53,7 @@ public final class SharedHashingBudget: HashingBudget, @unchecked Sendable {
     public func withSlot<T>(_ work: () throws -> T) throws -> T {
         let slot = try acquire()
         defer { release(slot) }
-        return try work()
+        return try HashingPriority.raised(work)
     }
 
     /// A descriptor holding one slot's lock.

@@ -73,6 +73,17 @@ struct HashingBudgetTests {
         #expect(Date().timeIntervalSince(started) < 0.2, "at once, not after its own sleep")
     }
 
+    @Test func aSlotHashesAtRaisedPriorityAndGivesItBack() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let budget = try SharedHashingBudget(directory: directory, slots: 1, wait: 1)
+        let which = __priority_which_t(PRIO_PROCESS.rawValue)
+        let before = getpriority(which, 0)
+        let inside = try budget.withSlot { getpriority(which, 0) }
+        // The tests run as root (CI too), who may lower a nice value.
+        #expect(inside == HashingPriority.nice, "nice \(inside) while holding the slot")
+        #expect(getpriority(which, 0) == before, "the thread's own nice value afterwards")
+    }
+
     @Test func theLocalBudgetAlsoBoundsItsWait() throws {
         let budget = LocalHashingBudget(slots: 1, wait: 0.1)
         let done = hold(budget, for: 0.5)

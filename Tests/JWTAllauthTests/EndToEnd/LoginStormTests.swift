@@ -142,6 +142,45 @@ struct LoginStormTests {
         #expect(lockHolder(slot) == nil, "nobody holds the slot once the login is answered")
     }
 
+    @Test func everyPathThatHashesAPasswordWaitsForThePoolsSlot() throws {
+        // Cheap hashes, one slot, a short wait; the test takes the slot itself, as a worker would.
+        let instance = try TestInstance.mfa("optional", mail: true, [
+            "JWT_ALLAUTH_ACCOUNTS_HASHING_CONCURRENCY": "1", "JWT_ALLAUTH_ACCOUNTS_HASHING_WAIT": "0.3",
+        ])
+        let password = TestInstance.strongPassword
+        try instance.createUser("hasher@example.com")
+        let session = try instance.session("hasher@example.com")
+        try instance.createUser("second@example.com")
+        let enrolled = try instance.session("second@example.com")
+        _ = try instance.enrol(bearer: enrolled)
+        #expect(try instance.client.post("\(instance.mount)/password/reset/", json: #"{"email":"hasher@example.com"}"#).status == 200)
+        let opened = try instance.followMailLink(to: "hasher@example.com")
+        let cookies = try instance.capabilityCookies(opened, name: "password_reset_access_token")
+
+        let slot = open(instance.directory.appendingPathComponent("run/hashing/slot-0").path, O_RDWR)
+        #expect(slot >= 0 && flock(slot, LOCK_EX) == 0, "the test holds the pool's only hashing slot")
+        let refused: [(String, HTTPResponse)] = [
+            ("login", try instance.login("hasher@example.com")),
+            ("login, unknown address", try instance.login("nobody@example.com")),
+            ("sign-up", try instance.register("new@example.com")),
+            ("password change", try instance.client.post("\(instance.mount)/password/change/", json:
+                #"{"old_password":"\#(password)","new_password1":"N3w-Passw0rd-42","new_password2":"N3w-Passw0rd-42"}"#, headers: [session.bearer])),
+            ("MFA sign-in's password step", try instance.login("second@example.com")),
+            ("MFA deactivate", try instance.mfaPost("deactivate/", #"{"password":"\#(password)"}"#, headers: [enrolled.bearer])),
+            ("reset set-new", try instance.setPassword("password/reset/set-new/", cookies, cookieName: "password_reset_access_token", password: "N3w-Passw0rd-42")),
+        ]
+        for (path, response) in refused {
+            #expect(response.status == 503 && response.json?["code"]?.string == "busy" && response.header("Retry-After") == "1",
+                    "\(path): \(response.status) \(response.text)")
+        }
+        // Five refusals for load on one account are no failed logins: its limit (5 per 5 min) is untouched.
+        for _ in 0..<5 { _ = try instance.login("hasher@example.com") }
+        close(slot)
+        #expect(try instance.login("hasher@example.com").status == 200, "the slot is free again, and no failure was counted")
+        #expect(try instance.setPassword("password/reset/set-new/", cookies, cookieName: "password_reset_access_token",
+                                         password: "N3w-Passw0rd-42").status == 200, "the refused reset spent nothing")
+    }
+
     @Test func refreshKeepsAnsweringDuringALoginStorm() throws {
         // Production hashing (1M rounds), one slot; RS256 so a refresh needs real CPU (a signature).
         let instance = try instance(iterations: 1_000_000, wait: 3, algorithm: "RS256")
