@@ -109,8 +109,10 @@ STORM_SECONDS=$((DURATION + 4))
 wrk -t2 -c"$STORM" -d"${STORM_SECONDS}s" --timeout 10s -s bench/login.lua "http://127.0.0.1:$PORT/jwt-allauth/login/" >"$WORK/storm.out" 2>&1 &
 STORM_PID=$!
 sleep 2  # the storm's queue fills
+STORM_CPU_BEFORE=$(worker_cpu); STORM_CPU_STARTED=$(date +%s.%N)
 read -r s_rps s_p50 s_p99 s_mean _ s_busy s_bad <<<"$(parse_wrk "$(TOKENS="$WORK/storm-tokens" THREADS=2 wrk -t2 -c"$CHAINS" -d"${DURATION}s" \
     --latency --timeout 10s -s bench/refresh.lua "http://127.0.0.1:$PORT/jwt-allauth/refresh/" 2>&1)")"
+WORKER_CORES=$(python3 -c "print(f'{($(worker_cpu) - $STORM_CPU_BEFORE) / ($(date +%s.%N) - $STORM_CPU_STARTED):.2f}')")
 wait "$STORM_PID"; STORM_PID=""
 read -r _ _ _ l_mean l_ok l_busy l_bad <<<"$(parse_wrk "$(cat "$WORK/storm.out")")"
 
@@ -130,5 +132,6 @@ allowed = share / hash_s
 print(f"ratio refresh rate storm / alone: {storm / alone:.2f}   (target >= 0.45)")
 print(f"ratio refresh p99 storm / alone:  {p99_storm / p99_alone:.2f}   (target <= 3)")
 print(f"logins during the storm: {ok / seconds:.2f}/s answered 200, {busy / seconds:.2f}/s 503 (hashing wait), {bad} other; mean {$l_mean:.0f} ms")
+print(f"the workers used {$WORKER_CORES} cores during the storm (hashing at most {share}, the rest refresh and login bookkeeping)")
 print(f"the share allows {share} / {hash_s:.3f} s = {allowed:.2f} logins/s; ratio {ok / seconds / allowed:.2f}   (target >= 0.90)")
 PY
