@@ -17,6 +17,8 @@ SYSTEM_PACKAGES += python3-cryptography
 SYSTEM_PACKAGES += libqrencode-dev zbar-tools librsvg2-bin
 # Translations: gettext's msgfmt checks the catalogs in the tests; CJK fonts for the page screenshots.
 SYSTEM_PACKAGES += gettext fonts-noto-cjk
+# The PostgreSQL store (libpq) and the throwaway PostgreSQL cluster its tests run against.
+SYSTEM_PACKAGES += libpq-dev postgresql
 
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -3,10 +3,10 @@ import Foundation
 /// What an operator does to accounts from the command line (`jwt-allauth invite`,
 /// `verify-email`, `deactivate`, `mfa-remove`). Invitations go through `Invitations`, as the API's do.
 public struct AccountAdministration {
-    let db: Database
+    let db: any SQLConnection
     let config: Config
 
-    public init(_ db: Database, config: Config) {
+    public init(_ db: any SQLConnection, config: Config) {
         self.db = db
         self.config = config
     }

@@ -14,7 +14,7 @@ enum CapabilityOutcome {
 /// anything is spent, and the capability is spent in the same transaction as the change
 /// (SPEC "Deliberate differences"): a typo costs the user nothing, a crash leaves nothing half-done.
 struct CapabilityRedemption {
-    let db: Database
+    let db: any SQLConnection
     let config: Config
     let issuer: SessionIssuer
 
@@ -32,7 +32,7 @@ struct CapabilityRedemption {
         // account is re-read under the lock (a deactivation in between wins).
         return try db.transaction(.immediate) { () throws -> CapabilityOutcome in
             guard let userID = try tokens.consume(capability, purpose, now: now),
-                  let user = try UserStore(db).find(id: userID), user.isActive
+                  let user = try UserStore(db).findLocked(id: userID), user.isActive
             else { return .invalid }
             if purpose == .passwordSetAccess {
                 // The invitation is accepted: its link stops working even without revocation.

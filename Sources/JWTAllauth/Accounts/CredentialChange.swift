@@ -3,7 +3,7 @@
 /// account (reset links, capabilities, confirmation and invitation keys). Used by password change,
 /// reset `set-new/` and invitation `set-password/`, which then open the caller's new session.
 struct CredentialChange {
-    let db: Database
+    let db: any SQLConnection
     let config: Config
 
     /// Stores `passwordHash` and revokes. Runs in the caller's write transaction, so the change and

@@ -15,9 +15,9 @@ public struct DjangoImport {
     }
 
     let source: Database
-    let target: Database
+    let target: any SQLConnection
 
-    public init(source: Database, target: Database) {
+    public init(source: Database, target: any SQLConnection) {
         self.source = source
         self.target = target
     }

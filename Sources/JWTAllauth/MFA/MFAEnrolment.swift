@@ -22,7 +22,7 @@ enum ActivationOutcome {
 struct MFAEnrolment {
     static let recoveryCodeCount = 10
 
-    let db: Database
+    let db: any SQLConnection
     let config: Config
     let issuer: SessionIssuer
     let key: MFAKey
@@ -53,6 +53,7 @@ struct MFAEnrolment {
         // accepted step is stored with the authenticator, so the activation code is not also a
         // valid login code.
         return try db.transaction(.immediate) { () throws -> ActivationOutcome in
+            try ChallengeStore(db: db).lockSecondFactors(userID: user.id)
             if try authenticators.hasTOTP(userID: user.id) { return .alreadyActive }
             guard let sealed = try authenticators.setupSecret(userID: user.id, now: now) else { return .notInitiated }
             let secret = try key.open(sealed, userID: user.id)

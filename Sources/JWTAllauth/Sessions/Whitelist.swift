@@ -51,9 +51,9 @@ public enum RotationOutcome: Sendable, Equatable {
 /// The refresh-token whitelist: issuing, rotation with reuse detection, and revocation.
 /// All of its SQL is here.
 public struct Whitelist {
-    let db: Database
+    let db: any SQLConnection
 
-    public init(_ db: Database) { self.db = db }
+    public init(_ db: any SQLConnection) { self.db = db }
 
     private static let entryColumns = "jti, session, user_id, enabled, created, expires, session_iat"
 
@@ -97,9 +97,20 @@ public struct Whitelist {
         try db.first("SELECT \(Self.entryColumns) FROM refresh_tokens WHERE jti = ?", [.text(jti)], Self.entry)
     }
 
-    /// The rotation algorithm (SPEC "The whitelist"). One `BEGIN IMMEDIATE` transaction: it holds
-    /// the database's write lock from the first read, so two workers presenting the same token
-    /// serialise here and exactly one finds its row. Rejections that revoke (replay, expiry,
+    /// `find`, and on PostgreSQL the row stays locked until the transaction ends. A second rotation
+    /// of the same token waits here, then (READ COMMITTED re-reads the row) finds it replaced and
+    /// takes the replay or grace path, as it does behind SQLite's write lock; a logout-all racing
+    /// the rotation deletes the successor after it, or the rotation finds nothing: never a live row.
+    private func findLocked(jti: String) throws -> WhitelistEntry? {
+        switch db.engine {
+        case .sqlite: try find(jti: jti)
+        case .postgreSQL: try db.first("SELECT \(Self.entryColumns) FROM refresh_tokens WHERE jti = ? FOR UPDATE", [.text(jti)], Self.entry)
+        }
+    }
+
+    /// The rotation algorithm (SPEC "The whitelist"). One write transaction: on SQLite it holds the
+    /// database's write lock from the first read, on PostgreSQL the row's lock (`findLocked`), so two
+    /// workers (or hosts) presenting the same token serialise here and exactly one finds its row. Rejections that revoke (replay, expiry,
     /// inactive account) commit their deletions, because they return rather than throw.
     public func rotate(
         presented: TokenClaims,
@@ -112,7 +123,7 @@ public struct Whitelist {
     ) throws -> RotationOutcome {
         let users = UserStore(db)
         return try db.transaction(.immediate) { () throws -> RotationOutcome in
-            guard let row = try find(jti: presented.jti), row.session == presented.session, String(row.userID) == presented.userID else {
+            guard let row = try findLocked(jti: presented.jti), row.session == presented.session, String(row.userID) == presented.userID else {
                 // (session, predecessor): the session index narrows it to that session's one row.
                 if grace > 0, let successor = try db.first(
                     "SELECT \(Self.entryColumns) FROM refresh_tokens WHERE session = ? AND predecessor_jti = ? AND created >= ?",

@@ -5,12 +5,29 @@ import Foundation
 import Glibc
 #endif
 
-/// A failure from SQLite, with the statement's error message.
+/// A failure from the database, with the statement's error message: SQLite's result code, or
+/// PostgreSQL's SQLSTATE (`PostgreSQLDatabase`).
 public struct DatabaseError: Error, CustomStringConvertible {
     public var code: Int32
     public var message: String
-    public var description: String { "sqlite error \(code): \(message)" }
-    var isConstraintViolation: Bool { code & 0xff == SQLITE_CONSTRAINT }
+    /// PostgreSQL's five-character error code; nil for SQLite.
+    public var sqlState: String? = nil
+    public var description: String { sqlState.map { "postgresql error \($0): \(message)" } ?? "sqlite error \(code): \(message)" }
+    var isConstraintViolation: Bool { sqlState.map { $0.hasPrefix("23") } ?? (code & 0xff == SQLITE_CONSTRAINT) }
+    /// A transient overload, not a bug: SQLite's BUSY/LOCKED after the busy timeout; PostgreSQL's
+    /// lock or statement timeout, a deadlock or a serialization failure.
+    var isBusy: Bool {
+        guard let sqlState else { return code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+        return ["55P03", "57014", "40P01", "40001"].contains(sqlState)
+    }
+}
+
+/// The database cannot be reached (PostgreSQL down, restarting, or the connection's backend
+/// killed). The request that meets it answers 503; the connection is dropped, and the next
+/// request opens a new one.
+public struct StoreUnavailable: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { "database unavailable: \(message)" }
 }
 
 /// A value bound to, or read from, a statement.
@@ -32,32 +49,10 @@ extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Exp
     public init(_ value: Bool?) { self = value.map { .integer($0 ? 1 : 0) } ?? .null }
 }
 
-/// One result row; columns by position.
-public struct Row {
-    fileprivate let statement: OpaquePointer
-
-    public func int(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
-    public func bool(_ column: Int32) -> Bool { sqlite3_column_int64(statement, column) != 0 }
-    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
-    public func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
-    public func optionalBool(_ column: Int32) -> Bool? { isNull(column) ? nil : bool(column) }
-    public func double(_ column: Int32) -> Double { sqlite3_column_double(statement, column) }
-    /// By byte count, not up to the first NUL: a stored value comes back whole.
-    public func string(_ column: Int32) -> String {
-        guard let text = sqlite3_column_text(statement, column) else { return "" }
-        let count = Int(sqlite3_column_bytes(statement, column))
-        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
-    }
-    public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
-    public func blob(_ column: Int32) -> [UInt8] {
-        guard let bytes = sqlite3_column_blob(statement, column) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(statement, column))))
-    }
-}
-
 /// One SQLite connection, used by one thread at a time. Statements are prepared once and cached,
 /// which is most of the cost of a small query.
-public final class Database {
+public final class Database: SQLConnection {
+    public let engine = DatabaseEngine.sqlite
     private(set) var handle: OpaquePointer?
     /// `<database>-writer.lock`, see `transaction`.
     private var writerLockFD: Int32 = -1
@@ -161,30 +156,30 @@ public final class Database {
     }
 
     /// Runs a statement and calls `body` for each row.
-    public func query(_ sql: String, _ bindings: [SQLValue] = [], _ body: (Row) throws -> Void) throws {
+    public func query(_ sql: String, _ bindings: [SQLValue], _ body: (Row) throws -> Void) throws {
         let statement = try prepared(sql, bindings)
         defer { sqlite3_reset(statement) }
         while true {
             let result = sqlite3_step(statement)
             if result == SQLITE_DONE { return }
             guard result == SQLITE_ROW else { throw error(result) }
-            try body(Row(statement: statement))
+            try body(Row(source: .sqlite(statement)))
         }
     }
 
     /// The first row mapped by `map`, or nil.
-    public func first<T>(_ sql: String, _ bindings: [SQLValue] = [], _ map: (Row) throws -> T) throws -> T? {
+    public func first<T>(_ sql: String, _ bindings: [SQLValue], _ map: (Row) throws -> T) throws -> T? {
         let statement = try prepared(sql, bindings)
         defer { sqlite3_reset(statement) }
         let result = sqlite3_step(statement)
         if result == SQLITE_DONE { return nil }
         guard result == SQLITE_ROW else { throw error(result) }
-        return try map(Row(statement: statement))
+        return try map(Row(source: .sqlite(statement)))
     }
 
     /// Runs a statement that returns no rows; answers the number of rows changed.
     @discardableResult
-    public func run(_ sql: String, _ bindings: [SQLValue] = []) throws -> Int {
+    public func run(_ sql: String, _ bindings: [SQLValue]) throws -> Int {
         let statement = try prepared(sql, bindings)
         defer { sqlite3_reset(statement) }
         let result = sqlite3_step(statement)
@@ -193,6 +188,9 @@ public final class Database {
     }
 
     public var lastInsertID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Nothing to do: `BEGIN IMMEDIATE` already admits one writer at a time (see `SQLConnection`).
+    public func serializeWriters(on key: String) throws {}
 
     public enum TransactionKind: String {
         /// Takes the write lock at BEGIN: for read-modify-write that must not interleave with
@@ -203,7 +201,7 @@ public final class Database {
     }
 
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
-    public func transaction<T>(_ kind: TransactionKind = .immediate, _ body: () throws -> T) throws -> T {
+    public func transaction<T>(_ kind: TransactionKind, _ body: () throws -> T) throws -> T {
         if kind == .immediate, writerLockFD >= 0 {
             // Writers of every thread and process queue in the kernel (each connection has its own
             // open file description, so flock separates threads too) instead of sleep-polling in

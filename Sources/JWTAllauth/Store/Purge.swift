@@ -14,9 +14,9 @@ public struct Purge {
         public var total: Int { refreshTokens + oneTimeTokens + throttleHits + sentMail + mfaRows }
     }
 
-    let db: Database
+    let db: any SQLConnection
 
-    public init(_ db: Database) { self.db = db }
+    public init(_ db: any SQLConnection) { self.db = db }
 
     public func run(now: Int64, dryRun: Bool) throws -> Report {
         let throttleCutoff = Double(now - 86400)

@@ -26,7 +26,7 @@ enum PasswordChangeHandler {
         let hash = context.hasher.hash(first)
         let session = try context.db.transaction(.immediate) { () throws -> IssuedSession? in
             // Re-read under the write lock: a deactivation that landed meanwhile wins.
-            guard let current = try context.users.find(id: user.id), current.isActive else { throw APIError.tokenNotValid() }
+            guard let current = try context.users.findLocked(id: user.id), current.isActive else { throw APIError.tokenNotValid() }
             try context.credentialChange.apply(to: current, passwordHash: hash)
             // Revocation took the caller's session too: hand over its replacement.
             guard context.config.accounts.logoutOnPasswordChange else { return nil }
