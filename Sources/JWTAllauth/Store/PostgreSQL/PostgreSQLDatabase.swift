@@ -24,6 +24,8 @@ public struct PostgreSQLSettings: Sendable {
         let milliseconds = max(50, Int(busyTimeout * 1000))
         return "-c statement_timeout=\(milliseconds) -c lock_timeout=\(milliseconds)"
             + " -c idle_in_transaction_session_timeout=\(max(10_000, 2 * milliseconds))"
+            // NOTICEs (`… already exists, skipping`) would go to the worker's standard error.
+            + " -c client_min_messages=warning"
     }
 }
 
@@ -104,8 +106,26 @@ public final class PostgreSQLDatabase: SQLConnection {
         return DatabaseError(code: 0, message: trimmed, sqlState: sqlState)
     }
 
+    /// Runs `attempt` once more on a fresh connection when an idle connection turns out dead (the
+    /// server restarted, or its backend was killed, since this thread last used it), so the first
+    /// request after an outage does not fail for it. Only where repeating cannot apply anything
+    /// twice: outside a transaction, for `BEGIN` and plain reads. Any other statement met by a
+    /// lost connection answers `StoreUnavailable`, and the next one reconnects.
+    private func reconnectingOnce<R>(_ sql: String, _ attempt: () throws -> R) throws -> R {
+        let reused = connection != nil && !inTransaction
+        do {
+            return try attempt()
+        } catch is StoreUnavailable where reused && (sql == "BEGIN" || (sql.hasPrefix("SELECT ") && !sql.contains(" FOR UPDATE"))) {
+            return try attempt()
+        }
+    }
+
     /// Runs `sql` (prepared once per connection) with `bindings`; the caller clears the result.
     private func execute(_ sql: String, _ bindings: [SQLValue]) throws -> OpaquePointer {
+        try reconnectingOnce(sql) { try executeOnce(sql, bindings) }
+    }
+
+    private func executeOnce(_ sql: String, _ bindings: [SQLValue]) throws -> OpaquePointer {
         let connection = try connected()
         let name: String
         if let prepared = statements[sql] {
@@ -135,6 +155,10 @@ public final class PostgreSQLDatabase: SQLConnection {
 
     /// Statements without parameters (schema, transaction control), through the simple protocol.
     public func execute(_ sql: String) throws {
+        try reconnectingOnce(sql) { try executeSimple(sql) }
+    }
+
+    private func executeSimple(_ sql: String) throws {
         let connection = try connected()
         let result = PQexec(connection, sql)
         let status = PQresultStatus(result)

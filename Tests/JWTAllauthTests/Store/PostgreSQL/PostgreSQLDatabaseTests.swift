@@ -78,15 +78,33 @@ struct PostgreSQLDatabaseTests {
         #expect(applied.flatMap { $0 }.sorted() == Migrator.all.map(\.name).sorted(), "each step applied by exactly one host")
     }
 
-    @Test func aKilledBackendAnswersUnavailableOnceThenReconnects() throws {
-        let url = try TestPostgreSQL.freshDatabase()
-        let db = TestPostgreSQL.connect(url), killer = TestPostgreSQL.connect(url)
+    /// Kills the backend serving `db`; answers its pid.
+    @discardableResult
+    func killBackend(of db: PostgreSQLDatabase, with killer: PostgreSQLDatabase) throws -> Int64 {
         let pid = try #require(try db.first("SELECT pg_backend_pid()", []) { $0.int(0) })
         #expect(try killer.first("SELECT pg_terminate_backend(?)", [.integer(pid)]) { $0.bool(0) } == true)
-        #expect(throws: StoreUnavailable.self) { try db.first("SELECT 1", []) { $0.int(0) } }
+        return pid
+    }
+
+    @Test func aReadOrATransactionOnAConnectionWhoseBackendDiedRunsOnANewOne() throws {
+        let url = try TestPostgreSQL.freshDatabase()
+        let db = TestPostgreSQL.connect(url), killer = TestPostgreSQL.connect(url)
+        let pid = try killBackend(of: db, with: killer)
         let newPID = try db.first("SELECT pg_backend_pid()", []) { $0.int(0) }
-        #expect(newPID != nil && newPID != pid, "the next statement runs on a new connection")
+        #expect(newPID != nil && newPID != pid, "the read ran on a new connection")
         #expect(try db.first("SELECT ?::bigint + 1", [.integer(41)]) { $0.int(0) } == 42, "statements are prepared again")
+        try killBackend(of: db, with: killer)
+        #expect(try db.transaction(.immediate) { try db.first("SELECT 7", []) { $0.int(0) } } == 7, "BEGIN reconnects too")
+    }
+
+    @Test func aWriteMetByALostConnectionIsUnavailableAndTheNextReconnects() throws {
+        let url = try TestPostgreSQL.freshDatabase()
+        let db = TestPostgreSQL.connect(url), killer = TestPostgreSQL.connect(url)
+        try db.execute("CREATE TABLE t (v BIGINT)")
+        try killBackend(of: db, with: killer)
+        #expect(throws: StoreUnavailable.self) { try db.run("INSERT INTO t VALUES (1)", []) }
+        try db.run("INSERT INTO t VALUES (2)", [])
+        #expect(try db.first("SELECT SUM(v) FROM t", []) { $0.int(0) } == 2, "the write met by the outage was not repeated")
     }
 
     @Test func aConnectionLostInsideATransactionRunsNothingMoreOfIt() throws {
