@@ -108,10 +108,10 @@ struct SocialLogin {
     enum DisconnectOutcome { case disconnected, notFound, lastWayIn }
 
     /// Removes one of the caller's connections, unless it is the last way into the account (no
-    /// usable password and no other connection).
+    /// usable password and no other connection). Durable: it takes a way into the account away.
     func disconnect(id: Int64, userID: Int64) throws -> DisconnectOutcome {
         let connections = SocialAccounts(db)
-        return try db.transaction(.immediate) { () throws -> DisconnectOutcome in
+        return try db.transaction(.immediate, durability: .full) { () throws -> DisconnectOutcome in
             guard try connections.find(id: id, userID: userID) != nil, let user = try UserStore(db).find(id: userID) else { return .notFound }
             if !user.hasUsablePassword, try connections.list(userID: userID).count <= 1 { return .lastWayIn }
             try connections.delete(id: id)
