@@ -146,9 +146,9 @@ public final class Service: Sendable {
             response = try answer(request, match, connection, language: language)
         } catch let error as APIError {
             response = error.response
-        } catch let error as DatabaseError where error.isBusy {
-            // Locks held past the busy timeout: overload, not a bug.
-            logger.warning("database busy", metadata: ["path": "\(request.path)"])
+        } catch let error as StoreBusy {
+            // A lock held past database.busy_timeout: overload or a stuck writer, not a bug.
+            logger.warning("database busy", metadata: ["path": "\(request.path)", "waited_for": "\(error.waitedFor)"])
             response = APIError.busy.response
         } catch let error as StoreUnavailable {
             // PostgreSQL restarting or this connection's backend gone: the next request reconnects.

@@ -74,9 +74,10 @@ struct MFAEnrolment {
     }
 
     /// Removes the user's second factors; answers whether there were any. Sessions are untouched
-    /// (the user is signed in and proved the password).
+    /// (the user is signed in and proved the password). Durable: a removal lost to a power cut
+    /// would bring back a factor the user believes gone.
     func deactivate(userID: Int64) throws -> Bool {
-        try db.transaction(.immediate) { () throws -> Bool in
+        try db.transaction(.immediate, durability: .full) { () throws -> Bool in
             try ChallengeStore(db: db).deleteAll(userID: userID)
             return try AuthenticatorStore(db).removeAll(userID: userID) > 0
         }

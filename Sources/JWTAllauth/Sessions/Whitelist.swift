@@ -133,7 +133,11 @@ public struct Whitelist {
                     // tabs): hand back the successor already issued instead of killing the session.
                     return .rotated(user: user, successor: successor)
                 }
-                return try revoke(session: presented.session) > 0 ? .replayed : .sessionClosed
+                // Checked first: a dead token presented again is no new replay, and needs no
+                // durable commit (see `revoke`).
+                guard try isLive(session: presented.session) else { return .sessionClosed }
+                try revoke(session: presented.session)
+                return .replayed
             }
             guard let user = try users.find(id: row.userID) else {
                 try revoke(session: row.session)
@@ -172,22 +176,33 @@ public struct Whitelist {
                        + Self.deviceValues(device) + [.text(jti)]) == 1
     }
 
+    // Every revocation commits with `.full` durability, in its own transaction or joined to the
+    // caller's: a revocation lost to a power cut would silently give the access back. A rotation
+    // that revokes (replay, expiry, inactive account) is thereby re-run as a `.full` transaction;
+    // plain rotations stay `.normal` (a lost one only logs a device out).
+
     /// Deletes every token of one device session.
     @discardableResult
     public func revoke(session: String) throws -> Int {
-        try db.run("DELETE FROM refresh_tokens WHERE session = ?", [.text(session)])
+        try db.transaction(.immediate, durability: .full) {
+            try db.run("DELETE FROM refresh_tokens WHERE session = ?", [.text(session)])
+        }
     }
 
     /// Deletes one session only if it belongs to `userID`; answers whether anything was deleted.
     @discardableResult
     public func revoke(session: String, ofUser userID: Int64) throws -> Bool {
-        try db.run("DELETE FROM refresh_tokens WHERE session = ? AND user_id = ?", [.text(session), .integer(userID)]) > 0
+        try db.transaction(.immediate, durability: .full) {
+            try db.run("DELETE FROM refresh_tokens WHERE session = ? AND user_id = ?", [.text(session), .integer(userID)]) > 0
+        }
     }
 
     /// Deletes every session of a user.
     @discardableResult
     public func revoke(userID: Int64) throws -> Int {
-        try db.run("DELETE FROM refresh_tokens WHERE user_id = ?", [.integer(userID)])
+        try db.transaction(.immediate, durability: .full) {
+            try db.run("DELETE FROM refresh_tokens WHERE user_id = ?", [.integer(userID)])
+        }
     }
 
     /// Enables the user's disabled sessions (sign-ups awaiting confirmation) once the address is confirmed.

@@ -112,10 +112,10 @@ struct SocialLogin {
     enum DisconnectOutcome { case disconnected, notFound, lastWayIn }
 
     /// Removes one of the caller's connections, unless it is the last way into the account (no
-    /// usable password and no other connection).
+    /// usable password and no other connection). Durable: it takes a way into the account away.
     func disconnect(id: Int64, userID: Int64) throws -> DisconnectOutcome {
         let connections = SocialAccounts(db)
-        return try db.transaction(.immediate) { () throws -> DisconnectOutcome in
+        return try db.transaction(.immediate, durability: .full) { () throws -> DisconnectOutcome in
             // Two disconnects of an account's last two connections: the second must see the first.
             try connections.lockConnections(userID: userID)
             guard try connections.find(id: id, userID: userID) != nil, let user = try UserStore(db).find(id: userID) else { return .notFound }

@@ -14,12 +14,6 @@ public struct DatabaseError: Error, CustomStringConvertible {
     public var sqlState: String? = nil
     public var description: String { sqlState.map { "postgresql error \($0): \(message)" } ?? "sqlite error \(code): \(message)" }
     var isConstraintViolation: Bool { sqlState.map { $0.hasPrefix("23") } ?? (code & 0xff == SQLITE_CONSTRAINT) }
-    /// A transient overload, not a bug: SQLite's BUSY/LOCKED after the busy timeout; PostgreSQL's
-    /// lock or statement timeout, a deadlock or a serialization failure.
-    var isBusy: Bool {
-        guard let sqlState else { return code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
-        return ["55P03", "57014", "40P01", "40001"].contains(sqlState)
-    }
 }
 
 /// The database cannot be reached (PostgreSQL down, restarting, or the connection's backend
@@ -28,6 +22,19 @@ public struct DatabaseError: Error, CustomStringConvertible {
 public struct StoreUnavailable: Error, CustomStringConvertible {
     public var message: String
     public var description: String { "database unavailable: \(message)" }
+}
+
+/// What a committed transaction survives (SQLite's `synchronous` in WAL mode). Chosen by the store
+/// type that knows what the transaction does, never by a handler.
+public enum Durability: Sendable, Equatable {
+    /// `synchronous = NORMAL`: survives an application crash; an OS crash or power cut may lose the
+    /// last transactions (never corrupts the file). Right for rotations and logins: a lost one only
+    /// logs a device out.
+    case normal
+    /// `synchronous = FULL`: the WAL is synced before COMMIT returns, so the change survives a power
+    /// cut too. For whatever takes access away (logout, revocation, password change…): a lost one
+    /// would silently give the access back.
+    case full
 }
 
 /// A value bound to, or read from, a statement.
@@ -55,12 +62,20 @@ public final class Database: SQLConnection {
     public let engine = DatabaseEngine.sqlite
     private(set) var handle: OpaquePointer?
     /// `<database>-writer.lock`, see `transaction`.
-    private var writerLockFD: Int32 = -1
+    private var writerLock: WriterLock?
     private var statements: [String: OpaquePointer] = [:]
     public let path: String
+    /// The longest any statement or transaction of this connection waits for a lock.
+    public let busyTimeout: TimeInterval
+    /// The durability of the transaction in progress, nil outside one.
+    private var openDurability: Durability?
+    /// Read by the busy handler: when the current wait for SQLite's lock must end.
+    private let busyDeadline = BusyDeadline()
+    private let probe = TransactionProbe.fromEnvironment()
 
     public init(path: String, busyTimeout: TimeInterval = 5) throws {
         self.path = path
+        self.busyTimeout = busyTimeout
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let result = sqlite3_open_v2(path, &handle, flags, nil)
         guard result == SQLITE_OK else {
@@ -68,8 +83,9 @@ public final class Database: SQLConnection {
             sqlite3_close(handle)
             throw DatabaseError(code: result, message: "\(path): \(message)")
         }
-        installBusyHandler(timeout: busyTimeout)
-        writerLockFD = open(path + "-writer.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        installBusyHandler()
+        writerLock = WriterLock(path: path + "-writer.lock")
+        probe?.attach(to: handle)
         try execute("PRAGMA journal_mode = WAL")
         // NORMAL is durable across application crashes in WAL mode; only an OS crash may lose
         // the last transactions, never corrupt the file.
@@ -79,26 +95,38 @@ public final class Database: SQLConnection {
 
     deinit {
         for statement in statements.values { sqlite3_finalize(statement) }
-        if writerLockFD >= 0 { close(writerLockFD) }
         sqlite3_close_v2(handle)
+    }
+
+    /// When a wait for SQLite's lock must end: the transaction's deadline inside one (shared with
+    /// the writer lock), else `busyTimeout` from the statement's first busy answer.
+    private final class BusyDeadline {
+        var transaction: WaitDeadline?
+        var statement = WaitDeadline(after: 0)
+        var timeout: TimeInterval = 0
     }
 
     /// SQLite's default busy handler sleeps in growing steps and is unfair between processes
     /// (one process starved for seconds in our probe). Short, jittered sleeps keep the worst
-    /// wait in the tens of milliseconds under contention.
-    private func installBusyHandler(timeout: TimeInterval) {
-        let attempts = Int32(max(1, timeout / 0.0005))
-        let context = UnsafeMutableRawPointer(bitPattern: Int(attempts))
+    /// wait in the tens of milliseconds under contention; the wait ends at a deadline on the clock,
+    /// not after a count of sleeps, whose length the scheduler stretches under load.
+    private func installBusyHandler() {
+        busyDeadline.timeout = busyTimeout
         sqlite3_busy_handler(handle, { context, count in
-            let limit = Int32(Int(bitPattern: context))
-            if count >= limit { return 0 }
+            let state = Unmanaged<BusyDeadline>.fromOpaque(context!).takeUnretainedValue()
+            if count == 0 && state.transaction == nil { state.statement = WaitDeadline(after: state.timeout) }
+            if (state.transaction ?? state.statement).hasPassed { return 0 }
             usleep(UInt32(200 + Int.random(in: 0..<600)))
             return 1
-        }, context)
+        }, Unmanaged.passUnretained(busyDeadline).toOpaque())
     }
 
-    private func error(_ code: Int32) -> DatabaseError {
-        DatabaseError(code: code, message: String(cString: sqlite3_errmsg(handle)))
+    /// A lock that stayed taken past the timeout is `StoreBusy`, whatever statement met it.
+    private func error(_ code: Int32) -> Error {
+        if code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED {
+            return StoreBusy(waitedFor: "SQLite's lock", timeout: busyTimeout)
+        }
+        return DatabaseError(code: code, message: String(cString: sqlite3_errmsg(handle)))
     }
 
     /// Runs one or more statements without results (schema, pragmas).
@@ -108,6 +136,7 @@ public final class Database: SQLConnection {
         if result != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? "error"
             sqlite3_free(message)
+            if case let busy as StoreBusy = error(result) { throw busy }
             throw DatabaseError(code: result, message: text)
         }
     }
@@ -200,23 +229,58 @@ public final class Database: SQLConnection {
         case deferred = "BEGIN"
     }
 
+    /// Thrown inside a `.normal` transaction by a nested `.full` one; see `transaction`.
+    private struct NeedsFullDurability: Error {}
+
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
-    public func transaction<T>(_ kind: TransactionKind, _ body: () throws -> T) throws -> T {
-        if kind == .immediate, writerLockFD >= 0 {
-            // Writers of every thread and process queue in the kernel (each connection has its own
-            // open file description, so flock separates threads too) instead of sleep-polling in
-            // SQLite's busy handler: no writer oversleeps a released lock.
-            while flock(writerLockFD, LOCK_EX) != 0 && errno == EINTR {}
-            defer { flock(writerLockFD, LOCK_UN) }
-            return try inTransaction(kind, body)
+    ///
+    /// Every lock it waits for (the writer lock, SQLite's) is waited for `busyTimeout` in all at
+    /// most; past it, `StoreBusy` and nothing done.
+    ///
+    /// Called inside another transaction of this connection, it joins that one (a store method that
+    /// opens its own transaction can run inside a caller's). A `.full` call inside a `.normal`
+    /// transaction, such as a rotation that finds a replay and revokes the session, cannot raise
+    /// `synchronous` there (SQLite refuses to change it inside a transaction), so the outer
+    /// transaction is rolled back and `body` runs again from the start as `.full`, deciding afresh
+    /// under the lock. A body must therefore do database work only, or work that may be repeated.
+    public func transaction<T>(_ kind: TransactionKind = .immediate, durability: Durability = .normal,
+                               _ body: () throws -> T) throws -> T {
+        if let open = openDurability {
+            if durability == .full && open != .full { throw NeedsFullDurability() }
+            return try body()
         }
-        return try inTransaction(kind, body)
+        do {
+            return try outermost(kind, durability, body)
+        } catch is NeedsFullDurability where durability == .normal {
+            return try outermost(kind, .full, body)
+        }
     }
 
-    private func inTransaction<T>(_ kind: TransactionKind, _ body: () throws -> T) throws -> T {
+    private func outermost<T>(_ kind: TransactionKind, _ durability: Durability, _ body: () throws -> T) throws -> T {
+        let deadline = WaitDeadline(after: busyTimeout)
+        busyDeadline.transaction = deadline
+        defer { busyDeadline.transaction = nil }
+        if durability == .full {
+            // Only outside a transaction may it change; set back after, so NORMAL stays the default.
+            try run("PRAGMA synchronous = FULL")
+        }
+        defer { if durability == .full { _ = try? run("PRAGMA synchronous = NORMAL") } }
+        if kind == .immediate, let writerLock {
+            // Writers of every thread and process queue in the kernel, until the deadline at most.
+            guard writerLock.lock(until: deadline) else { throw StoreBusy(waitedFor: "the writer lock", timeout: busyTimeout) }
+            defer { writerLock.unlock() }
+            return try inTransaction(kind, durability, body)
+        }
+        return try inTransaction(kind, durability, body)
+    }
+
+    private func inTransaction<T>(_ kind: TransactionKind, _ durability: Durability, _ body: () throws -> T) throws -> T {
         try run(kind.rawValue)
+        openDurability = durability
+        defer { openDurability = nil }
         do {
             let value = try body()
+            probe?.beforeCommit(self)
             try run("COMMIT")
             return value
         } catch {

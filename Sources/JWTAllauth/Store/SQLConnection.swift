@@ -21,8 +21,10 @@ public protocol SQLConnection: AnyObject {
     /// Runs a statement that returns no rows; answers the number of rows changed.
     @discardableResult
     func run(_ sql: String, _ bindings: [SQLValue]) throws -> Int
-    /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
-    func transaction<T>(_ kind: Database.TransactionKind, _ body: () throws -> T) throws -> T
+    /// Runs `body` in a transaction: committed if it returns, rolled back if it throws. Inside
+    /// another transaction of this connection it joins that one. `.full` durability: the commit
+    /// survives a power cut (see `Durability`), for whatever takes access away.
+    func transaction<T>(_ kind: Database.TransactionKind, durability: Durability, _ body: () throws -> T) throws -> T
     /// Inside a write transaction: makes every other writer that names `key` wait until this
     /// transaction ends. SQLite needs nothing (its `BEGIN IMMEDIATE` already admits one writer at a
     /// time); PostgreSQL's READ COMMITTED lets writers interleave, so a read-modify-write whose
@@ -36,7 +38,13 @@ extension SQLConnection {
     public func first<T>(_ sql: String, _ map: (Row) throws -> T) throws -> T? { try first(sql, [], map) }
     @discardableResult
     public func run(_ sql: String) throws -> Int { try run(sql, []) }
-    public func transaction<T>(_ body: () throws -> T) throws -> T { try transaction(.immediate, body) }
+    public func transaction<T>(_ body: () throws -> T) throws -> T { try transaction(.immediate, durability: .normal, body) }
+    public func transaction<T>(_ kind: Database.TransactionKind, _ body: () throws -> T) throws -> T {
+        try transaction(kind, durability: .normal, body)
+    }
+    public func transaction<T>(durability: Durability, _ body: () throws -> T) throws -> T {
+        try transaction(.immediate, durability: durability, body)
+    }
 
     /// Inserts one row and answers its new `id` (`INSERT … RETURNING id`, which both engines speak).
     public func insert(_ sql: String, _ bindings: [SQLValue]) throws -> Int64 {

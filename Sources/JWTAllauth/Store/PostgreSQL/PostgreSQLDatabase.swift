@@ -41,7 +41,9 @@ public final class PostgreSQLDatabase: SQLConnection {
     private var connection: OpaquePointer?
     /// Statement text → its prepared name on the current connection.
     private var statements: [String: String] = [:]
-    private var inTransaction = false
+    /// The durability of the transaction in progress, nil outside one.
+    private var openDurability: Durability?
+    private var inTransaction: Bool { openDurability != nil }
     /// The connection died inside a transaction: every further statement of that transaction fails
     /// rather than run, outside it, on a new connection.
     private var lostInTransaction = false
@@ -103,7 +105,13 @@ public final class PostgreSQLDatabase: SQLConnection {
             drop()
             return StoreUnavailable(message: trimmed)
         }
-        return DatabaseError(code: 0, message: trimmed, sqlState: sqlState)
+        // Lock and statement timeouts (database.busy_timeout), a deadlock victim: transient, 503.
+        switch sqlState {
+        case "55P03": return StoreBusy(waitedFor: "a PostgreSQL lock", timeout: settings.busyTimeout)
+        case "57014": return StoreBusy(waitedFor: "a PostgreSQL statement (statement_timeout)", timeout: settings.busyTimeout)
+        case "40P01": return StoreBusy(waitedFor: "a PostgreSQL lock (deadlock detected)", timeout: settings.busyTimeout)
+        default: return DatabaseError(code: 0, message: trimmed, sqlState: sqlState)
+        }
     }
 
     /// Runs `attempt` once more on a fresh connection when an idle connection turns out dead (the
@@ -115,7 +123,7 @@ public final class PostgreSQLDatabase: SQLConnection {
         let reused = connection != nil && !inTransaction
         do {
             return try attempt()
-        } catch is StoreUnavailable where reused && (sql == "BEGIN" || (sql.hasPrefix("SELECT ") && !sql.contains(" FOR UPDATE"))) {
+        } catch is StoreUnavailable where reused && (sql.hasPrefix("BEGIN") || (sql.hasPrefix("SELECT ") && !sql.contains(" FOR UPDATE"))) {
             return try attempt()
         }
     }
@@ -193,11 +201,24 @@ public final class PostgreSQLDatabase: SQLConnection {
     /// serialise writers: each read-modify-write says what it locks (`FOR UPDATE` on the row it
     /// replaces, `serializeWriters(on:)` for rows that may not exist yet), so writers of different
     /// sessions and users never wait for each other.
-    public func transaction<T>(_ kind: Database.TransactionKind, _ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
-        inTransaction = true
+    ///
+    /// Durability: `.normal` commits as the server is set (`synchronous_commit`, `on` by default:
+    /// a rotation survives a crash of PostgreSQL or of its machine); `.full` forces `on` for its
+    /// transaction whatever the server or role says, so an operator who turns it off for speed
+    /// still never loses a revocation. A `.full` call nested in a `.normal` transaction raises it
+    /// where it stands (`SET LOCAL`), no re-run needed as on SQLite.
+    public func transaction<T>(_ kind: Database.TransactionKind, durability: Durability, _ body: () throws -> T) throws -> T {
+        if let open = openDurability {
+            if durability == .full && open != .full {
+                try execute("SET LOCAL synchronous_commit = on")
+                openDurability = .full
+            }
+            return try body()
+        }
+        try execute(durability == .full ? "BEGIN; SET LOCAL synchronous_commit = on" : "BEGIN")
+        openDurability = durability
         defer {
-            inTransaction = false
+            openDurability = nil
             lostInTransaction = false
         }
         do {

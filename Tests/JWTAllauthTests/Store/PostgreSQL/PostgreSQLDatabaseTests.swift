@@ -139,8 +139,8 @@ struct PostgreSQLDatabaseTests {
             do {
                 try waiter.transaction(.immediate) { try waiter.run("UPDATE t SET v = 3", []) }
                 Issue.record("the update did not wait for the lock")
-            } catch let error as DatabaseError {
-                #expect(error.isBusy, "\(error)")
+            } catch let error as StoreBusy {
+                #expect(error.waitedFor.contains("PostgreSQL"), "\(error)")
             }
             #expect(Date().timeIntervalSince(started) < 2)
         }
