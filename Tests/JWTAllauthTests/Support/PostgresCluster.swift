@@ -145,6 +145,35 @@ final class PostgresCluster: Sendable {
         return try sql(query).compactMap { pid_t($0) }
     }
 
+    /// The pids of the backends serving `process`'s connections to `database`: its TCP sockets to
+    /// the cluster's port (from /proc) matched to pg_stat_activity's client_port.
+    func backends(database: String, clientProcess process: pid_t) throws -> [pid_t] {
+        let ports = Self.localPorts(of: process, connectedTo: port)
+        guard !ports.isEmpty else { return [] }
+        let list = ports.map(String.init).joined(separator: ",")
+        return try sql("SELECT pid FROM pg_stat_activity WHERE datname = '\(database)' AND client_port IN (\(list))").compactMap { pid_t($0) }
+    }
+
+    /// The local ports of `process`'s IPv4 TCP sockets whose remote port is `remotePort`.
+    private static func localPorts(of process: pid_t, connectedTo remotePort: Int) -> [Int] {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process)/fd")) ?? []
+        let inodes = Set(fds.compactMap { fd -> Substring? in
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/fd/\(fd)")) ?? ""
+            guard target.hasPrefix("socket:[") else { return nil }
+            return Substring(target.dropFirst("socket:[".count).dropLast())
+        })
+        let table = (try? String(contentsOfFile: "/proc/\(process)/net/tcp", encoding: .utf8)) ?? ""
+        // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …; addresses are HEX_IP:HEX_PORT.
+        return table.split(separator: "\n").dropFirst().compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count > 9, inodes.contains(fields[9]),
+                  let remote = fields[2].split(separator: ":").last, Int(remote, radix: 16) == remotePort,
+                  let local = fields[1].split(separator: ":").last
+            else { return nil }
+            return Int(local, radix: 16)
+        }
+    }
+
     /// kill -9 of one backend. The postmaster then ends every other backend too and runs crash
     /// recovery before it accepts connections again: what a crashed server process does to a
     /// real deployment.
@@ -279,4 +308,8 @@ final class PostgresDatabase: Sendable {
 
     /// The backends serving this database's clients (see `PostgresCluster.backends`).
     func backends(application: String? = nil) throws -> [pid_t] { try cluster.backends(database: name, application: application) }
+
+    /// The backends serving `process`'s connections to this database (a worker's, one per thread
+    /// that has used the store).
+    func backends(ofClientProcess process: pid_t) throws -> [pid_t] { try cluster.backends(database: name, clientProcess: process) }
 }

@@ -53,6 +53,7 @@ struct PostgresClusterTests {
             if backends.isEmpty { usleep(50_000) }
         }
         let backend = try #require(backends.first)
+        #expect(try database.backends(ofClientProcess: sleeper.processIdentifier) == [backend], "found by the client's TCP port too")
         cluster.killBackend(backend)
         #expect(Self.waitForExit(sleeper, timeout: 10), "the client of a killed backend sees its connection end")
         #expect(sleeper.terminationStatus != 0)
