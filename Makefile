@@ -17,8 +17,9 @@ SYSTEM_PACKAGES += python3-cryptography
 SYSTEM_PACKAGES += libqrencode-dev zbar-tools librsvg2-bin
 # Translations: gettext's msgfmt checks the catalogs in the tests; CJK fonts for the page screenshots.
 SYSTEM_PACKAGES += gettext fonts-noto-cjk
-# PostgreSQL: the tests run the end-to-end suites again on a throwaway cluster of Debian's server.
-SYSTEM_PACKAGES += postgresql
+# The PostgreSQL store (libpq); the server for the throwaway cluster the tests run the end-to-end
+# suites against a second time.
+SYSTEM_PACKAGES += libpq-dev postgresql
 
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -107,7 +107,13 @@ struct PurgeTokensCommand: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let db = try openMigrated(config)
-        let report = try Purge(db).run(now: Int64(Date().timeIntervalSince1970), dryRun: dryRun)
+        // A long purge says how far it got, once a second, on stderr (stdout keeps the summary).
+        var lastShown = Date()
+        let report = try Purge(db).run(now: Int64(Date().timeIntervalSince1970), dryRun: dryRun) { sofar in
+            guard Date().timeIntervalSince(lastShown) >= 1 else { return }
+            lastShown = Date()
+            FileHandle.standardError.write(Data("purge-tokens: \(sofar.total) row(s) deleted so far…\n".utf8))
+        }
         let verb = dryRun ? "would be deleted" : "deleted"
         print("expired sessions: \(report.refreshTokens) \(verb).")
         print("one-time tokens: \(report.oneTimeTokens) \(verb).")

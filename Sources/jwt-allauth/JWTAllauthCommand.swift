@@ -13,7 +13,7 @@ struct JWTAllauthCommand: ParsableCommand {
             CreateUserCommand.self, ImportDjangoUsersCommand.self, PurgeTokensCommand.self, SessionsCommand.self,
             InviteCommand.self, VerifyEmailCommand.self, DeactivateCommand.self, MFARemoveCommand.self,
             MailCommand.self, MailerCommand.self,
-            BackupCommand.self,
+            BackupCommand.self, MigrateStoreCommand.self,
         ]
     )
 }
@@ -40,12 +40,19 @@ func makeLogger(_ label: String, level: String = "info") -> Logger {
 }
 
 /// Opens the database, applying pending migrations.
-func openMigrated(_ config: Config) throws -> Database {
-    try FileManager.default.createDirectory(
-        atPath: URL(fileURLWithPath: config.database.path).deletingLastPathComponent().path, withIntermediateDirectories: true)
-    let db = try Database(path: config.database.path, busyTimeout: config.database.busyTimeout)
+func openMigrated(_ config: Config) throws -> any SQLConnection {
+    let db = try openStore(config)
     try Migrator.migrate(db)
     return db
+}
+
+/// Opens the configured store (an SQLite file's directory is made first).
+func openStore(_ config: Config) throws -> any SQLConnection {
+    if case .sqlite(let path) = config.database.location {
+        try FileManager.default.createDirectory(
+            atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+    }
+    return try config.database.connect()
 }
 
 struct MigrateCommand: ParsableCommand {
@@ -54,8 +61,7 @@ struct MigrateCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let db = try Database(path: config.database.path, busyTimeout: config.database.busyTimeout)
-        let applied = try Migrator.migrate(db)
+        let applied = try Migrator.migrate(try openStore(config))
         print(applied.isEmpty ? "No migrations to apply." : applied.map { "Applied \($0)" }.joined(separator: "\n"))
     }
 }
