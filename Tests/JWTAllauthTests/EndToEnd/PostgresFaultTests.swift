@@ -32,6 +32,31 @@ struct PostgresFaultTests {
         }
     }
 
+    @Test func afterARestartTheFirstRequestOnEachWorkerThreadSucceeds() throws {
+        let instance = try TestInstance(engine: .postgresql)
+        let database = try #require(instance.postgres)
+        try instance.createUser("idle@example.com")
+        let count = instance.expectedWorkers * instance.threadsPerWorker
+        let sessions = try (0..<count).map { _ in try instance.session("idle@example.com").refresh }
+        // Many refreshes at once: most worker threads open their connection now.
+        let warm = Self.refreshAll(sessions, on: instance)
+        #expect(warm.allSatisfy { $0.status == 200 }, "\(warm.map(\.status))")
+
+        try database.cluster.restart()
+        // Every connection those threads hold is dead; the first statement on each finds out, and
+        // the request it belongs to must not pay for it.
+        let after = Self.refreshAll(warm.compactMap(\.refresh), on: instance)
+        #expect(after.count == count && after.allSatisfy { $0.status == 200 }, "\(after.map(\.status))")
+    }
+
+    /// Refreshes each token once, all at once; answers (status, successor) per token.
+    private static func refreshAll(_ tokens: [String], on instance: TestInstance) -> [(status: Int, refresh: String?)] {
+        let client = instance.client, path = "\(instance.mount)/refresh/"
+        return simultaneously(tokens.count) { index in
+            (try? client.post(path, headers: [("Cookie", "refresh_token=\(tokens[index])")])).map { ($0.status, $0.cookie("refresh_token")) } ?? (-1, nil)
+        }
+    }
+
     /// Starts `clients` refresh chains on a PostgreSQL instance, runs `fault` once they are going,
     /// and checks what the clients saw and what the database holds afterwards.
     private func underRefreshLoad(_ fault: (TestInstance, PostgresDatabase) throws -> Void) throws {

@@ -113,11 +113,17 @@ final class PostgresCluster: Sendable {
     /// A `postgresql://` URL for `database`, over TCP on loopback as the workers connect in production.
     func url(database: String) -> String { "postgresql://postgres@127.0.0.1:\(port)/\(database)" }
 
-    /// A new, empty database (from template0, so nothing a test added to template1 leaks in).
+    /// A new, empty database, dropped when the answer is let go.
     func createDatabase() throws -> PostgresDatabase {
+        PostgresDatabase(cluster: self, name: try createDatabaseForTheRun())
+    }
+
+    /// A new, empty database (from template0, so nothing a test added to template1 leaks in) that
+    /// lives as long as the cluster; answers its name.
+    func createDatabaseForTheRun() throws -> String {
         let name = "jwt_allauth_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
         try sql("CREATE DATABASE \(name) TEMPLATE template0")
-        return PostgresDatabase(cluster: self, name: name)
+        return name
     }
 
     /// Drops `name` even if connections are still open (a worker being stopped).
@@ -162,7 +168,9 @@ final class PostgresCluster: Sendable {
             guard target.hasPrefix("socket:[") else { return nil }
             return Substring(target.dropFirst("socket:[".count).dropLast())
         })
-        let table = (try? String(contentsOfFile: "/proc/\(process)/net/tcp", encoding: .utf8)) ?? ""
+        // Read to the end: String(contentsOfFile:) stops after the first page of a /proc file.
+        let table = FileHandle(forReadingAtPath: "/proc/\(process)/net/tcp").flatMap { try? $0.readToEnd() }
+            .map { String(decoding: $0, as: UTF8.self) } ?? ""
         // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …; addresses are HEX_IP:HEX_PORT.
         return table.split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(separator: " ")

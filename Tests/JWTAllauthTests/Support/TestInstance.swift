@@ -21,6 +21,7 @@ final class TestInstance {
     /// host when the test passes it in), dropped when no instance uses it any more.
     let postgres: PostgresDatabase?
     var expectedWorkers: Int { Int(environment["JWT_ALLAUTH_SERVER_WORKERS"] ?? "") ?? 2 }
+    var threadsPerWorker: Int { Int(environment["JWT_ALLAUTH_SERVER_THREADS"] ?? "") ?? 16 }
     var mount: String { "/jwt-allauth" }
     var configPath: String { directory.appendingPathComponent("config.yaml").path }
 
@@ -164,8 +165,15 @@ final class TestInstance {
 
     // MARK: data
 
-    func database() throws -> Database {
-        try Database(path: directory.appendingPathComponent("jwt-allauth.sqlite3").path)
+    /// Where this instance's store is: its SQLite file, or its database on the test cluster.
+    var storeLocation: StoreLocation {
+        postgres.map { .postgreSQL(url: $0.url, password: nil) } ?? .sqlite(path: directory.appendingPathComponent("jwt-allauth.sqlite3").path)
+    }
+
+    /// A new connection to this instance's store, whichever the engine, for tests that inspect or
+    /// seed rows (SQL with `?` placeholders that both engines speak).
+    func database() throws -> any SQLConnection {
+        try storeLocation.connect(busyTimeout: 5)
     }
 
     @discardableResult
