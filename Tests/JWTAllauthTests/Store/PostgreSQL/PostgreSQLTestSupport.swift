@@ -3,15 +3,15 @@ import Synchronization
 import Testing
 @testable import JWTAllauth
 
-/// Fresh databases for the engine tests. Until the shared test cluster lands, they are made on
-/// the server named by `JWT_ALLAUTH_TEST_POSTGRES_URL` (an admin URL).
+/// Fresh databases for the engine tests, on the tests' throwaway cluster (`PostgresCluster`), or
+/// on the server named by `JWT_ALLAUTH_TEST_POSTGRES_URL` (an admin URL) when it is set.
 enum TestPostgreSQL {
-    static var adminURL: String {
-        ProcessInfo.processInfo.environment["JWT_ALLAUTH_TEST_POSTGRES_URL"] ?? "postgresql://postgres@127.0.0.1:55432/postgres"
-    }
-
     /// A new empty database's URL.
     static func freshDatabase() throws -> String {
+        guard let adminURL = ProcessInfo.processInfo.environment["JWT_ALLAUTH_TEST_POSTGRES_URL"] else {
+            let cluster = try PostgresCluster.shared()
+            return cluster.url(database: try cluster.createDatabaseForTheRun())
+        }
         let name = "engine_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
         let admin = PostgreSQLDatabase(PostgreSQLSettings(url: adminURL, password: nil, busyTimeout: 10))
         try admin.execute("CREATE DATABASE \(name)")
