@@ -15,8 +15,9 @@ public struct PostgreSQLSettings: Sendable {
         self.busyTimeout = busyTimeout
     }
 
-    /// Whole seconds (libpq's unit), at least 1: a refused or silent server fails fast.
-    var connectTimeout: Int { max(1, Int(busyTimeout.rounded(.up))) }
+    /// Whole seconds (libpq's unit), 1 to 10: a refused or silent server fails fast, even for the
+    /// long-running commands that raise the busy timeout (`migrate-store`).
+    var connectTimeout: Int { min(10, max(1, Int(busyTimeout.rounded(.up)))) }
 
     /// Server settings of every session, so no request waits past the busy timeout on a lock or a
     /// slow statement, and a worker stuck inside a transaction cannot hold its row locks forever.

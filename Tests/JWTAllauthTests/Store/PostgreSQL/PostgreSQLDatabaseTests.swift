@@ -64,6 +64,21 @@ struct PostgreSQLDatabaseTests {
         #expect(try db.first("SELECT COUNT(*) FROM t", []) { $0.int(0) } == 0)
     }
 
+    @Test func aFullDurabilityTransactionWaitsForTheWALWhateverTheServerSays() throws {
+        let db = TestPostgreSQL.connect(try TestPostgreSQL.freshDatabase())
+        // An operator who turned synchronous_commit off for speed (here for this session).
+        try db.execute("SET synchronous_commit = off")
+        let setting = { try db.first("SHOW synchronous_commit", []) { $0.string(0) } ?? "" }
+        #expect(try db.transaction(.immediate, durability: .normal) { try setting() } == "off", "rotations follow the server")
+        #expect(try db.transaction(.immediate, durability: .full) { try setting() } == "on", "revocations never lose")
+        let nested = try db.transaction(.immediate, durability: .normal) { () throws -> [String] in
+            let before = try setting()
+            return [before, try db.transaction(.immediate, durability: .full) { try setting() }, try setting()]
+        }
+        #expect(nested == ["off", "on", "on"], "a revocation inside a rotation raises the whole transaction")
+        #expect(try setting() == "off", "only for that transaction")
+    }
+
     @Test func migrationsRecordTheSameNamesAsSQLiteAndRunOnce() throws {
         let (_, db) = try TestPostgreSQL.migrated()
         #expect(try Migrator.applied(db) == Migrator.all.map(\.name))
