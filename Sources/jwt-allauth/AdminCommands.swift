@@ -121,6 +121,11 @@ struct PurgeTokensCommand: ParsableCommand {
         print("mail sent or failed over 30 days ago: \(report.sentMail) \(verb).")
         print("expired MFA challenges, setup secrets and old MFA failures: \(report.mfaRows) \(verb).")
         print("\(report.total) expired row(s) \(verb).")
+        if report.slices > 0 {
+            let longest = report.longestHold.components
+            print(String(format: "%d transaction(s); the longest held the write lock %.1f ms.", report.slices,
+                         Double(longest.seconds) * 1000 + Double(longest.attoseconds) / 1e15))
+        }
     }
 }
 

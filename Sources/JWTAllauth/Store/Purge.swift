@@ -18,6 +18,9 @@ public struct Purge {
         /// Expired MFA challenges and setup secrets, and second-factor failures past any lockout window.
         public var mfaRows = 0
         public var total: Int { refreshTokens + oneTimeTokens + throttleHits + sentMail + mfaRows }
+        /// Slices (transactions) run, and the longest any held the write lock: what the pool waited at worst.
+        public var slices = 0
+        public var longestHold = Duration.zero
     }
 
     /// One kind of row to delete: `condition` over `table`, counted into `keyPath`.
@@ -30,7 +33,7 @@ public struct Purge {
 
     let db: any SQLConnection
     /// The lock time each slice aims at; the slice's width in rowids follows what the last one took.
-    var sliceTarget: Duration = .milliseconds(3)
+    var sliceTarget: Duration = .milliseconds(1)
 
     public init(_ db: any SQLConnection) { self.db = db }
 
@@ -100,11 +103,14 @@ public struct Purge {
             let held = clock.now - locked
             low += width
             report[keyPath: rule.keyPath] += deleted
+            report.slices += 1
+            report.longestHold = max(report.longestHold, held)
             progress(report)
             // Aim each slice at `sliceTarget` of lock time.
             if held < sliceTarget / 2 { width = min(width * 2, 1 << 20) } else if held > sliceTarget * 2 { width = max(width / 2, 64) }
-            // Pause at least as long as the slice held the lock, so the writers queued meanwhile go first.
-            let pause = max(held, .milliseconds(1)).components
+            // Pause twice as long as the slice held the lock: the writers queued meanwhile go first,
+            // and the purge takes at most a third of a core from a pool that may need them all.
+            let pause = (held * 2 + .milliseconds(1)).components
             usleep(UInt32(pause.seconds * 1_000_000 + pause.attoseconds / 1_000_000_000_000))
         }
     }

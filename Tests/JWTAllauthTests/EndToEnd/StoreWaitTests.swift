@@ -73,7 +73,7 @@ struct StoreWaitTests {
         let changer: ClientSession
         let other: ClientSession
         let worker: pid_t
-        let answer: AsyncAnswer
+        let answer: AsyncResult<HTTPResponse>
     }
 
     private func freezePasswordChange() throws -> FrozenChange {
@@ -89,7 +89,7 @@ struct StoreWaitTests {
         try "UPDATE users SET password".write(toFile: marker, atomically: true, encoding: .utf8)
         let body = #"{"old_password":"\#(TestInstance.strongPassword)","new_password1":"\#(Self.newPassword)","new_password2":"\#(Self.newPassword)"}"#
         let client = instance.client
-        let answer = AsyncAnswer { try client.request("POST", "/jwt-allauth/password/change/",
+        let answer = AsyncResult { try client.request("POST", "/jwt-allauth/password/change/",
                                                       headers: [changer.bearer, ("Content-Type", "application/json")],
                                                       body: Array(body.utf8), timeout: 60) }
         let deadline = Date().addingTimeInterval(15)
@@ -183,22 +183,4 @@ final class LockHolder {
     }
 
     deinit { release() }
-}
-
-/// A request answered on its own thread, waited for with a bound.
-final class AsyncAnswer: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var result: HTTPResponse?
-
-    init(_ body: @escaping @Sendable () throws -> HTTPResponse) {
-        Thread { [self] in
-            result = try? body()
-            done.signal()
-        }.start()
-    }
-
-    /// The answer, or nil if none came within `timeout` (or the connection failed).
-    func wait(timeout: TimeInterval) -> HTTPResponse? {
-        done.wait(timeout: .now() + timeout) == .success ? result : nil
-    }
 }
