@@ -22,36 +22,14 @@ PGROOT=$(mktemp -d /tmp/jwt-allauth-bench-pg.XXXXXX)
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 DEV_PID=""
 
-# initdb and postgres refuse to run as root: run them as Debian's `postgres` user then.
-as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+source bench/postgres-cluster.sh
 
 cleanup() {
     [ -n "$DEV_PID" ] && kill "$DEV_PID" 2>/dev/null && wait "$DEV_PID" 2>/dev/null
-    [ -f "$PGROOT/data/postmaster.pid" ] && (cd "$PGROOT" && as_postgres "$PGBIN/pg_ctl" -D "$PGROOT/data" -m immediate -w stop >/dev/null 2>&1)
-    rm -rf "$WORK" "$PGROOT"
+    stop_postgres
+    rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
-start_postgres() {
-    PGPORT=$(free_port)
-    [ "$(id -u)" = 0 ] && chown postgres: "$PGROOT"
-    cd "$PGROOT"
-    as_postgres "$PGBIN/initdb" -D "$PGROOT/data" -U postgres --auth=trust --encoding=UTF8 --locale=C --no-instructions >/dev/null
-    # Two workers x 16 threads per pool, its mail process and the set-up commands, with room.
-    cat >"$PGROOT/data/postgresql.auto.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $PGPORT
-unix_socket_directories = '$PGROOT'
-max_connections = 100
-synchronous_commit = $SYNCHRONOUS_COMMIT
-CONF
-    as_postgres "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/postgres.log" -w -t 60 start >/dev/null
-    cd - >/dev/null
-}
-
-psql_admin() { "$PGBIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$PGROOT" -p "$PGPORT" -U postgres -d postgres -c "$1"; }
 
 # wrk → "rps p50_ms p99_ms mean_ms non2xx"
 run_wrk() {

@@ -84,5 +84,21 @@ struct CheckCommand: ParsableCommand {
         print("access tokens: \(keys.accessSigner.algorithm), kid \(keys.accessSigner.kid); \(keys.accessVerifiers.count) verification key(s)")
         print("mfa: \(config.mfa.mode.rawValue)\(mfaKey != nil ? ", key \(config.mfa.secretKey)" : "")")
         print("workers \(config.server.workers) × threads \(config.server.threads) on \(config.server.socket)")
+        guard case .postgreSQL = config.database.location else {
+            // An SQLite file is not opened here: check may run as another user than the service.
+            print("database: \(config.database.location.description)")
+            return
+        }
+        // A shared server is reached now, and its schema compared (the same names on both engines).
+        let db = try config.database.connect()
+        var applied: [String] = []
+        do {
+            try db.query("SELECT name FROM schema_migrations ORDER BY name") { applied.append($0.string(0)) }
+        } catch is DatabaseError {
+            // No schema yet (an unreachable server throws StoreUnavailable, and check fails).
+        }
+        let pending = Migrator.steps(for: db.engine).map(\.name).filter { !applied.contains($0) }
+        print("database: \(config.database.location.description) answers, schema \(applied.last ?? "empty")"
+              + (pending.isEmpty ? "" : ", \(pending.count) migration(s) pending: jwt-allauth migrate"))
     }
 }

@@ -24,8 +24,9 @@ public struct PostgreSQLSettings: Sendable {
         let milliseconds = max(50, Int(busyTimeout * 1000))
         return "-c statement_timeout=\(milliseconds) -c lock_timeout=\(milliseconds)"
             + " -c idle_in_transaction_session_timeout=\(max(10_000, 2 * milliseconds))"
-            // NOTICEs (`… already exists, skipping`) would go to the worker's standard error.
-            + " -c client_min_messages=warning"
+            // NOTICEs and WARNINGs (`… already exists, skipping`) would go to the worker's standard
+            // error through libpq's default notice processor; errors come back as results anyway.
+            + " -c client_min_messages=error"
     }
 }
 
@@ -57,7 +58,12 @@ public final class PostgreSQLDatabase: SQLConnection {
     /// The open connection, opening it if there is none.
     private func connected() throws -> OpaquePointer {
         if lostInTransaction { throw StoreUnavailable(message: "the connection was lost inside this transaction") }
-        if let connection { return connection }
+        if let connection {
+            // Known dead (a failed ROLLBACK, say): start over rather than fail once more on it.
+            if PQstatus(connection) == CONNECTION_OK { return connection }
+            drop()
+            if lostInTransaction { throw StoreUnavailable(message: "the connection was lost inside this transaction") }
+        }
         let fresh = try Self.connect(settings)
         connection = fresh
         return fresh

@@ -48,7 +48,7 @@ struct PostgreSQLDatabaseTests {
             }
         }
         #expect(try db.first("SELECT COUNT(*) FROM t", []) { $0.int(0) } == 0)
-        try db.transaction(.immediate) { try db.run("INSERT INTO t VALUES (2)", []) }
+        _ = try db.transaction(.immediate) { try db.run("INSERT INTO t VALUES (2)", []) }
         #expect(try db.first("SELECT COUNT(*) FROM t", []) { $0.int(0) } == 1)
     }
 
@@ -137,7 +137,7 @@ struct PostgreSQLDatabaseTests {
             try holder.run("UPDATE t SET v = 2", [])
             let started = Date()
             do {
-                try waiter.transaction(.immediate) { try waiter.run("UPDATE t SET v = 3", []) }
+                _ = try waiter.transaction(.immediate) { try waiter.run("UPDATE t SET v = 3", []) }
                 Issue.record("the update did not wait for the lock")
             } catch let error as StoreBusy {
                 #expect(error.waitedFor.contains("PostgreSQL"), "\(error)")
