@@ -7,7 +7,7 @@ import Testing
 /// and logins with NORMAL. The `PRAGMA synchronous` in force is read from SQLite just before each
 /// COMMIT by the test-only transaction probe (`JWT_ALLAUTH_TEST_COMMIT_LOG`), one line per commit
 /// with the transaction's statements.
-@Suite(.serialized)
+@Suite(.serialized, .enabled(if: TestEngine.isSQLite, "reads SQLite's PRAGMA synchronous before each COMMIT"))
 struct DurabilityTests {
     /// An instance whose every commit is logged, and the log.
     private func instance(mail: Bool = false) throws -> (TestInstance, CommitLog) {

@@ -10,7 +10,7 @@ import Glibc
 /// writer lock held from another process, and a worker frozen (SIGSTOP) in the middle of a write
 /// transaction. Past the timeout a request answers 503 JSON with `Retry-After`; once the lock is
 /// free the service answers normally, and a write killed half-way leaves nothing behind.
-@Suite(.serialized)
+@Suite(.serialized, .enabled(if: TestEngine.isSQLite, "SQLite's writer lock and the SQLite transaction probe"))
 struct StoreWaitTests {
     static let busyTimeout = 1.0
     /// Scheduling on a loaded 2-core machine, nginx and the answer's own work.
