@@ -15,6 +15,12 @@ public struct PostgreSQLSettings: Sendable {
         self.busyTimeout = busyTimeout
     }
 
+    /// `jwt-allauth worker 4242`: which command and process a row of `pg_stat_activity` belongs to.
+    static let applicationName: String = {
+        let command = CommandLine.arguments.dropFirst().first { !$0.hasPrefix("-") }.map { URL(fileURLWithPath: $0).lastPathComponent } ?? ""
+        return "jwt-allauth \(command.prefix(24)) \(getpid())"
+    }()
+
     /// Whole seconds (libpq's unit), 1 to 10: a refused or silent server fails fast, even for the
     /// long-running commands that raise the busy timeout (`migrate-store`).
     var connectTimeout: Int { min(10, max(1, Int(busyTimeout.rounded(.up)))) }
@@ -74,7 +80,7 @@ public final class PostgreSQLDatabase: SQLConnection {
     /// accepts works; the timeouts come after it and override any the URL sets.
     static func connect(_ settings: PostgreSQLSettings) throws -> OpaquePointer {
         var parameters: [(String, String)] = [
-            ("application_name", "jwt-allauth"),
+            ("application_name", PostgreSQLSettings.applicationName),
             ("dbname", settings.url),
             ("client_encoding", "UTF8"),
             ("connect_timeout", String(settings.connectTimeout)),
