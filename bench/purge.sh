@@ -24,26 +24,11 @@ DEV_PID=""
 cleanup() { [ -n "$DEV_PID" ] && kill "$DEV_PID" 2>/dev/null && wait "$DEV_PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 JWT_ALLAUTH_THROTTLE_SCALE=100000 \
-    "$BIN" dev --dir "$DIR" --port "$PORT" --algorithm "$ALG" --nginx-workers "$(nproc)" --credential-rate 100000r/s \
-    >"$WORK/dev.log" 2>&1 &
-DEV_PID=$!
-for _ in $(seq 1 300); do
-    curl -sf "http://127.0.0.1:$PORT/jwt-allauth/health/" >/dev/null 2>&1 && [ "$(grep -c 'worker started' "$WORK/dev.log")" -ge 2 ] && break
-    sleep 0.1
-done
-echo 'Bench-Passw0rd!' | JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 "$BIN" create-user --config "$DIR/config.yaml" \
-    --email bench@example.com --password-stdin >/dev/null
-
-login_tokens() {  # refresh tokens for every wrk connection (+1 per thread, see refresh.lua) in $WORK/tokens
-    : >"$WORK/tokens"
-    for _ in $(seq 1 $((CONNECTIONS + THREADS))); do
-        curl -s -D "$WORK/headers" -o /dev/null -H 'Content-Type: application/json' \
-            -d '{"email":"bench@example.com","password":"Bench-Passw0rd!"}' "http://127.0.0.1:$PORT/jwt-allauth/login/"
-        sed -n 's/^[Ss]et-[Cc]ookie: refresh_token=\([^;]*\);.*/\1/p' "$WORK/headers" >>"$WORK/tokens"
-    done
-}
+source bench/instance.sh
+start_dev "$ALG" "$DIR" --nginx-workers "$(nproc)"
+create_user "$DIR" bench@example.com 'Bench-Passw0rd!'
+# Every wrk connection's token, +1 per thread (see refresh.lua).
+bench_tokens() { login_tokens bench@example.com 'Bench-Passw0rd!' $((CONNECTIONS + THREADS)) "$WORK/tokens"; }
 
 # The expired sessions, written straight into the live database in one statement (seconds, not
 # minutes): sessions of the bench user that expired an hour ago, after a day of life.
@@ -84,10 +69,10 @@ print(f"{pct('50%'):.2f} {pct('99%'):.2f} {mean:.2f} {top:.2f} {requests.group(1
 PY
 }
 
-login_tokens
+bench_tokens
 read -r b_p50 b_p99 b_mean b_max b_n b_bad <<<"$(run_refresh "$DURATION")"
 
-login_tokens
+bench_tokens
 (
     sleep 1
     start=$(date +%s%N)

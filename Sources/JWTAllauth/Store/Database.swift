@@ -280,15 +280,17 @@ public final class Database: SQLConnection {
             return try body()
         }
         defer { checkpointIfLong() }
+        // One deadline for both attempts: an escalated transaction waits no longer in all.
+        let deadline = WaitDeadline(after: busyTimeout)
         do {
-            return try outermost(kind, durability, body)
+            return try outermost(kind, durability, deadline, body)
         } catch is NeedsFullDurability where durability == .normal {
-            return try outermost(kind, .full, body)
+            return try outermost(kind, .full, deadline, body)
         }
     }
 
-    private func outermost<T>(_ kind: TransactionKind, _ durability: Durability, _ body: () throws -> T) throws -> T {
-        let deadline = WaitDeadline(after: busyTimeout)
+    private func outermost<T>(_ kind: TransactionKind, _ durability: Durability, _ deadline: WaitDeadline,
+                              _ body: () throws -> T) throws -> T {
         busyDeadline.transaction = deadline
         defer { busyDeadline.transaction = nil }
         if durability == .full {

@@ -48,6 +48,13 @@ final class WriterLock {
     func lock(until deadline: WaitDeadline) -> Bool {
         if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
         guard arm(at: deadline) else { return poll(until: deadline) }
+        // A thread may have been started with every signal blocked (Dispatch's threads are): the
+        // timer's signal must reach this one while it waits.
+        var wake = sigset_t(), previous = sigset_t()
+        sigemptyset(&wake)
+        sigaddset(&wake, Self.wakeSignal)
+        pthread_sigmask(SIG_UNBLOCK, &wake, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         defer { disarm() }
         while true {
             if flock(fd, LOCK_EX) == 0 { return true }
