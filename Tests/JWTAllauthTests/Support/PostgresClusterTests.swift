@@ -41,9 +41,7 @@ struct PostgresClusterTests {
 
     @Test func aKilledBackendEndsItsConnectionAndTheClusterRecovers() throws {
         let cluster = try PostgresCluster.shared()
-        let database = try cluster.createDatabase()
-        try database.sql("CREATE TABLE kept (id integer)")
-        try database.sql("INSERT INTO kept VALUES (7)")
+        let database = try Self.databaseKeeping(7, on: cluster)
         let sleeper = try Self.psql(cluster, database: database.name, application: "cluster-self-test", "SELECT pg_sleep(60)")
         defer { if sleeper.isRunning { sleeper.terminate() } }
 
@@ -65,9 +63,7 @@ struct PostgresClusterTests {
 
     @Test func aRestartKeepsThePortAndTheData() throws {
         let cluster = try PostgresCluster.shared()
-        let database = try cluster.createDatabase()
-        try database.sql("CREATE TABLE kept (id integer)")
-        try database.sql("INSERT INTO kept VALUES (8)")
+        let database = try Self.databaseKeeping(8, on: cluster)
         let before = try #require(cluster.postmasterPID)
         try cluster.restart()
         #expect(cluster.postmasterPID != before)
@@ -76,6 +72,14 @@ struct PostgresClusterTests {
     }
 
     // MARK: helpers
+
+    /// A fresh database with one row in table `kept`, to find again after a fault.
+    static func databaseKeeping(_ value: Int, on cluster: PostgresCluster) throws -> PostgresDatabase {
+        let database = try cluster.createDatabase()
+        try database.sql("CREATE TABLE kept (id integer)")
+        try database.sql("INSERT INTO kept VALUES (\(value))")
+        return database
+    }
 
     /// psql in the background over TCP, as a worker connects, with an application_name to find it by.
     static func psql(_ cluster: PostgresCluster, database: String, application: String, _ query: String) throws -> Process {
