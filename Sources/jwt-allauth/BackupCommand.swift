@@ -17,6 +17,13 @@ struct BackupCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
+        guard case .sqlite = config.database.location else {
+            throw ValidationError("""
+                backup copies an SQLite store; this one is PostgreSQL (\(config.database.location.description)). \
+                Use PostgreSQL's own tools: pg_dump --format=custom --file=FILE (restore with pg_restore), \
+                or continuous archiving for point-in-time recovery (README, PostgreSQL).
+                """)
+        }
         let db = try Database(path: config.database.path, busyTimeout: config.database.busyTimeout)
         let report = try OnlineBackup(db).copy(to: file)
         print("backup of \(config.database.path) written to \(file): \(report.pages) pages in \(report.steps) steps, integrity \(report.integrity).")

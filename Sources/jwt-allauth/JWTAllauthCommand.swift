@@ -13,7 +13,7 @@ struct JWTAllauthCommand: ParsableCommand {
             CreateUserCommand.self, ImportDjangoUsersCommand.self, PurgeTokensCommand.self, SessionsCommand.self,
             InviteCommand.self, VerifyEmailCommand.self, DeactivateCommand.self, MFARemoveCommand.self,
             MailCommand.self, MailerCommand.self,
-            BackupCommand.self,
+            BackupCommand.self, MigrateStoreCommand.self,
         ]
     )
 }
@@ -40,12 +40,19 @@ func makeLogger(_ label: String, level: String = "info") -> Logger {
 }
 
 /// Opens the database, applying pending migrations.
-func openMigrated(_ config: Config) throws -> Database {
-    try FileManager.default.createDirectory(
-        atPath: URL(fileURLWithPath: config.database.path).deletingLastPathComponent().path, withIntermediateDirectories: true)
-    let db = try Database(path: config.database.path, busyTimeout: config.database.busyTimeout)
+func openMigrated(_ config: Config) throws -> any SQLConnection {
+    let db = try openStore(config)
     try Migrator.migrate(db)
     return db
+}
+
+/// Opens the configured store (an SQLite file's directory is made first).
+func openStore(_ config: Config) throws -> any SQLConnection {
+    if case .sqlite(let path) = config.database.location {
+        try FileManager.default.createDirectory(
+            atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+    }
+    return try config.database.connect()
 }
 
 struct MigrateCommand: ParsableCommand {
@@ -54,8 +61,7 @@ struct MigrateCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let db = try Database(path: config.database.path, busyTimeout: config.database.busyTimeout)
-        let applied = try Migrator.migrate(db)
+        let applied = try Migrator.migrate(try openStore(config))
         print(applied.isEmpty ? "No migrations to apply." : applied.map { "Applied \($0)" }.joined(separator: "\n"))
     }
 }
@@ -78,5 +84,21 @@ struct CheckCommand: ParsableCommand {
         print("access tokens: \(keys.accessSigner.algorithm), kid \(keys.accessSigner.kid); \(keys.accessVerifiers.count) verification key(s)")
         print("mfa: \(config.mfa.mode.rawValue)\(mfaKey != nil ? ", key \(config.mfa.secretKey)" : "")")
         print("workers \(config.server.workers) × threads \(config.server.threads) on \(config.server.socket)")
+        guard case .postgreSQL = config.database.location else {
+            // An SQLite file is not opened here: check may run as another user than the service.
+            print("database: \(config.database.location.description)")
+            return
+        }
+        // A shared server is reached now, and its schema compared (the same names on both engines).
+        let db = try config.database.connect()
+        var applied: [String] = []
+        do {
+            try db.query("SELECT name FROM schema_migrations ORDER BY name") { applied.append($0.string(0)) }
+        } catch is DatabaseError {
+            // No schema yet (an unreachable server throws StoreUnavailable, and check fails).
+        }
+        let pending = Migrator.steps(for: db.engine).map(\.name).filter { !applied.contains($0) }
+        print("database: \(config.database.location.description) answers, schema \(applied.last ?? "empty")"
+              + (pending.isEmpty ? "" : ", \(pending.count) migration(s) pending: jwt-allauth migrate"))
     }
 }

@@ -21,6 +21,8 @@ public enum APIError: Error {
     case throttled(String, retryAfter: Int)
     /// The database stayed locked beyond its busy timeout: a transient overload.
     case busy
+    /// The database server cannot be reached (restarting, or the connection was cut).
+    case storeUnavailable
     /// `{"detail", "code"}` with any status: the social endpoints' refusals (reference §2.24).
     case coded(HTTPResponse.Status, String, code: String)
 
@@ -68,6 +70,11 @@ public enum APIError: Error {
             return response
         case .busy:
             var response = Response.json(.object([("detail", "The service is busy; try again."), ("code", "busy")]), status: .serviceUnavailable)
+            response.headerFields[.retryAfter] = "1"
+            return response
+        case .storeUnavailable:
+            var response = Response.json(.object([("detail", "The database is unavailable; try again."), ("code", "database_unavailable")]),
+                                         status: .serviceUnavailable)
             response.headerFields[.retryAfter] = "1"
             return response
         case .coded(let status, let detail, let code):

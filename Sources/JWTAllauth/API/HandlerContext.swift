@@ -12,7 +12,7 @@ struct AccessIdentity {
 /// and the request time.
 struct HandlerContext {
     let service: Service
-    let db: Database
+    let db: any SQLConnection
     let now: Int64
     let parameters: [String: String]
     /// The request's language (negotiated from `Accept-Language`): pages render in it, and it is

@@ -3,12 +3,12 @@ import Foundation
 import HTTPTypes
 import Logging
 
-/// What one accept thread owns: its own SQLite connection (a connection is never shared
-/// between threads).
+/// What one accept thread owns: its own database connection, SQLite or PostgreSQL (a connection
+/// is never shared between threads).
 public final class Connection {
-    public let db: Database
+    public let db: any SQLConnection
 
-    public init(db: Database) { self.db = db }
+    public init(db: any SQLConnection) { self.db = db }
 }
 
 /// The service: configuration, keys, templates and routes, shared by every thread of a worker.
@@ -75,7 +75,7 @@ public final class Service: Sendable {
 
     /// Opens a connection for one thread.
     public func makeConnection() throws -> Connection {
-        Connection(db: try Database(path: config.database.path, busyTimeout: config.database.busyTimeout))
+        Connection(db: try config.database.connect())
     }
 
     /// Every endpoint, below the mount point.
@@ -166,10 +166,14 @@ public final class Service: Sendable {
             response = APIError.busy.response
         } catch let error as APIError {
             response = error.response
-        } catch let error as DatabaseError where error.code & 0xff == 5 || error.code & 0xff == 6 {
-            // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: overload, not a bug.
-            logger.warning("database busy", metadata: ["path": "\(request.path)"])
+        } catch let error as StoreBusy {
+            // A lock held past database.busy_timeout: overload or a stuck writer, not a bug.
+            logger.warning("database busy", metadata: ["path": "\(request.path)", "waited_for": "\(error.waitedFor)"])
             response = APIError.busy.response
+        } catch let error as StoreUnavailable {
+            // PostgreSQL restarting or this connection's backend gone: the next request reconnects.
+            logger.warning("database unavailable", metadata: ["path": "\(request.path)", "error": "\(error.message)"])
+            response = APIError.storeUnavailable.response
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
             response = .json(.object([("detail", "Internal error."), ("code", "internal_error")]), status: .internalServerError)

@@ -3,10 +3,10 @@ import Foundation
 /// What an operator does to accounts from the command line (`jwt-allauth invite`,
 /// `verify-email`, `deactivate`, `mfa-remove`). Invitations go through `Invitations`, as the API's do.
 public struct AccountAdministration {
-    let db: Database
+    let db: any SQLConnection
     let config: Config
 
-    public init(_ db: Database, config: Config) {
+    public init(_ db: any SQLConnection, config: Config) {
         self.db = db
         self.config = config
     }
@@ -30,10 +30,10 @@ public struct AccountAdministration {
     }
 
     /// Deactivates the account and revokes everything it holds: sessions, links and capabilities.
-    /// Answers the number of refresh tokens revoked. One transaction, so no session survives the flag.
+    /// Answers the number of refresh tokens revoked. One durable transaction, so no session survives the flag.
     @discardableResult
     public func deactivate(_ email: String) throws -> Int {
-        try db.transaction(.immediate) { () throws -> Int in
+        try db.transaction(.immediate, durability: .full) { () throws -> Int in
             guard let user = try UserStore(db).find(email: email) else { throw Failure.noSuchAccount }
             try UserStore(db).setActive(userID: user.id, false)
             try OneTimeTokens(db).revokeAll(userID: user.id)
@@ -43,10 +43,10 @@ public struct AccountAdministration {
 
     /// Removes the account's second factors (a lost phone) with its challenges and failure
     /// history, and revokes every session, in one transaction: whoever holds the phone and an old
-    /// session loses both together. Answers the number of authenticators removed.
+    /// session loses both together. Durable, as every revocation. Answers the number of authenticators removed.
     @discardableResult
     public func removeMFA(_ email: String) throws -> Int {
-        try db.transaction(.immediate) { () throws -> Int in
+        try db.transaction(.immediate, durability: .full) { () throws -> Int in
             guard let user = try UserStore(db).find(email: email) else { throw Failure.noSuchAccount }
             let challenges = ChallengeStore(db: db)
             try challenges.deleteAll(userID: user.id)

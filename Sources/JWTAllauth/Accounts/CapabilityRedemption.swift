@@ -14,7 +14,7 @@ enum CapabilityOutcome {
 /// anything is spent, and the capability is spent in the same transaction as the change
 /// (SPEC "Deliberate differences"): a typo costs the user nothing, a crash leaves nothing half-done.
 struct CapabilityRedemption {
-    let db: Database
+    let db: any SQLConnection
     let config: Config
     let issuer: SessionIssuer
 
@@ -29,10 +29,11 @@ struct CapabilityRedemption {
     func redeem(_ capability: String, _ purpose: TokenPurpose, passwordHash: String, device: DeviceInfo, now: Int64) throws -> CapabilityOutcome {
         let tokens = OneTimeTokens(db)
         // One write transaction: of two requests with one capability exactly one spends it, and the
-        // account is re-read under the lock (a deactivation in between wins).
-        return try db.transaction(.immediate) { () throws -> CapabilityOutcome in
+        // account is re-read under the lock (a deactivation in between wins). Durable: the old
+        // password stops working.
+        return try db.transaction(.immediate, durability: .full) { () throws -> CapabilityOutcome in
             guard let userID = try tokens.consume(capability, purpose, now: now),
-                  let user = try UserStore(db).find(id: userID), user.isActive
+                  let user = try UserStore(db).findLocked(id: userID), user.isActive
             else { return .invalid }
             if purpose == .passwordSetAccess {
                 // The invitation is accepted: its link stops working even without revocation.

@@ -15,9 +15,9 @@ public struct DjangoImport {
     }
 
     let source: Database
-    let target: Database
+    let target: any SQLConnection
 
-    public init(source: Database, target: Database) {
+    public init(source: Database, target: any SQLConnection) {
         self.source = source
         self.target = target
     }
@@ -36,32 +36,65 @@ public struct DjangoImport {
             : "0"
         let sql = """
             SELECT u.email, u.password, u.first_name, u.last_name, u.is_active, u.is_staff, u.is_superuser,
-                   \(hasRole ? "u.role" : "NULL"), u.date_joined, u.last_login, \(verifiedSQL)
-            FROM \(table) u ORDER BY u.id
+                   \(hasRole ? "u.role" : "NULL"), u.date_joined, u.last_login, \(verifiedSQL), u.id
+            FROM \(table) u WHERE u.id > ? ORDER BY u.id LIMIT ?
             """
         var report = Report()
         let users = UserStore(target)
-        try target.transaction {
-            try source.query(sql) { row in
-                let email = row.string(0).trimmingCharacters(in: .whitespaces)
-                guard !email.isEmpty else { report.skippedWithoutEmail += 1; return }
-                let isStaff = row.bool(5), isSuperuser = row.bool(6)
-                let role = row.optionalInt(7).map(Int.init) ?? (isStaff ? Role.staff : isSuperuser ? Role.superuser : Role.user)
-                // Django's unusable passwords start with "!"; other hashers' formats are kept as they
-                // are and simply won't verify until the user resets the password.
-                do {
-                    try users.create(
-                        email: email, passwordHash: row.string(1), firstName: row.string(2), lastName: row.string(3), role: role,
-                        isActive: row.bool(4), emailVerified: row.int(10) > 0,
-                        dateJoined: Self.epoch(row.optionalString(8)) ?? Int64(Date().timeIntervalSince1970),
-                        lastLogin: Self.epoch(row.optionalString(9)))
-                    report.imported += 1
-                } catch UserStore.CreateError.emailTaken {
-                    report.skippedExisting += 1
+        // In batches, each its own transaction, so that an import into a live database holds the
+        // write lock for milliseconds at a time and the pool keeps serving; a re-run after an
+        // interruption skips the users already copied.
+        var lastID = Int64.min
+        while true {
+            var batch: [SourceUser] = []
+            try source.query(sql, [.integer(lastID), .integer(Int64(batchSize))]) { batch.append(SourceUser($0)) }
+            guard let last = batch.last else { break }
+            lastID = last.id
+            try target.transaction {
+                for user in batch {
+                    guard !user.email.isEmpty else { report.skippedWithoutEmail += 1; continue }
+                    // Django's unusable passwords start with "!"; other hashers' formats are kept as they
+                    // are and simply won't verify until the user resets the password.
+                    do {
+                        try users.create(
+                            email: user.email, passwordHash: user.password, firstName: user.firstName, lastName: user.lastName,
+                            role: user.role, isActive: user.isActive, emailVerified: user.emailVerified,
+                            dateJoined: Self.epoch(user.dateJoined) ?? Int64(Date().timeIntervalSince1970),
+                            lastLogin: Self.epoch(user.lastLogin))
+                        report.imported += 1
+                    } catch UserStore.CreateError.emailTaken {
+                        report.skippedExisting += 1
+                    }
                 }
             }
         }
         return report
+    }
+
+    /// Users copied per transaction.
+    var batchSize = 500
+
+    /// One row of the Django user table, as read.
+    private struct SourceUser {
+        var id: Int64
+        var email, password, firstName, lastName: String
+        var role: Int
+        var isActive, emailVerified: Bool
+        var dateJoined, lastLogin: String?
+
+        init(_ row: Row) {
+            id = row.int(11)
+            email = row.string(0).trimmingCharacters(in: .whitespaces)
+            password = row.string(1)
+            firstName = row.string(2)
+            lastName = row.string(3)
+            isActive = row.bool(4)
+            let isStaff = row.bool(5), isSuperuser = row.bool(6)
+            role = row.optionalInt(7).map(Int.init) ?? (isStaff ? Role.staff : isSuperuser ? Role.superuser : Role.user)
+            dateJoined = row.optionalString(8)
+            lastLogin = row.optionalString(9)
+            emailVerified = row.int(10) > 0
+        }
     }
 
     /// Django writes datetimes as `2025-03-10 20:15:01.123456` (UTC, optionally with an offset).

@@ -14,7 +14,7 @@ enum ConfirmationOutcome {
 /// a confirmation key works once; an invitation key works until the invitee has set a password
 /// (each use supersedes the previous set-password capability), so a lost cookie is not a dead end.
 struct EmailConfirmation {
-    let db: Database
+    let db: any SQLConnection
     let config: Config
 
     func follow(key: String, now: Int64) throws -> ConfirmationOutcome {

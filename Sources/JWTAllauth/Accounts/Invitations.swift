@@ -25,7 +25,7 @@ public enum InvitationOutcome: Equatable {
 /// password, and an invitation mail whose link leads to the set-password form. Re-inviting a
 /// pending address replaces the pending account and its link.
 struct Invitations {
-    let db: Database
+    let db: any SQLConnection
     let config: Config
     let mailer: AccountMailer
 
@@ -33,6 +33,7 @@ struct Invitations {
         let users = UserStore(db)
         // One write transaction: the check, the replacement, the account and its mail land together.
         return try db.transaction(.immediate) { () throws -> InvitationOutcome in
+            try users.lockAddress(invitee.email)
             if let existing = try users.find(email: invitee.email) {
                 if existing.emailVerified || existing.lastLogin != nil || !existing.isActive { return .emailTaken }
                 try users.delete(userID: existing.id)

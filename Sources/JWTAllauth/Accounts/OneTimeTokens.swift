@@ -21,9 +21,9 @@ public enum TokenPurpose: String, Sendable, CaseIterable {
 /// Lookups go by digest through an index: timing can reveal at most a prefix of a digest, which
 /// says nothing about any token, so no constant-time comparison is needed on this path.
 public struct OneTimeTokens {
-    let db: Database
+    let db: any SQLConnection
 
-    public init(_ db: Database) { self.db = db }
+    public init(_ db: any SQLConnection) { self.db = db }
 
     /// 256 random bits, base64url: fits in a URL path segment and a cookie value unescaped.
     public static func newSecret() -> String {

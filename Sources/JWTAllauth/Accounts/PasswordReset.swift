@@ -12,7 +12,7 @@ enum ResetLinkOutcome {
 /// Links are opaque random tokens stored hashed, single-use, and only the latest one per account
 /// works. The capability the link hands over is spent by `CapabilityRedemption`.
 struct PasswordReset {
-    let db: Database
+    let db: any SQLConnection
     let config: Config
     let mailer: AccountMailer
 

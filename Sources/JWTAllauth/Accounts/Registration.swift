@@ -23,7 +23,7 @@ enum RegistrationOutcome {
 /// Self-service sign-up `POST registration/` (reference §2.11, §8.1, §8.2) in the three
 /// verification modes.
 struct Registration {
-    let db: Database
+    let db: any SQLConnection
     let config: Config
     let issuer: SessionIssuer
     let mailer: AccountMailer
@@ -53,6 +53,7 @@ struct Registration {
         // One write transaction from the look-up to the insert: two sign-ups of one address in two
         // workers cannot both see it free, and the mail is queued only if the account commits.
         return try db.transaction(.immediate) { () throws -> RegistrationOutcome in
+            try users.lockAddress(signUp.email)
             if let existing = try users.find(email: signUp.email) {
                 if try Self.isClaimed(existing, tokens: tokens, now: now) {
                     guard verification == .mandatory && config.accounts.preventEnumeration else { return .emailTaken }

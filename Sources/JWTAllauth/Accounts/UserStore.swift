@@ -42,9 +42,9 @@ public struct UserRecord: Sendable, Equatable {
 
 /// SQL for users. Every method runs on the caller's connection, inside the caller's transaction if any.
 public struct UserStore {
-    let db: Database
+    let db: any SQLConnection
 
-    public init(_ db: Database) { self.db = db }
+    public init(_ db: any SQLConnection) { self.db = db }
 
     private static let columns = "id, email, password, first_name, last_name, role, is_active, email_verified, date_joined, last_login"
 
@@ -67,22 +67,38 @@ public struct UserStore {
         try db.first("SELECT \(Self.columns) FROM users WHERE id = ?", [.integer(id)], Self.record)
     }
 
+    /// `find(id:)` inside a write transaction, the row then locked until it ends on PostgreSQL (SQLite's
+    /// write lock already covers it): a deactivation or credential change racing this transaction
+    /// lands wholly before it (and is seen here) or wholly after it (and revokes what it made).
+    public func findLocked(id: Int64) throws -> UserRecord? {
+        switch db.engine {
+        case .sqlite: try find(id: id)
+        case .postgreSQL: try db.first("SELECT \(Self.columns) FROM users WHERE id = ? FOR UPDATE", [.integer(id)], Self.record)
+        }
+    }
+
     public enum CreateError: Error, Equatable { case emailTaken }
 
     @discardableResult
     public func create(email: String, passwordHash: String, firstName: String = "", lastName: String = "", role: Int = Role.user,
                        isActive: Bool = true, emailVerified: Bool, dateJoined: Int64 = Int64(Date().timeIntervalSince1970),
                        lastLogin: Int64? = nil) throws -> UserRecord {
-        do {
-            try db.run(
-                "INSERT INTO users (email, email_lower, password, first_name, last_name, role, is_active, email_verified, date_joined, last_login) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [.text(email.trimmingCharacters(in: .whitespacesAndNewlines)), .text(Self.normalise(email)), .text(passwordHash),
+        // ON CONFLICT rather than catching the violation: on PostgreSQL a failed statement would abort
+        // the caller's whole transaction.
+        guard let id = try db.first("""
+            INSERT INTO users (email, email_lower, password, first_name, last_name, role, is_active, email_verified, date_joined, last_login)
+            VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (email_lower) DO NOTHING RETURNING id
+            """, [.text(email.trimmingCharacters(in: .whitespacesAndNewlines)), .text(Self.normalise(email)), .text(passwordHash),
                  .text(firstName), .text(lastName), SQLValue(role), SQLValue(isActive), SQLValue(emailVerified),
-                 .integer(dateJoined), SQLValue(lastLogin)])
-        } catch let error as DatabaseError where error.isConstraintViolation {
-            throw CreateError.emailTaken
-        }
-        return try find(id: db.lastInsertID)!
+                 .integer(dateJoined), SQLValue(lastLogin)], { $0.int(0) })
+        else { throw CreateError.emailTaken }
+        return try find(id: id)!
+    }
+
+    /// Inside a write transaction: sign-ups, invitations and social sign-ins of one address wait for
+    /// each other here until it ends, so two cannot both find it free (`SQLConnection.serializeWriters`).
+    public func lockAddress(_ email: String) throws {
+        try db.serializeWriters(on: "address " + Self.normalise(email))
     }
 
     public func setPasswordHash(userID: Int64, _ hash: String) throws {

@@ -18,8 +18,11 @@ public struct Config: Sendable {
     }
 
     public struct Database: Sendable {
+        /// The SQLite file (`database.path`, or the path of a `sqlite:` URL).
         public var path: String
         public var busyTimeout: TimeInterval
+        /// `database.url`: SQLite (the default) or PostgreSQL (`StoreLocation`).
+        public var location: StoreLocation = .sqlite(path: "")
     }
 
     public enum Algorithm: String, Sendable, CaseIterable {
@@ -235,10 +238,12 @@ public struct Config: Sendable {
             publicURL: try Self.origin(r.string("server.public_url", default: "http://127.0.0.1:8080"), key: "server.public_url")
         )
 
-        let database = Database(
+        var database = Database(
             path: try r.path("database.path", default: "jwt-allauth.sqlite3"),
             busyTimeout: try r.duration("database.busy_timeout", default: 5, minimum: 0.05)
         )
+        database.location = try Self.storeLocation(&r, sqlitePath: database.path)
+        if case .sqlite(let path) = database.location { database.path = path }
 
         let algorithm = try r.choice("tokens.algorithm", default: Algorithm.rs256,
                                      Dictionary(uniqueKeysWithValues: Algorithm.allCases.map { ($0.rawValue.lowercased(), $0) }))
@@ -438,6 +443,26 @@ public struct Config: Sendable {
         if let window = named[windowText] { return Rate(count: count, window: window) }
         guard let window = ConfigReader.parseDuration(windowText), window > 0 else { return nil }
         return Rate(count: count, window: window)
+    }
+
+    /// `database.url` (default `sqlite:` + `database.path`) and `database.password_file`, read now
+    /// so an unreadable file stops the start with the key's name.
+    private static func storeLocation(_ r: inout ConfigReader, sqlitePath: String) throws(ConfigError) -> StoreLocation {
+        let passwordFile = try r.optionalPath("database.password_file")
+        guard let url = try r.optionalString("database.url") else {
+            if passwordFile != nil { throw ConfigError(key: "database.password_file", problem: "only for a postgresql:// database.url") }
+            return .sqlite(path: sqlitePath)
+        }
+        let location = try StoreLocation.parse(url, key: "database.url", resolve: r.resolve)
+        guard let passwordFile else { return location }
+        guard case .postgreSQL(let url, _) = location else {
+            throw ConfigError(key: "database.password_file", problem: "only for a postgresql:// database.url")
+        }
+        guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+            throw ConfigError(key: "database.password_file", problem: "cannot read \(passwordFile)")
+        }
+        // A trailing newline is the editor's, not the password's.
+        return .postgreSQL(url: url, password: String(text.trimmingCharacters(in: .newlines)))
     }
 
     private static func fileMode(_ text: String, key: String) throws(ConfigError) -> UInt32 {

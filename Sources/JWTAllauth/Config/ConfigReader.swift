@@ -14,7 +14,8 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 struct ConfigReader {
     static let environmentPrefix = "JWT_ALLAUTH_"
     /// Environment variables with our prefix that are not configuration keys.
-    static let nonKeyVariables: Set<String> = ["JWT_ALLAUTH_CONFIG", "JWT_ALLAUTH_SHARE_DIR"]
+    static let nonKeyVariables = Set(["JWT_ALLAUTH_CONFIG", "JWT_ALLAUTH_SHARE_DIR"])
+        .union(TransactionProbe.environmentNames)
 
     private let root: [String: [String: Node]]
     private let environment: [String: String]

@@ -26,9 +26,9 @@ struct TOTPAuthenticator {
 /// read-modify-writes (accepting a code, spending a recovery code) are called by `MFAVerification`
 /// and `MFAEnrolment` inside one `BEGIN IMMEDIATE` transaction.
 public struct AuthenticatorStore {
-    let db: Database
+    let db: any SQLConnection
 
-    public init(_ db: Database) { self.db = db }
+    public init(_ db: any SQLConnection) { self.db = db }
 
     public func list(userID: Int64) throws -> [AuthenticatorRecord] {
         var rows: [AuthenticatorRecord] = []
@@ -68,8 +68,8 @@ public struct AuthenticatorStore {
     /// shown once and never stored).
     func replaceRecoveryCodes(userID: Int64, digests: [String], now: Double) throws {
         try db.run("DELETE FROM mfa_authenticators WHERE user_id = ? AND type = 'recovery_codes'", [.integer(userID)])
-        try db.run("INSERT INTO mfa_authenticators (user_id, type, created_at) VALUES (?, 'recovery_codes', ?)", [.integer(userID), .real(now)])
-        let authenticatorID = db.lastInsertID
+        let authenticatorID = try db.insert("INSERT INTO mfa_authenticators (user_id, type, created_at) VALUES (?, 'recovery_codes', ?)",
+                                            [.integer(userID), .real(now)])
         for digest in digests {
             try db.run("INSERT INTO mfa_recovery_codes (authenticator_id, code_digest) VALUES (?, ?)", [.integer(authenticatorID), .text(digest)])
         }
@@ -103,7 +103,10 @@ public struct AuthenticatorStore {
 
     /// Stores the user's pending setup secret (sealed), replacing any earlier one.
     func storeSetupSecret(userID: Int64, sealedSecret: [UInt8], expires: Int64) throws {
-        try db.run("INSERT OR REPLACE INTO mfa_setup_secrets (user_id, secret, expires) VALUES (?, ?, ?)",
+        try db.run("""
+            INSERT INTO mfa_setup_secrets (user_id, secret, expires) VALUES (?, ?, ?)
+            ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, expires = excluded.expires
+            """,
                    [.integer(userID), .blob(sealedSecret), .integer(expires)])
     }
 

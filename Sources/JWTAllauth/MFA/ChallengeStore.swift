@@ -12,7 +12,7 @@ enum ChallengeKind: String {
 /// digests (a copy of the database opens no pending login) and looked up by digest through the
 /// primary key, so no constant-time comparison is needed. Runs in the caller's transaction.
 struct ChallengeStore {
-    let db: Database
+    let db: any SQLConnection
 
     /// 128 random bits as 32 lower-case hex characters: the reference's shape.
     static func newIdentifier() -> String { TokenService.newIdentifier() }
@@ -35,6 +35,13 @@ struct ChallengeStore {
         guard id.utf8.count == 32 else { return nil }
         return try db.first("SELECT user_id, failures FROM mfa_challenges WHERE id_digest = ? AND kind = ? AND expires > ?",
                             [.text(Self.digest(id)), .text(kind.rawValue), .integer(now)]) { ($0.int(0), Int($0.int(1))) }
+    }
+
+    /// Inside a write transaction: answers, enrolments and budget changes of one user's second
+    /// factors wait for each other until it ends (the replay guard, single-use codes and the
+    /// budgets hold across workers and hosts: `SQLConnection.serializeWriters`).
+    func lockSecondFactors(userID: Int64) throws {
+        try db.serializeWriters(on: "mfa user \(userID)")
     }
 
     /// Counts one failed answer to the challenge; answers the new count.

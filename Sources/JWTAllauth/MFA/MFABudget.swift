@@ -3,7 +3,7 @@
 /// Called inside the verifying transaction (`BEGIN IMMEDIATE`), so parallel guesses in several
 /// workers are counted one after the other and cannot all slip under the limit.
 struct MFABudget {
-    let db: Database
+    let db: any SQLConnection
     let settings: Config.MFA
 
     /// What one more failure did to the budgets.

@@ -22,7 +22,7 @@ enum ActivationOutcome {
 struct MFAEnrolment {
     static let recoveryCodeCount = 10
 
-    let db: Database
+    let db: any SQLConnection
     let config: Config
     let issuer: SessionIssuer
     let key: MFAKey
@@ -53,6 +53,7 @@ struct MFAEnrolment {
         // accepted step is stored with the authenticator, so the activation code is not also a
         // valid login code.
         return try db.transaction(.immediate) { () throws -> ActivationOutcome in
+            try ChallengeStore(db: db).lockSecondFactors(userID: user.id)
             if try authenticators.hasTOTP(userID: user.id) { return .alreadyActive }
             guard let sealed = try authenticators.setupSecret(userID: user.id, now: now) else { return .notInitiated }
             let secret = try key.open(sealed, userID: user.id)
@@ -73,9 +74,10 @@ struct MFAEnrolment {
     }
 
     /// Removes the user's second factors; answers whether there were any. Sessions are untouched
-    /// (the user is signed in and proved the password).
+    /// (the user is signed in and proved the password). Durable: a removal lost to a power cut
+    /// would bring back a factor the user believes gone.
     func deactivate(userID: Int64) throws -> Bool {
-        try db.transaction(.immediate) { () throws -> Bool in
+        try db.transaction(.immediate, durability: .full) { () throws -> Bool in
             try ChallengeStore(db: db).deleteAll(userID: userID)
             return try AuthenticatorStore(db).removeAll(userID: userID) > 0
         }

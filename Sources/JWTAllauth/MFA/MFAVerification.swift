@@ -31,7 +31,7 @@ enum ChallengeOutcome {
 
 /// `mfa/verify/` and `mfa/verify-recovery/`: completes a login that owes its second factor.
 struct MFAVerification {
-    let db: Database
+    let db: any SQLConnection
     let config: Config
     let issuer: SessionIssuer
     let key: MFAKey
@@ -47,6 +47,9 @@ struct MFAVerification {
         // Failures are returned, not thrown, so that their count commits.
         return try db.transaction(.immediate) { () throws -> ChallengeOutcome in
             guard let (userID, _) = try challenges.find(challengeID, kind: .login, now: now) else { return .challengeInvalid }
+            try challenges.lockSecondFactors(userID: userID)
+            // Read again under the lock: a verification that held it may have spent or invalidated it.
+            guard try challenges.find(challengeID, kind: .login, now: now) != nil else { return .challengeInvalid }
             if let retryAfter = try budget.lockedFor(userID: userID, now: clock) { return .lockedOut(retryAfter: retryAfter) }
             let accepted: Bool
             switch factor {
@@ -73,7 +76,7 @@ struct MFAVerification {
             try challenges.delete(challengeID)
             try challenges.clearFailures(userID: userID)
             // Unlike the reference, the account is re-read: a deactivation during the challenge wins.
-            guard let user = try UserStore(db).find(id: userID), user.isActive else { return .accountInactive }
+            guard let user = try UserStore(db).findLocked(id: userID), user.isActive else { return .accountInactive }
             return .signedIn(try SignIn(db: db, config: config, issuer: issuer).openSession(user, device: device, now: now))
         }
     }

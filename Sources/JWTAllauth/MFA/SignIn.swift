@@ -18,11 +18,11 @@ public enum SignInOutcome {
 /// challenge. Login, sign-up, invitation set-password, password reset and social login all call
 /// `finish`, so no path can hand out a session that skips the second factor.
 public struct SignIn {
-    let db: Database
+    let db: any SQLConnection
     let config: Config
     let issuer: SessionIssuer
 
-    public init(db: Database, config: Config, issuer: SessionIssuer) {
+    public init(db: any SQLConnection, config: Config, issuer: SessionIssuer) {
         self.db = db
         self.config = config
         self.issuer = issuer

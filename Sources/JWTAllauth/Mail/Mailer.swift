@@ -15,7 +15,7 @@ public final class Mailer {
     let clock: () -> Int64
 
     /// `metrics`: where failed deliveries are counted (the mail process's counter file).
-    public init(config: Config.Mail, db: Database, transport: MailTransport, stop: StopFlag, logger: Logger,
+    public init(config: Config.Mail, db: any SQLConnection, transport: MailTransport, stop: StopFlag, logger: Logger,
                 metrics: MetricsRecorder = .inMemory(),
                 clock: @escaping () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
         self.metrics = metrics

@@ -5,20 +5,19 @@ import Foundation
 /// causes it (a rolled-back change sends nothing; a committed one cannot lose its mail), and the
 /// mail process delivers it later. All of the outbox's SQL is here.
 public struct Outbox {
-    let db: Database
+    let db: any SQLConnection
 
-    public init(_ db: Database) { self.db = db }
+    public init(_ db: any SQLConnection) { self.db = db }
 
     /// Queues `mail`; call it inside the caller's write transaction. The Message-ID is fixed
     /// here, so a retry after a crash re-sends the same message rather than a new one.
     @discardableResult
     public func enqueue(_ mail: OutgoingMail, now: Int64) throws -> Int64 {
-        try db.run("""
+        try db.insert("""
             INSERT INTO outbox (message_id, kind, sender, recipient, subject, text_body, html_body, created, next_attempt_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(Self.messageID(from: mail.from)), .text(mail.kind), .text(mail.from), .text(mail.to),
                   .text(mail.subject), .text(mail.text), SQLValue(mail.html), .integer(now), .integer(now)])
-        return db.lastInsertID
     }
 
     /// Messages waiting for delivery and messages given up on: the metrics' mail gauges.
@@ -39,8 +38,10 @@ public struct Outbox {
     // MARK: delivery (the mail process)
 
     /// Takes the oldest due mail for this sender until `leaseUntil`, counting the attempt now, so a
-    /// mail whose sending crashes the process still reaches `maxAttempts`. BEGIN IMMEDIATE makes
-    /// the read and the lease one step: two mail processes never hold the same row. A lease left
+    /// mail whose sending crashes the process still reaches `maxAttempts`. The read and the lease are
+    /// one step: SQLite's BEGIN IMMEDIATE admits one claimer at a time; on PostgreSQL the row is
+    /// taken `FOR UPDATE SKIP LOCKED`, so mail processes on every host claim different rows at once
+    /// and two never hold the same one. A lease left
     /// by a killed process runs out, and the row is due again, with its Message-ID unchanged.
     public func claimNext(now: Int64, leaseUntil: Int64) throws -> OutboxEntry? {
         try db.transaction(.immediate) {
@@ -48,7 +49,7 @@ public struct Outbox {
                 SELECT id, message_id, kind, sender, recipient, subject, text_body, html_body, created, attempts
                 FROM outbox
                 WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? AND (leased_until IS NULL OR leased_until <= ?)
-                ORDER BY next_attempt_at, id LIMIT 1
+                ORDER BY next_attempt_at, id LIMIT 1\(claimLock)
                 """, [.integer(now), .integer(now)], { row in
                     OutboxEntry(id: row.int(0), messageID: row.string(1),
                                 mail: OutgoingMail(kind: row.string(2), from: row.string(3), to: row.string(4), subject: row.string(5),
@@ -59,6 +60,13 @@ public struct Outbox {
             try db.run("UPDATE outbox SET leased_until = ?, attempts = attempts + 1 WHERE id = ?",
                        [.integer(leaseUntil), .integer(entry.id)])
             return entry
+        }
+    }
+
+    private var claimLock: String {
+        switch db.engine {
+        case .sqlite: ""
+        case .postgreSQL: " FOR UPDATE SKIP LOCKED"
         }
     }
 
@@ -109,7 +117,7 @@ public struct Outbox {
     /// Puts a failed mail back in the queue, due now, with a fresh count of attempts.
     public func retry(id: Int64, now: Int64) throws -> RetryOutcome {
         try db.transaction(.immediate) {
-            guard let failedAt = try db.first("SELECT failed_at FROM outbox WHERE id = ?", [.integer(id)], { $0.optionalInt(0) }) else {
+            guard let failedAt = try db.first("SELECT failed_at FROM outbox WHERE id = ?\(db.engine == .postgreSQL ? " FOR UPDATE" : "")", [.integer(id)], { $0.optionalInt(0) }) else {
                 return .notFound
             }
             guard failedAt != nil else { return .notFailed }

@@ -51,9 +51,9 @@ public enum RotationOutcome: Sendable, Equatable {
 /// The refresh-token whitelist: issuing, rotation with reuse detection, and revocation.
 /// All of its SQL is here.
 public struct Whitelist {
-    let db: Database
+    let db: any SQLConnection
 
-    public init(_ db: Database) { self.db = db }
+    public init(_ db: any SQLConnection) { self.db = db }
 
     private static let entryColumns = "jti, session, user_id, enabled, created, expires, session_iat"
 
@@ -97,9 +97,20 @@ public struct Whitelist {
         try db.first("SELECT \(Self.entryColumns) FROM refresh_tokens WHERE jti = ?", [.text(jti)], Self.entry)
     }
 
-    /// The rotation algorithm (SPEC "The whitelist"). One `BEGIN IMMEDIATE` transaction: it holds
-    /// the database's write lock from the first read, so two workers presenting the same token
-    /// serialise here and exactly one finds its row. Rejections that revoke (replay, expiry,
+    /// `find`, and on PostgreSQL the row stays locked until the transaction ends. A second rotation
+    /// of the same token waits here, then (READ COMMITTED re-reads the row) finds it replaced and
+    /// takes the replay or grace path, as it does behind SQLite's write lock; a logout-all racing
+    /// the rotation deletes the successor after it, or the rotation finds nothing: never a live row.
+    private func findLocked(jti: String) throws -> WhitelistEntry? {
+        switch db.engine {
+        case .sqlite: try find(jti: jti)
+        case .postgreSQL: try db.first("SELECT \(Self.entryColumns) FROM refresh_tokens WHERE jti = ? FOR UPDATE", [.text(jti)], Self.entry)
+        }
+    }
+
+    /// The rotation algorithm (SPEC "The whitelist"). One write transaction: on SQLite it holds the
+    /// database's write lock from the first read, on PostgreSQL the row's lock (`findLocked`), so two
+    /// workers (or hosts) presenting the same token serialise here and exactly one finds its row. Rejections that revoke (replay, expiry,
     /// inactive account) commit their deletions, because they return rather than throw.
     public func rotate(
         presented: TokenClaims,
@@ -112,7 +123,7 @@ public struct Whitelist {
     ) throws -> RotationOutcome {
         let users = UserStore(db)
         return try db.transaction(.immediate) { () throws -> RotationOutcome in
-            guard let row = try find(jti: presented.jti), row.session == presented.session, String(row.userID) == presented.userID else {
+            guard let row = try findLocked(jti: presented.jti), row.session == presented.session, String(row.userID) == presented.userID else {
                 // (session, predecessor): the session index narrows it to that session's one row.
                 if grace > 0, let successor = try db.first(
                     "SELECT \(Self.entryColumns) FROM refresh_tokens WHERE session = ? AND predecessor_jti = ? AND created >= ?",
@@ -122,7 +133,11 @@ public struct Whitelist {
                     // tabs): hand back the successor already issued instead of killing the session.
                     return .rotated(user: user, successor: successor)
                 }
-                return try revoke(session: presented.session) > 0 ? .replayed : .sessionClosed
+                // Checked first: a dead token presented again is no new replay, and needs no
+                // durable commit (see `revoke`).
+                guard try isLive(session: presented.session) else { return .sessionClosed }
+                try revoke(session: presented.session)
+                return .replayed
             }
             guard let user = try users.find(id: row.userID) else {
                 try revoke(session: row.session)
@@ -161,22 +176,33 @@ public struct Whitelist {
                        + Self.deviceValues(device) + [.text(jti)]) == 1
     }
 
+    // Every revocation commits with `.full` durability, in its own transaction or joined to the
+    // caller's: a revocation lost to a power cut would silently give the access back. A rotation
+    // that revokes (replay, expiry, inactive account) is thereby re-run as a `.full` transaction;
+    // plain rotations stay `.normal` (a lost one only logs a device out).
+
     /// Deletes every token of one device session.
     @discardableResult
     public func revoke(session: String) throws -> Int {
-        try db.run("DELETE FROM refresh_tokens WHERE session = ?", [.text(session)])
+        try db.transaction(.immediate, durability: .full) {
+            try db.run("DELETE FROM refresh_tokens WHERE session = ?", [.text(session)])
+        }
     }
 
     /// Deletes one session only if it belongs to `userID`; answers whether anything was deleted.
     @discardableResult
     public func revoke(session: String, ofUser userID: Int64) throws -> Bool {
-        try db.run("DELETE FROM refresh_tokens WHERE session = ? AND user_id = ?", [.text(session), .integer(userID)]) > 0
+        try db.transaction(.immediate, durability: .full) {
+            try db.run("DELETE FROM refresh_tokens WHERE session = ? AND user_id = ?", [.text(session), .integer(userID)]) > 0
+        }
     }
 
     /// Deletes every session of a user.
     @discardableResult
     public func revoke(userID: Int64) throws -> Int {
-        try db.run("DELETE FROM refresh_tokens WHERE user_id = ?", [.integer(userID)])
+        try db.transaction(.immediate, durability: .full) {
+            try db.run("DELETE FROM refresh_tokens WHERE user_id = ?", [.integer(userID)])
+        }
     }
 
     /// Enables the user's disabled sessions (sign-ups awaiting confirmation) once the address is confirmed.

@@ -10,15 +10,26 @@ struct SocialAccountRecord: Sendable, Equatable {
 
 /// SQL for social connections. All of it is here; methods run in the caller's transaction.
 struct SocialAccounts {
-    let db: Database
+    let db: any SQLConnection
 
-    init(_ db: Database) { self.db = db }
+    init(_ db: any SQLConnection) { self.db = db }
 
     private static let columns = "id, user_id, provider, uid, last_login, date_joined"
 
     private static func record(_ row: Row) -> SocialAccountRecord {
         SocialAccountRecord(id: row.int(0), userID: row.int(1), provider: row.string(2), uid: row.string(3),
                             lastLogin: row.int(4), dateJoined: row.int(5))
+    }
+
+    /// Inside a write transaction: logins and connects of one provider identity wait for each other
+    /// until it ends, so two cannot both find it unconnected (`SQLConnection.serializeWriters`).
+    func lockIdentity(provider: String, uid: String) throws {
+        try db.serializeWriters(on: "social identity \(provider) \(uid)")
+    }
+
+    /// Inside a write transaction: changes to one account's connections wait for each other.
+    func lockConnections(userID: Int64) throws {
+        try db.serializeWriters(on: "social user \(userID)")
     }
 
     func find(provider: String, uid: String) throws -> SocialAccountRecord? {

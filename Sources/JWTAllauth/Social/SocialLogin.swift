@@ -28,7 +28,7 @@ enum SocialConnectOutcome {
 /// Social login and connections (reference §2.24, §8.2): resolves a verified provider identity
 /// to an account, then ends the sign-in as a password login does (session or MFA challenge).
 struct SocialLogin {
-    let db: Database
+    let db: any SQLConnection
     let config: Config
     let issuer: SessionIssuer
 
@@ -38,6 +38,9 @@ struct SocialLogin {
         let users = UserStore(db)
         let connections = SocialAccounts(db)
         return try db.transaction(.immediate) { () throws -> SocialLoginOutcome in
+            // The identity, then its address: always in this order, so two logins never wait crosswise.
+            try connections.lockIdentity(provider: provider, uid: identity.uid)
+            if let email = identity.email { try users.lockAddress(email) }
             if let connection = try connections.find(provider: provider, uid: identity.uid),
                let user = try users.find(id: connection.userID) {
                 if let refusal = gate(user) { return refusal }
@@ -98,6 +101,7 @@ struct SocialLogin {
     func connect(_ identity: ProviderIdentity, provider: String, to userID: Int64, now: Int64) throws -> SocialConnectOutcome {
         let connections = SocialAccounts(db)
         return try db.transaction(.immediate) { () throws -> SocialConnectOutcome in
+            try connections.lockIdentity(provider: provider, uid: identity.uid)
             if let existing = try connections.find(provider: provider, uid: identity.uid) {
                 return existing.userID == userID ? .connected(existing) : .inUseElsewhere
             }
@@ -108,10 +112,12 @@ struct SocialLogin {
     enum DisconnectOutcome { case disconnected, notFound, lastWayIn }
 
     /// Removes one of the caller's connections, unless it is the last way into the account (no
-    /// usable password and no other connection).
+    /// usable password and no other connection). Durable: it takes a way into the account away.
     func disconnect(id: Int64, userID: Int64) throws -> DisconnectOutcome {
         let connections = SocialAccounts(db)
-        return try db.transaction(.immediate) { () throws -> DisconnectOutcome in
+        return try db.transaction(.immediate, durability: .full) { () throws -> DisconnectOutcome in
+            // Two disconnects of an account's last two connections: the second must see the first.
+            try connections.lockConnections(userID: userID)
             guard try connections.find(id: id, userID: userID) != nil, let user = try UserStore(db).find(id: userID) else { return .notFound }
             if !user.hasUsablePassword, try connections.list(userID: userID).count <= 1 { return .lastWayIn }
             try connections.delete(id: id)

@@ -5,12 +5,36 @@ import Foundation
 import Glibc
 #endif
 
-/// A failure from SQLite, with the statement's error message.
+/// A failure from the database, with the statement's error message: SQLite's result code, or
+/// PostgreSQL's SQLSTATE (`PostgreSQLDatabase`).
 public struct DatabaseError: Error, CustomStringConvertible {
     public var code: Int32
     public var message: String
-    public var description: String { "sqlite error \(code): \(message)" }
-    var isConstraintViolation: Bool { code & 0xff == SQLITE_CONSTRAINT }
+    /// PostgreSQL's five-character error code; nil for SQLite.
+    public var sqlState: String? = nil
+    public var description: String { sqlState.map { "postgresql error \($0): \(message)" } ?? "sqlite error \(code): \(message)" }
+    var isConstraintViolation: Bool { sqlState.map { $0.hasPrefix("23") } ?? (code & 0xff == SQLITE_CONSTRAINT) }
+}
+
+/// The database cannot be reached (PostgreSQL down, restarting, or the connection's backend
+/// killed). The request that meets it answers 503; the connection is dropped, and the next
+/// request opens a new one.
+public struct StoreUnavailable: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { "database unavailable: \(message)" }
+}
+
+/// What a committed transaction survives (SQLite's `synchronous` in WAL mode). Chosen by the store
+/// type that knows what the transaction does, never by a handler.
+public enum Durability: Sendable, Equatable {
+    /// `synchronous = NORMAL`: survives an application crash; an OS crash or power cut may lose the
+    /// last transactions (never corrupts the file). Right for rotations and logins: a lost one only
+    /// logs a device out.
+    case normal
+    /// `synchronous = FULL`: the WAL is synced before COMMIT returns, so the change survives a power
+    /// cut too. For whatever takes access away (logout, revocation, password change…): a lost one
+    /// would silently give the access back.
+    case full
 }
 
 /// A value bound to, or read from, a statement.
@@ -32,40 +56,28 @@ extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Exp
     public init(_ value: Bool?) { self = value.map { .integer($0 ? 1 : 0) } ?? .null }
 }
 
-/// One result row; columns by position.
-public struct Row {
-    fileprivate let statement: OpaquePointer
-
-    public func int(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
-    public func bool(_ column: Int32) -> Bool { sqlite3_column_int64(statement, column) != 0 }
-    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
-    public func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
-    public func optionalBool(_ column: Int32) -> Bool? { isNull(column) ? nil : bool(column) }
-    public func double(_ column: Int32) -> Double { sqlite3_column_double(statement, column) }
-    /// By byte count, not up to the first NUL: a stored value comes back whole.
-    public func string(_ column: Int32) -> String {
-        guard let text = sqlite3_column_text(statement, column) else { return "" }
-        let count = Int(sqlite3_column_bytes(statement, column))
-        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
-    }
-    public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
-    public func blob(_ column: Int32) -> [UInt8] {
-        guard let bytes = sqlite3_column_blob(statement, column) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(statement, column))))
-    }
-}
-
 /// One SQLite connection, used by one thread at a time. Statements are prepared once and cached,
 /// which is most of the cost of a small query.
-public final class Database {
+public final class Database: SQLConnection {
+    public let engine = DatabaseEngine.sqlite
     private(set) var handle: OpaquePointer?
     /// `<database>-writer.lock`, see `transaction`.
-    private var writerLockFD: Int32 = -1
+    private var writerLock: WriterLock?
     private var statements: [String: OpaquePointer] = [:]
     public let path: String
+    /// The longest any statement or transaction of this connection waits for a lock.
+    public let busyTimeout: TimeInterval
+    /// The durability of the transaction in progress, nil outside one.
+    private var openDurability: Durability?
+    /// Read by the busy handler: when the current wait for SQLite's lock must end.
+    private let busyDeadline = BusyDeadline()
+    /// The WAL's length in pages after this connection's last commit, set by the WAL hook.
+    private let walPages = WALPages()
+    private let probe = TransactionProbe.fromEnvironment()
 
     public init(path: String, busyTimeout: TimeInterval = 5) throws {
         self.path = path
+        self.busyTimeout = busyTimeout
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let result = sqlite3_open_v2(path, &handle, flags, nil)
         guard result == SQLITE_OK else {
@@ -73,8 +85,10 @@ public final class Database {
             sqlite3_close(handle)
             throw DatabaseError(code: result, message: "\(path): \(message)")
         }
-        installBusyHandler(timeout: busyTimeout)
-        writerLockFD = open(path + "-writer.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        installBusyHandler()
+        installWALHook()
+        writerLock = WriterLock(path: path + "-writer.lock")
+        probe?.attach(to: handle)
         try execute("PRAGMA journal_mode = WAL")
         // NORMAL is durable across application crashes in WAL mode; only an OS crash may lose
         // the last transactions, never corrupt the file.
@@ -84,26 +98,65 @@ public final class Database {
 
     deinit {
         for statement in statements.values { sqlite3_finalize(statement) }
-        if writerLockFD >= 0 { close(writerLockFD) }
         sqlite3_close_v2(handle)
+    }
+
+    /// When a wait for SQLite's lock must end: the transaction's deadline inside one (shared with
+    /// the writer lock), else `busyTimeout` from the statement's first busy answer.
+    private final class BusyDeadline {
+        var transaction: WaitDeadline?
+        var statement = WaitDeadline(after: 0)
+        var timeout: TimeInterval = 0
     }
 
     /// SQLite's default busy handler sleeps in growing steps and is unfair between processes
     /// (one process starved for seconds in our probe). Short, jittered sleeps keep the worst
-    /// wait in the tens of milliseconds under contention.
-    private func installBusyHandler(timeout: TimeInterval) {
-        let attempts = Int32(max(1, timeout / 0.0005))
-        let context = UnsafeMutableRawPointer(bitPattern: Int(attempts))
+    /// wait in the tens of milliseconds under contention; the wait ends at a deadline on the clock,
+    /// not after a count of sleeps, whose length the scheduler stretches under load.
+    private func installBusyHandler() {
+        busyDeadline.timeout = busyTimeout
         sqlite3_busy_handler(handle, { context, count in
-            let limit = Int32(Int(bitPattern: context))
-            if count >= limit { return 0 }
+            let state = Unmanaged<BusyDeadline>.fromOpaque(context!).takeUnretainedValue()
+            if count == 0 && state.transaction == nil { state.statement = WaitDeadline(after: state.timeout) }
+            if (state.transaction ?? state.statement).hasPassed { return 0 }
             usleep(UInt32(200 + Int.random(in: 0..<600)))
             return 1
-        }, context)
+        }, Unmanaged.passUnretained(busyDeadline).toOpaque())
     }
 
-    private func error(_ code: Int32) -> DatabaseError {
-        DatabaseError(code: code, message: String(cString: sqlite3_errmsg(handle)))
+    private final class WALPages { var count: Int32 = 0 }
+
+    /// SQLite's automatic checkpoint runs inside the COMMIT that crosses 1000 WAL pages, so with
+    /// the writer lock still held: every queued writer waited for its page copies and fsync (a
+    /// purge of a million rows crosses it hundreds of times). This hook replaces it (registering a
+    /// WAL hook turns the automatic one off) and only records the WAL's length; `transaction`
+    /// checkpoints after releasing the writer lock, where a passive checkpoint runs beside the
+    /// other writers instead of in front of them.
+    private func installWALHook() {
+        sqlite3_wal_hook(handle, { context, _, _, pages in
+            Unmanaged<WALPages>.fromOpaque(context!).takeUnretainedValue().count = pages
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(walPages).toOpaque())
+    }
+
+    /// SQLite's default threshold for the automatic checkpoint, in pages.
+    private static let checkpointPages: Int32 = 1000
+
+    /// Copies the WAL back into the database once it is long, outside any lock a writer waits
+    /// for: PASSIVE never waits for readers or writers, and a busy answer (another connection is
+    /// checkpointing) simply leaves the work to that one.
+    private func checkpointIfLong() {
+        guard walPages.count >= Self.checkpointPages else { return }
+        walPages.count = 0
+        sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+    }
+
+    /// A lock that stayed taken past the timeout is `StoreBusy`, whatever statement met it.
+    private func error(_ code: Int32) -> Error {
+        if code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED {
+            return StoreBusy(waitedFor: "SQLite's lock", timeout: busyTimeout)
+        }
+        return DatabaseError(code: code, message: String(cString: sqlite3_errmsg(handle)))
     }
 
     /// Runs one or more statements without results (schema, pragmas).
@@ -113,6 +166,7 @@ public final class Database {
         if result != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? "error"
             sqlite3_free(message)
+            if case let busy as StoreBusy = error(result) { throw busy }
             throw DatabaseError(code: result, message: text)
         }
     }
@@ -161,30 +215,30 @@ public final class Database {
     }
 
     /// Runs a statement and calls `body` for each row.
-    public func query(_ sql: String, _ bindings: [SQLValue] = [], _ body: (Row) throws -> Void) throws {
+    public func query(_ sql: String, _ bindings: [SQLValue], _ body: (Row) throws -> Void) throws {
         let statement = try prepared(sql, bindings)
         defer { sqlite3_reset(statement) }
         while true {
             let result = sqlite3_step(statement)
             if result == SQLITE_DONE { return }
             guard result == SQLITE_ROW else { throw error(result) }
-            try body(Row(statement: statement))
+            try body(Row(source: .sqlite(statement)))
         }
     }
 
     /// The first row mapped by `map`, or nil.
-    public func first<T>(_ sql: String, _ bindings: [SQLValue] = [], _ map: (Row) throws -> T) throws -> T? {
+    public func first<T>(_ sql: String, _ bindings: [SQLValue], _ map: (Row) throws -> T) throws -> T? {
         let statement = try prepared(sql, bindings)
         defer { sqlite3_reset(statement) }
         let result = sqlite3_step(statement)
         if result == SQLITE_DONE { return nil }
         guard result == SQLITE_ROW else { throw error(result) }
-        return try map(Row(statement: statement))
+        return try map(Row(source: .sqlite(statement)))
     }
 
     /// Runs a statement that returns no rows; answers the number of rows changed.
     @discardableResult
-    public func run(_ sql: String, _ bindings: [SQLValue] = []) throws -> Int {
+    public func run(_ sql: String, _ bindings: [SQLValue]) throws -> Int {
         let statement = try prepared(sql, bindings)
         defer { sqlite3_reset(statement) }
         let result = sqlite3_step(statement)
@@ -194,6 +248,9 @@ public final class Database {
 
     public var lastInsertID: Int64 { sqlite3_last_insert_rowid(handle) }
 
+    /// Nothing to do: `BEGIN IMMEDIATE` already admits one writer at a time (see `SQLConnection`).
+    public func serializeWriters(on key: String) throws {}
+
     public enum TransactionKind: String {
         /// Takes the write lock at BEGIN: for read-modify-write that must not interleave with
         /// another writer (a deferred transaction that upgrades later can fail with SQLITE_BUSY
@@ -202,23 +259,61 @@ public final class Database {
         case deferred = "BEGIN"
     }
 
+    /// Thrown inside a `.normal` transaction by a nested `.full` one; see `transaction`.
+    private struct NeedsFullDurability: Error {}
+
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
-    public func transaction<T>(_ kind: TransactionKind = .immediate, _ body: () throws -> T) throws -> T {
-        if kind == .immediate, writerLockFD >= 0 {
-            // Writers of every thread and process queue in the kernel (each connection has its own
-            // open file description, so flock separates threads too) instead of sleep-polling in
-            // SQLite's busy handler: no writer oversleeps a released lock.
-            while flock(writerLockFD, LOCK_EX) != 0 && errno == EINTR {}
-            defer { flock(writerLockFD, LOCK_UN) }
-            return try inTransaction(kind, body)
+    ///
+    /// Every lock it waits for (the writer lock, SQLite's) is waited for `busyTimeout` in all at
+    /// most; past it, `StoreBusy` and nothing done.
+    ///
+    /// Called inside another transaction of this connection, it joins that one (a store method that
+    /// opens its own transaction can run inside a caller's). A `.full` call inside a `.normal`
+    /// transaction, such as a rotation that finds a replay and revokes the session, cannot raise
+    /// `synchronous` there (SQLite refuses to change it inside a transaction), so the outer
+    /// transaction is rolled back and `body` runs again from the start as `.full`, deciding afresh
+    /// under the lock. A body must therefore do database work only, or work that may be repeated.
+    public func transaction<T>(_ kind: TransactionKind = .immediate, durability: Durability = .normal,
+                               _ body: () throws -> T) throws -> T {
+        if let open = openDurability {
+            if durability == .full && open != .full { throw NeedsFullDurability() }
+            return try body()
         }
-        return try inTransaction(kind, body)
+        defer { checkpointIfLong() }
+        // One deadline for both attempts: an escalated transaction waits no longer in all.
+        let deadline = WaitDeadline(after: busyTimeout)
+        do {
+            return try outermost(kind, durability, deadline, body)
+        } catch is NeedsFullDurability where durability == .normal {
+            return try outermost(kind, .full, deadline, body)
+        }
     }
 
-    private func inTransaction<T>(_ kind: TransactionKind, _ body: () throws -> T) throws -> T {
+    private func outermost<T>(_ kind: TransactionKind, _ durability: Durability, _ deadline: WaitDeadline,
+                              _ body: () throws -> T) throws -> T {
+        busyDeadline.transaction = deadline
+        defer { busyDeadline.transaction = nil }
+        if durability == .full {
+            // Only outside a transaction may it change; set back after, so NORMAL stays the default.
+            try run("PRAGMA synchronous = FULL")
+        }
+        defer { if durability == .full { _ = try? run("PRAGMA synchronous = NORMAL") } }
+        if kind == .immediate, let writerLock {
+            // Writers of every thread and process queue in the kernel, until the deadline at most.
+            guard writerLock.lock(until: deadline) else { throw StoreBusy(waitedFor: "the writer lock", timeout: busyTimeout) }
+            defer { writerLock.unlock() }
+            return try inTransaction(kind, durability, body)
+        }
+        return try inTransaction(kind, durability, body)
+    }
+
+    private func inTransaction<T>(_ kind: TransactionKind, _ durability: Durability, _ body: () throws -> T) throws -> T {
         try run(kind.rawValue)
+        openDurability = durability
+        defer { openDurability = nil }
         do {
             let value = try body()
+            probe?.beforeCommit(self)
             try run("COMMIT")
             return value
         } catch {

@@ -140,10 +140,28 @@ public enum Migrator {
         Migration(name: "0012_user_language", sql: "ALTER TABLE users ADD COLUMN language TEXT;"),
     ]
 
-    /// Returns the names applied by this call.
+    /// The steps for `engine`: `all` (SQLite) or `postgreSQL`, the same names in the same order.
+    public static func steps(for engine: DatabaseEngine) -> [Migration] {
+        switch engine {
+        case .sqlite: all
+        case .postgreSQL: postgreSQL
+        }
+    }
+
+    /// A fixed key for PostgreSQL's session advisory lock around `migrate`: hosts starting together
+    /// apply each step once, one after the other, and none starts serving on a half-made schema.
+    static let postgreSQLLock: Int64 = 0x6a77_7461_6c6c_7468  // "jwtallth"
+
+    /// Returns the names applied by this call. `migrations`: the engine's own steps by default.
     @discardableResult
-    public static func migrate(_ db: Database, migrations: [Migration] = Migrator.all) throws -> [String] {
-        try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")
+    public static func migrate(_ db: any SQLConnection, migrations: [Migration]? = nil) throws -> [String] {
+        let migrations = migrations ?? steps(for: db.engine)
+        if db.engine == .postgreSQL {
+            // Before anything, the bookkeeping table included: CREATE … IF NOT EXISTS races too.
+            try db.run("SELECT pg_advisory_lock(?)", [.integer(postgreSQLLock)])
+        }
+        defer { if db.engine == .postgreSQL { _ = try? db.run("SELECT pg_advisory_unlock(?)", [.integer(postgreSQLLock)]) } }
+        try db.execute(schemaTable(db.engine))
         var applied: [String] = []
         for migration in migrations {
             // Checked inside the write transaction, so two processes migrating at once apply each step once.
@@ -160,11 +178,16 @@ public enum Migrator {
         return applied
     }
 
-    /// Names of applied migrations, in order of application.
-    public static func applied(_ db: Database) throws -> [String] {
+    private static func schemaTable(_ engine: DatabaseEngine) -> String {
+        // `applied_at` is BIGINT on PostgreSQL (INTEGER there is 32-bit).
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at \(engine == .sqlite ? "INTEGER" : "BIGINT") NOT NULL)"
+    }
+
+    /// Names of applied migrations, in order (the names are numbered).
+    public static func applied(_ db: any SQLConnection) throws -> [String] {
         var names: [String] = []
-        try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")
-        try db.query("SELECT name FROM schema_migrations ORDER BY rowid") { names.append($0.string(0)) }
+        try db.execute(schemaTable(db.engine))
+        try db.query("SELECT name FROM schema_migrations ORDER BY name") { names.append($0.string(0)) }
         return names
     }
 }

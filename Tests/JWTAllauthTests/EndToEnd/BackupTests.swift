@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// `jwt-allauth backup` against a pool under a refresh load, then a service started on the copy.
-@Suite(.serialized)
+@Suite(.serialized, .enabled(if: TestEngine.isSQLite, "jwt-allauth backup copies the SQLite file; PostgreSQL has its own tools"))
 struct BackupTests {
     @Test func aBackupUnderRefreshLoadIsConsistentAndServesTheTokensLiveWhenTaken() throws {
         let instance = try TestInstance(environment: ["JWT_ALLAUTH_THROTTLE_SCALE": "1000"])

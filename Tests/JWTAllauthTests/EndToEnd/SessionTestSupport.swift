@@ -32,10 +32,14 @@ extension TestInstance {
 
     /// Presents the same refresh token `count` times at once; answers (status, new refresh cookie) each.
     func refreshSimultaneously(_ token: String, count: Int) -> [(status: Int, refresh: String?)] {
-        let client = self.client
+        Self.refreshSimultaneously(token, count: count, across: [client], mount: mount)
+    }
+
+    /// The same, request `i` sent to `clients[i % clients.count]` (several hosts of one deployment).
+    static func refreshSimultaneously(_ token: String, count: Int, across clients: [HTTPClient], mount: String) -> [(status: Int, refresh: String?)] {
         let path = "\(mount)/refresh/"
-        return simultaneously(count) { _ in
-            (try? client.post(path, headers: [("Cookie", "refresh_token=\(token)")]))
+        return simultaneously(count) { index in
+            (try? clients[index % clients.count].post(path, headers: [("Cookie", "refresh_token=\(token)")]))
                 .map { ($0.status, $0.cookie("refresh_token")) } ?? (-1, nil)
         }
     }

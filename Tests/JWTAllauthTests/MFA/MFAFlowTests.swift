@@ -11,8 +11,8 @@ struct MFAFlowTests {
         let instance = try TestInstance.mfa("disabled")
         let user = try instance.createUser(Self.email)
         // Enrolled while MFA was on, then the operator turned it off: the password alone signs in.
-        try instance.database().run("INSERT INTO mfa_authenticators (user_id, type, secret, created_at) VALUES (?, 'totp', x'00', 0)",
-                                    [.integer(user.id)])
+        try instance.database().run("INSERT INTO mfa_authenticators (user_id, type, secret, created_at) VALUES (?, 'totp', ?, 0)",
+                                    [.integer(user.id), .blob([0])])
         let session = try instance.session(Self.email)
         for (endpoint, body) in [("setup/", "{}"), ("activate/", #"{"code":"123456"}"#), ("verify/", #"{"challenge_id":"x","code":"123456"}"#),
                                  ("verify-recovery/", #"{"challenge_id":"x","recovery_code":"1"}"#), ("deactivate/", #"{"password":"x"}"#)] {
@@ -55,7 +55,8 @@ struct MFAFlowTests {
         // At rest: the secret is sealed, recovery codes are keyed digests.
         let stored = try instance.database().first("SELECT secret FROM mfa_authenticators WHERE type = 'totp'") { $0.blob(0) }
         #expect(stored != nil && stored != IndependentTOTP.decodeBase32(secret))
-        let digests = try instance.database().first("SELECT group_concat(code_digest) FROM mfa_recovery_codes") { $0.string(0) } ?? ""
+        var digests = ""
+        try instance.database().query("SELECT code_digest FROM mfa_recovery_codes") { digests += $0.string(0) + "," }
         #expect(!recovery.contains { digests.contains($0) })
 
         let listed = try instance.client.get("/jwt-allauth/mfa/authenticators/", headers: [first.bearer])

@@ -61,6 +61,8 @@ final class RefreshLoad: @unchecked Sendable {
     }
 
     var answered: Int { tally.withLock { $0.answered } }
+    /// Failed answers so far (see `Tally.failed`), while the load runs.
+    var failed: Int { tally.withLock { $0.failed } }
 
     /// Stops the clients, then checks that every session still living can refresh once more.
     func stop() -> Tally {

@@ -16,7 +16,12 @@ final class TestInstance {
     /// The real SMTP server on loopback this instance delivers to (`smtp: true`), for tests that
     /// read the mail a user would get.
     let mailSink: SMTPSink?
+    let engine: TestEngine
+    /// On PostgreSQL: this instance's database on the shared test cluster (shared with a second
+    /// host when the test passes it in), dropped when no instance uses it any more.
+    let postgres: PostgresDatabase?
     var expectedWorkers: Int { Int(environment["JWT_ALLAUTH_SERVER_WORKERS"] ?? "") ?? 2 }
+    var threadsPerWorker: Int { Int(environment["JWT_ALLAUTH_SERVER_THREADS"] ?? "") ?? 16 }
     var mount: String { "/jwt-allauth" }
     var configPath: String { directory.appendingPathComponent("config.yaml").path }
 
@@ -24,10 +29,14 @@ final class TestInstance {
     static let passwordIterations = 1000
 
     /// `directory`: an instance directory prepared by the test (config, keys, database), e.g. a
-    /// restored backup; by default a fresh one.
+    /// restored backup; by default a fresh one. `engine`: by default the one the test run asks for
+    /// (`TestEngine.current`); `postgres`: a database another instance already uses (two hosts).
     init(algorithm: String = "ES256", environment: [String: String] = [:], nginxWorkers: Int = 1, smtp: Bool = false,
-         directory existing: URL? = nil) throws {
+         directory existing: URL? = nil, engine: TestEngine = .current, postgres shared: PostgresDatabase? = nil) throws {
         mailSink = smtp ? try SMTPSink() : nil
+        let engine = shared == nil ? engine : .postgresql
+        self.engine = engine
+        postgres = engine == .postgresql ? try shared ?? PostgresCluster.shared().createDatabase() : nil
         directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("jwt-allauth-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         port = Self.freePort()
@@ -38,6 +47,7 @@ final class TestInstance {
             env.merge(mailSink.environment) { $1 }
             env["JWT_ALLAUTH_MAIL_POLL_INTERVAL"] = "0.1"
         }
+        if let postgres { env["JWT_ALLAUTH_DATABASE_URL"] = postgres.url }
         for (key, value) in environment { env[key] = value }
         self.environment = env
         process = Process()
@@ -155,8 +165,15 @@ final class TestInstance {
 
     // MARK: data
 
-    func database() throws -> Database {
-        try Database(path: directory.appendingPathComponent("jwt-allauth.sqlite3").path)
+    /// Where this instance's store is: its SQLite file, or its database on the test cluster.
+    var storeLocation: StoreLocation {
+        postgres.map { .postgreSQL(url: $0.url, password: nil) } ?? .sqlite(path: directory.appendingPathComponent("jwt-allauth.sqlite3").path)
+    }
+
+    /// A new connection to this instance's store, whichever the engine, for tests that inspect or
+    /// seed rows (SQL with `?` placeholders that both engines speak).
+    func database() throws -> any SQLConnection {
+        try storeLocation.connect(busyTimeout: 5)
     }
 
     @discardableResult

@@ -6,7 +6,7 @@ enum HealthHandler {
     static func get(_ request: Request, _ context: HandlerContext) throws -> Response {
         let schema: String?
         do {
-            schema = try context.db.first("SELECT name FROM schema_migrations ORDER BY rowid DESC LIMIT 1") { $0.string(0) }
+            schema = try context.db.first("SELECT name FROM schema_migrations ORDER BY name DESC LIMIT 1") { $0.string(0) }
         } catch {
             return .json(.object([("status", "unavailable"), ("database", "error")]), status: .serviceUnavailable)
         }

@@ -24,14 +24,10 @@ enum PasswordChangeHandler {
         guard problems.isEmpty else { throw APIError.validation([("new_password2", problems)]) }
 
         let hash = try context.hasher.hash(first)
-        let session = try context.db.transaction(.immediate) { () throws -> IssuedSession? in
-            // Re-read under the write lock: a deactivation that landed meanwhile wins.
-            guard let current = try context.users.find(id: user.id), current.isActive else { throw APIError.tokenNotValid() }
-            try context.credentialChange.apply(to: current, passwordHash: hash)
-            // Revocation took the caller's session too: hand over its replacement.
-            guard context.config.accounts.logoutOnPasswordChange else { return nil }
-            return try context.service.issuer.open(for: current, device: context.device(request), now: context.now, whitelist: context.whitelist)
-        }
+        let outcome = try context.credentialChange.change(
+            userID: user.id, passwordHash: hash, issuer: context.service.issuer, device: context.device(request), now: context.now)
+        // Revocation took the caller's session too: the outcome carries its replacement.
+        guard case .changed(let session) = outcome else { throw APIError.tokenNotValid() }
         context.record(.passwordChanged(userID: user.id), request)
         let detail: [(String, JSON)] = [("detail", "New password has been saved.")]
         guard let session else { return .json(.object(detail)) }

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# PostgreSQL beside SQLite, in one run, through real nginx on 127.0.0.1 (the same wrk settings as
+# bench/run.sh: 2 threads, 64 connections, bench/refresh.lua):
+#   refresh (rotation) and verify for RS256-4096 and ES256, each on SQLite and then on PostgreSQL,
+#   with req/s, p50/p99/mean and the PostgreSQL / SQLite ratio of each.
+# PostgreSQL is a throwaway cluster of Debian's postgresql package started here (as the tests do:
+# initdb into a temporary directory, as the `postgres` user when run as root, loopback only) with
+# the server's default durability (fsync on, synchronous_commit=$SYNCHRONOUS_COMMIT); the pool
+# reaches it over TCP on 127.0.0.1, one connection per worker thread.
+# Usage: bash bench/postgres.sh   (after `make release`; BIN=other/jwt-allauth, DURATION=10,
+#        ALGS="RS256 ES256", SYNCHRONOUS_COMMIT=on|off)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-.build/release/jwt-allauth}
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+SYNCHRONOUS_COMMIT=${SYNCHRONOUS_COMMIT:-on}
+THREADS=2
+CORES=$(nproc)
+WORK=$(mktemp -d /tmp/jwt-allauth-pgbench.XXXXXX)
+PGROOT=$(mktemp -d /tmp/jwt-allauth-bench-pg.XXXXXX)
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+DEV_PID=""
+
+source bench/postgres-cluster.sh
+
+cleanup() {
+    [ -n "$DEV_PID" ] && kill "$DEV_PID" 2>/dev/null && wait "$DEV_PID" 2>/dev/null
+    stop_postgres
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# wrk → "rps p50_ms p99_ms mean_ms non2xx"
+run_wrk() {
+    local out
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" 2>&1)
+    python3 - "$out" <<'PY'
+import re, sys
+text = sys.argv[1]
+def to_ms(value, unit): return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+def percentile(label):
+    m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\s*$" % label, text, re.M)
+    return to_ms(*m.groups()) if m else float("nan")
+mean = re.search(r"^\s*Latency\s+([\d.]+)(us|ms|s)", text, re.M)
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+print(f"{rps:.0f} {percentile('50%'):.2f} {percentile('99%'):.2f} {to_ms(*mean.groups()) if mean else float('nan'):.2f} {int(non2xx.group(1)) if non2xx else 0}")
+PY
+}
+
+start_instance() {  # $1 algorithm, $2 engine (sqlite | postgresql)
+    local dir="$WORK/$1-$2" database_env=()
+    if [ "$2" = postgresql ]; then
+        local name="bench_${1,,}"
+        psql_admin "CREATE DATABASE $name TEMPLATE template0"
+        database_env=(JWT_ALLAUTH_DATABASE_URL="postgresql://postgres@127.0.0.1:$PGPORT/$name")
+    fi
+    PORT=$(free_port)
+    # Login speed is not measured here: cheap hashing makes the 64 set-up logins quick.
+    env "${database_env[@]}" JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 JWT_ALLAUTH_THROTTLE_SCALE=100000 \
+        "$BIN" dev --dir "$dir" --port "$PORT" --algorithm "$1" --nginx-workers "$CORES" --credential-rate 100000r/s \
+        >"$WORK/$1-$2.log" 2>&1 &
+    DEV_PID=$!
+    for _ in $(seq 1 300); do
+        curl -sf "http://127.0.0.1:$PORT/jwt-allauth/health/" >/dev/null 2>&1 && [ "$(grep -c 'worker started' "$WORK/$1-$2.log")" -ge 2 ] && break
+        sleep 0.1
+    done
+    echo 'Bench-Passw0rd!' | env "${database_env[@]}" JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 \
+        "$BIN" create-user --config "$dir/config.yaml" --email bench@example.com --password-stdin >/dev/null
+}
+
+stop_instance() { kill "$DEV_PID"; wait "$DEV_PID" 2>/dev/null || true; DEV_PID=""; }
+
+login_tokens() {  # $1 count → refresh tokens in $WORK/tokens, the last access token in $WORK/access
+    : >"$WORK/tokens"
+    for _ in $(seq 1 "$1"); do
+        curl -s -D "$WORK/headers" -o "$WORK/body" -H 'Content-Type: application/json' \
+            -d '{"email":"bench@example.com","password":"Bench-Passw0rd!"}' "http://127.0.0.1:$PORT/jwt-allauth/login/"
+        sed -n 's/^[Ss]et-[Cc]ookie: refresh_token=\([^;]*\);.*/\1/p' "$WORK/headers" >>"$WORK/tokens"
+    done
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access"])' "$WORK/body" >"$WORK/access"
+}
+
+start_postgres
+printf 'machine: %s cores, %s; wrk -t%s -c%s -d%ss on 127.0.0.1; PostgreSQL %s (synchronous_commit=%s) on 127.0.0.1\n\n' \
+    "$CORES" "$(uname -r)" "$THREADS" "$CONNECTIONS" "$DURATION" "$(psql_admin 'SHOW server_version')" "$SYNCHRONOUS_COMMIT"
+
+for ALG in ${ALGS:-RS256 ES256}; do
+    declare -A R=()
+    for ENGINE in sqlite postgresql; do
+        start_instance "$ALG" "$ENGINE"
+        login_tokens $((CONNECTIONS + THREADS))
+        R[refresh_$ENGINE]=$(TOKENS="$WORK/tokens" THREADS=$THREADS run_wrk -s bench/refresh.lua "http://127.0.0.1:$PORT/jwt-allauth/refresh/")
+        R[verify_$ENGINE]=$(run_wrk -H "Authorization: Bearer $(cat "$WORK/access")" "http://127.0.0.1:$PORT/jwt-allauth/verify/")
+        stop_instance
+    done
+    echo "== $ALG: refresh and verify at $CONNECTIONS connections =="
+    printf '%-22s %-11s %9s %9s %9s %9s %7s\n' endpoint engine req/s p50_ms p99_ms mean_ms non2xx
+    for ENDPOINT in refresh verify; do
+        for ENGINE in sqlite postgresql; do
+            read -r rps p50 p99 mean bad <<<"${R[${ENDPOINT}_$ENGINE]}"
+            printf '%-22s %-11s %9s %9s %9s %9s %7s\n' "$ENDPOINT/" "$ENGINE" "$rps" "$p50" "$p99" "$mean" "$bad"
+        done
+        python3 - "${R[${ENDPOINT}_sqlite]}" "${R[${ENDPOINT}_postgresql]}" "$ENDPOINT" <<'PY'
+import sys
+s, p = (list(map(float, a.split())) for a in sys.argv[1:3])
+print(f"ratio PostgreSQL / SQLite, {sys.argv[3]}/: req/s {p[0]/s[0]:.2f}, p50 {p[1]/s[1]:.2f}, p99 {p[2]/s[2]:.2f}, mean {p[3]/s[3]:.2f}")
+PY
+    done
+    echo
+done
