@@ -71,8 +71,6 @@ public final class Database: SQLConnection {
     private var openDurability: Durability?
     /// Read by the busy handler: when the current wait for SQLite's lock must end.
     private let busyDeadline = BusyDeadline()
-    /// The WAL's length in pages after this connection's last commit, set by the WAL hook.
-    private let walPages = WALPages()
     private let probe = TransactionProbe.fromEnvironment()
 
     public init(path: String, busyTimeout: TimeInterval = 5) throws {
@@ -86,7 +84,6 @@ public final class Database: SQLConnection {
             throw DatabaseError(code: result, message: "\(path): \(message)")
         }
         installBusyHandler()
-        installWALHook()
         writerLock = WriterLock(path: path + "-writer.lock")
         probe?.attach(to: handle)
         try execute("PRAGMA journal_mode = WAL")
@@ -122,33 +119,6 @@ public final class Database: SQLConnection {
             usleep(UInt32(200 + Int.random(in: 0..<600)))
             return 1
         }, Unmanaged.passUnretained(busyDeadline).toOpaque())
-    }
-
-    private final class WALPages { var count: Int32 = 0 }
-
-    /// SQLite's automatic checkpoint runs inside the COMMIT that crosses 1000 WAL pages, so with
-    /// the writer lock still held: every queued writer waited for its page copies and fsync (a
-    /// purge of a million rows crosses it hundreds of times). This hook replaces it (registering a
-    /// WAL hook turns the automatic one off) and only records the WAL's length; `transaction`
-    /// checkpoints after releasing the writer lock, where a passive checkpoint runs beside the
-    /// other writers instead of in front of them.
-    private func installWALHook() {
-        sqlite3_wal_hook(handle, { context, _, _, pages in
-            Unmanaged<WALPages>.fromOpaque(context!).takeUnretainedValue().count = pages
-            return SQLITE_OK
-        }, Unmanaged.passUnretained(walPages).toOpaque())
-    }
-
-    /// SQLite's default threshold for the automatic checkpoint, in pages.
-    private static let checkpointPages: Int32 = 1000
-
-    /// Copies the WAL back into the database once it is long, outside any lock a writer waits
-    /// for: PASSIVE never waits for readers or writers, and a busy answer (another connection is
-    /// checkpointing) simply leaves the work to that one.
-    private func checkpointIfLong() {
-        guard walPages.count >= Self.checkpointPages else { return }
-        walPages.count = 0
-        sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
     }
 
     /// A lock that stayed taken past the timeout is `StoreBusy`, whatever statement met it.
@@ -279,7 +249,6 @@ public final class Database: SQLConnection {
             if durability == .full && open != .full { throw NeedsFullDurability() }
             return try body()
         }
-        defer { checkpointIfLong() }
         // One deadline for both attempts: an escalated transaction waits no longer in all.
         let deadline = WaitDeadline(after: busyTimeout)
         do {
