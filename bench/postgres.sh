@@ -23,6 +23,7 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 DEV_PID=""
 
 source bench/postgres-cluster.sh
+source bench/instance.sh
 
 cleanup() {
     [ -n "$DEV_PID" ] && kill "$DEV_PID" 2>/dev/null && wait "$DEV_PID" 2>/dev/null
@@ -49,37 +50,22 @@ print(f"{rps:.0f} {percentile('50%'):.2f} {percentile('99%'):.2f} {to_ms(*mean.g
 PY
 }
 
-start_instance() {  # $1 algorithm, $2 engine (sqlite | postgresql)
-    local dir="$WORK/$1-$2" database_env=()
+start_instance() {  # $1 algorithm, $2 engine (sqlite | postgresql): a dev instance with the bench user
+    unset JWT_ALLAUTH_DATABASE_URL
     if [ "$2" = postgresql ]; then
         local name="bench_${1,,}"
         psql_admin "CREATE DATABASE $name TEMPLATE template0"
-        database_env=(JWT_ALLAUTH_DATABASE_URL="postgresql://postgres@127.0.0.1:$PGPORT/$name")
+        export JWT_ALLAUTH_DATABASE_URL="postgresql://postgres@127.0.0.1:$PGPORT/$name"
     fi
-    PORT=$(free_port)
-    # Login speed is not measured here: cheap hashing makes the 64 set-up logins quick.
-    env "${database_env[@]}" JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 JWT_ALLAUTH_THROTTLE_SCALE=100000 \
-        "$BIN" dev --dir "$dir" --port "$PORT" --algorithm "$1" --nginx-workers "$CORES" --credential-rate 100000r/s \
-        >"$WORK/$1-$2.log" 2>&1 &
-    DEV_PID=$!
-    for _ in $(seq 1 300); do
-        curl -sf "http://127.0.0.1:$PORT/jwt-allauth/health/" >/dev/null 2>&1 && [ "$(grep -c 'worker started' "$WORK/$1-$2.log")" -ge 2 ] && break
-        sleep 0.1
-    done
-    echo 'Bench-Passw0rd!' | env "${database_env[@]}" JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 \
-        "$BIN" create-user --config "$dir/config.yaml" --email bench@example.com --password-stdin >/dev/null
+    start_dev "$1" "$WORK/$1-$2" --nginx-workers "$CORES"
+    create_user "$WORK/$1-$2" bench@example.com 'Bench-Passw0rd!'
 }
 
 stop_instance() { kill "$DEV_PID"; wait "$DEV_PID" 2>/dev/null || true; DEV_PID=""; }
 
-login_tokens() {  # $1 count → refresh tokens in $WORK/tokens, the last access token in $WORK/access
-    : >"$WORK/tokens"
-    for _ in $(seq 1 "$1"); do
-        curl -s -D "$WORK/headers" -o "$WORK/body" -H 'Content-Type: application/json' \
-            -d '{"email":"bench@example.com","password":"Bench-Passw0rd!"}' "http://127.0.0.1:$PORT/jwt-allauth/login/"
-        sed -n 's/^[Ss]et-[Cc]ookie: refresh_token=\([^;]*\);.*/\1/p' "$WORK/headers" >>"$WORK/tokens"
-    done
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access"])' "$WORK/body" >"$WORK/access"
+access_token() {
+    curl -s -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"Bench-Passw0rd!"}' \
+        "http://127.0.0.1:$PORT/jwt-allauth/login/" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])'
 }
 
 start_postgres
@@ -90,9 +76,9 @@ for ALG in ${ALGS:-RS256 ES256}; do
     declare -A R=()
     for ENGINE in sqlite postgresql; do
         start_instance "$ALG" "$ENGINE"
-        login_tokens $((CONNECTIONS + THREADS))
+        login_tokens bench@example.com 'Bench-Passw0rd!' $((CONNECTIONS + THREADS)) "$WORK/tokens"
         R[refresh_$ENGINE]=$(TOKENS="$WORK/tokens" THREADS=$THREADS run_wrk -s bench/refresh.lua "http://127.0.0.1:$PORT/jwt-allauth/refresh/")
-        R[verify_$ENGINE]=$(run_wrk -H "Authorization: Bearer $(cat "$WORK/access")" "http://127.0.0.1:$PORT/jwt-allauth/verify/")
+        R[verify_$ENGINE]=$(run_wrk -H "Authorization: Bearer $(access_token)" "http://127.0.0.1:$PORT/jwt-allauth/verify/")
         stop_instance
     done
     echo "== $ALG: refresh and verify at $CONNECTIONS connections =="

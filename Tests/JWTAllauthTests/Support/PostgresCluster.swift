@@ -144,10 +144,10 @@ final class PostgresCluster: Sendable {
     // MARK: faults
 
     /// The pids of the backends serving client connections to `database`, optionally only those
-    /// whose application_name contains `application`.
+    /// whose application_name is `application`.
     func backends(database: String, application: String? = nil) throws -> [pid_t] {
         var query = "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname = '\(database)'"
-        if let application { query += " AND application_name LIKE '%\(application)%'" }
+        if let application { query += " AND application_name = '\(application)'" }
         return try sql(query).compactMap { pid_t($0) }
     }
 
