@@ -162,7 +162,9 @@ final class FastCGIConnection {
                 guard sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) else { return false }
                 // nginx reads answers as they come; one that stops reading for this long is gone.
                 var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                guard poll(&poller, 1, 30_000) == 1 else { return false }
+                var ready = poll(&poller, 1, 30_000)
+                while ready < 0 && errno == EINTR { ready = poll(&poller, 1, 30_000) }  // a timer signal, not a verdict
+                guard ready == 1 else { return false }
             }
             return true
         }
