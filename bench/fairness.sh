@@ -78,12 +78,12 @@ PY
 
 echo "$ALG refresh, wrk -t2 -c$CONNECTIONS -d${DURATION}s, $(nproc) cores, $BIN"
 printf '%-16s %8s %9s %9s %9s %9s %8s %10s %9s\n' variant req/s mean_ms p50_ms p99_ms max_ms p99/mean up_med_ms "slow(>4x)"
-for variant in ${VARIANTS:-baseline threads64 nokeepalive keepalive-requests-1000 threads4}; do
+for variant in ${VARIANTS:-shipped threads-32 threads-4 threads-1 no-keepalive keepalive-requests-16}; do
     case $variant in
-        baseline) run_variant baseline '' 16 2 ;;                                  # as shipped
-        threads64) run_variant threads64 '' 32 2 ;;                                # a thread for every connection
-        threads4) run_variant threads4 '' 2 2 ;;                                   # threads = cores: no oversubscription
-        nokeepalive) run_variant nokeepalive 's/fastcgi_keep_conn on;//' 16 2 ;;  # a connection per request
-        keepalive-requests-1000) run_variant keepalive-requests-1000 's/keepalive_requests 16;/keepalive_requests 1000;/' 16 2 ;;
+        shipped) run_variant shipped '' 16 2 ;;                                    # as shipped: 2 workers x 16 threads
+        threads-*) run_variant "$variant" '' "${variant#threads-}" 2 ;;            # threads per worker
+        one-worker-threads-*) run_variant "$variant" '' "${variant#one-worker-threads-}" 1 ;;  # one FIFO for the pool
+        no-keepalive) run_variant no-keepalive 's/fastcgi_keep_conn on;//' 16 2 ;; # a connection per request
+        keepalive-requests-16) run_variant keepalive-requests-16 's/keepalive_requests [0-9]*;/keepalive_requests 16;/' 16 2 ;;
     esac
 done

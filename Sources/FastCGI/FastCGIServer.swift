@@ -14,7 +14,7 @@ import Glibc
 /// Why an event loop and not one blocking accept loop per thread (libfcgi's model, used before):
 /// nginx keeps upstream connections open (`fastcgi_keep_conn`), and a thread blocked on a kept
 /// connection serves nobody else, so at saturation requests on new connections waited in the
-/// listen backlog behind idle ones — refresh p99 at 9× its mean (README, "Sizing"). Here a thread
+/// listen backlog behind idle ones: seconds for some, under load (README, "Sizing"). Here a thread
 /// is busy only while it handles a request; connections wait in epoll's ready list, which is
 /// first come, first served, whichever connection a request arrived on.
 public final class FastCGIServer<State>: @unchecked Sendable {
@@ -136,7 +136,7 @@ public final class FastCGIServer<State>: @unchecked Sendable {
             if count <= 0 { continue }
             switch event.data.u64 {
             case Self.listenTag:
-                acceptConnections()
+                acceptConnection()
             case Self.wakeTag:
                 // Stopping: leave once every connection is closed. The pipe stays readable, so each
                 // thread comes back here; the short sleep keeps that from spinning.
@@ -149,15 +149,16 @@ public final class FastCGIServer<State>: @unchecked Sendable {
         }
     }
 
-    /// Takes every pending connection, then re-arms the listening socket (one-shot: one thread at a
-    /// time accepts, so the others are not all woken for each connection).
-    private func acceptConnections() {
-        while true {
-            let fd = accept(listenFD, nil, nil)  // accept4 is not in Glibc's module; new connections are rare
-            if fd < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                break  // EAGAIN: another thread or worker took it; or a placeholder after shutdown
-            }
+    /// Takes one pending connection, then re-arms the listening socket (one-shot: one thread at a
+    /// time accepts, so the others are not all woken for each connection). One, not all: only a
+    /// thread with nothing to do gets here, so new connections go to the workers that have idle
+    /// threads rather than all to whichever woke first, as libfcgi's accept loops did.
+    private func acceptConnection() {
+        var fd: Int32
+        repeat { fd = accept(listenFD, nil, nil) } while fd < 0 && (errno == EINTR || errno == ECONNABORTED)
+        // fd < 0: EAGAIN, another thread or worker took it; or the placeholder after shutdown.
+        if fd >= 0 {
+            // accept4 is not in Glibc's module; a new connection is rare next to the requests on it.
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             let connection = Unmanaged.passRetained(FastCGIConnection(fd: fd))

@@ -39,8 +39,13 @@ public struct Response: Sendable {
         return bytes
     }
 
-    /// `cache-control` → `Cache-Control`, as HTTP/1.1 clients are used to seeing them.
+    /// `cache-control` → `Cache-Control`, as HTTP/1.1 clients are used to seeing them. A name
+    /// spelled that way already (`.contentType`, `X-Auth-User-Id`) is written as it was created.
     private static func appendDisplayName(_ name: HTTPField.Name, to bytes: inout [UInt8]) {
+        if let first = name.rawName.utf8.first, first >= 0x41 && first <= 0x5A {
+            bytes.append(contentsOf: name.rawName.utf8)
+            return
+        }
         var canonical = name.canonicalName  // lowercase ASCII: a field name is a token
         canonical.withUTF8 { name in
             var startOfWord = true

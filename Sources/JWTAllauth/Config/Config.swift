@@ -235,7 +235,7 @@ public struct Config: Sendable {
             socket: try r.path("server.socket", default: "run/jwt-allauth.sock"),
             socketMode: try Self.fileMode(r.string("server.socket_mode", default: "0660"), key: "server.socket_mode"),
             workers: try r.int("server.workers", default: 2, range: 1...256),
-            threads: try r.int("server.threads", default: 16, range: 1...512),
+            threads: try r.int("server.threads", default: 4, range: 1...512),
             maxBodyBytes: try r.int("server.max_body_bytes", default: 65536, range: 1024...(16 << 20)),
             stopTimeout: try r.duration("server.stop_timeout", default: 10, minimum: 1),
             mount: try Self.mount(r.string("server.mount", default: "/jwt-allauth")),
