@@ -29,15 +29,7 @@ struct connection {
 
 static int listen_fd;
 
-static const char answer[] =
-    "Status: 200 OK\r\n"
-    "X-Auth-User-Id: 1\r\n"
-    "X-Auth-Role: 0\r\n"
-    "X-Auth-Session: 0123456789abcdef0123456789abcdef\r\n"
-    "X-Auth-Email-Verified: true\r\n"
-    "Cache-Control: no-store\r\n"
-    "Content-Length: 0\r\n"
-    "\r\n";
+#include "fcgi-ceiling.h"
 
 static void header(unsigned char *out, int type, int id, int length) {
     out[0] = 1; out[1] = (unsigned char)type; out[2] = (unsigned char)(id >> 8); out[3] = (unsigned char)id;
@@ -106,11 +98,7 @@ static void *loop(void *unused) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s SOCKET_PATH THREADS\n", argv[0]);
-        return 2;
-    }
-    int threads = atoi(argv[2]);
+    int threads = threads_argument(argc, argv);
     struct sockaddr_un address = { .sun_family = AF_UNIX };
     strncpy(address.sun_path, argv[1], sizeof address.sun_path - 1);
     unlink(argv[1]);
@@ -120,8 +108,5 @@ int main(int argc, char **argv) {
         perror(argv[1]);
         return 1;
     }
-    pthread_t ids[threads];
-    for (int i = 0; i < threads; i++) pthread_create(&ids[i], NULL, loop, NULL);
-    for (int i = 0; i < threads; i++) pthread_join(ids[i], NULL);
-    return 0;
+    return run_threads(threads, loop);
 }

@@ -16,15 +16,7 @@
 
 static int listen_fd;
 
-static const char answer[] =
-    "Status: 200 OK\r\n"
-    "X-Auth-User-Id: 1\r\n"
-    "X-Auth-Role: 0\r\n"
-    "X-Auth-Session: 0123456789abcdef0123456789abcdef\r\n"
-    "X-Auth-Email-Verified: true\r\n"
-    "Cache-Control: no-store\r\n"
-    "Content-Length: 0\r\n"
-    "\r\n";
+#include "fcgi-ceiling.h"
 
 static void *serve(void *unused) {
     (void)unused;
@@ -38,11 +30,7 @@ static void *serve(void *unused) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s SOCKET_PATH THREADS\n", argv[0]);
-        return 2;
-    }
-    int threads = atoi(argv[2]);
+    int threads = threads_argument(argc, argv);
     if (FCGX_Init() != 0) return 1;
     umask(0);
     listen_fd = FCGX_OpenSocket(argv[1], 1024);
@@ -50,8 +38,5 @@ int main(int argc, char **argv) {
         perror("FCGX_OpenSocket");
         return 1;
     }
-    pthread_t ids[threads];
-    for (int i = 0; i < threads; i++) pthread_create(&ids[i], NULL, serve, NULL);
-    for (int i = 0; i < threads; i++) pthread_join(ids[i], NULL);
-    return 0;
+    return run_threads(threads, serve);
 }
