@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,7 @@ static void *loop(void *unused) {
 
 int main(int argc, char **argv) {
     int threads = threads_argument(argc, argv);
+    signal(SIGPIPE, SIG_IGN);  /* nginx may close a connection before its answer is written */
     struct sockaddr_un address = { .sun_family = AF_UNIX };
     strncpy(address.sun_path, argv[1], sizeof address.sun_path - 1);
     unlink(argv[1]);

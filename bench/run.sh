@@ -108,8 +108,8 @@ ceiling() {
         sleep 0.05
     done
     result=$(run_wrk -H "Authorization: Bearer $ACCESS" "http://127.0.0.1:$port/jwt-allauth/verify/")
-    kill -QUIT "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true
-    kill -KILL "$responder_pid"; wait "$responder_pid" 2>/dev/null || true  # libfcgi ignores TERM by itself
+    kill -QUIT "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true
+    kill -KILL "$responder_pid" 2>/dev/null || true; wait "$responder_pid" 2>/dev/null || true  # libfcgi ignores TERM
     echo "$result"
 }
 
