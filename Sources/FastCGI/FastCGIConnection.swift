@@ -9,9 +9,9 @@ final class FastCGIConnection {
     enum Event {
         /// No complete request yet: wait until the socket is readable again.
         case needMore
-        /// A complete request: its id, params, body (at most `maxBodyBytes` + 1 bytes kept) and
-        /// whether nginx keeps the connection open after the answer.
-        case request(id: UInt16, params: [(name: String, value: [UInt8])], body: [UInt8], keepConnection: Bool)
+        /// A complete request: its id, the PARAMS stream as received, the body (at most
+        /// `maxBodyBytes` + 1 bytes kept) and whether nginx keeps the connection open after the answer.
+        case request(id: UInt16, params: [UInt8], body: [UInt8], keepConnection: Bool)
         /// Records to send back at once (FCGI_GET_VALUES, unknown record types, a role we do not play).
         case reply([UInt8])
         /// Malformed input or a peer over the limits: close the connection.
@@ -126,11 +126,11 @@ final class FastCGIConnection {
                 if room > 0 { Self.append(UnsafeRawBufferPointer(rebasing: content.prefix(room)), to: &body) }
                 return nil
             }
-            guard paramsComplete, let pairs = FastCGIRecord.nameValuePairs(params) else { return .protocolError }
+            guard paramsComplete else { return .protocolError }
             requestID = nil
             let complete = body
             body = []
-            return .request(id: id, params: pairs, body: complete, keepConnection: keepConnection)
+            return .request(id: id, params: params, body: complete, keepConnection: keepConnection)
         case .getValues:
             // We multiplex nothing; an empty result leaves the peer to its defaults.
             var out: [UInt8] = []

@@ -88,11 +88,20 @@ enum FastCGIRecord {
         out.append(contentsOf: [0, 0, 0, 0, status.rawValue, 0, 0, 0])  // appStatus 0, protocolStatus, reserved
     }
 
-    /// Decodes a PARAMS stream into name-value pairs. nil when a length runs past the end: the
-    /// lengths come from the peer, and an unchecked one is how CVE-2025-23016 overflowed libfcgi.
+    /// Decodes a PARAMS stream into name-value pairs (what the tests read; the server walks the
+    /// stream in place with `forEachNameValuePair`).
     static func nameValuePairs(_ bytes: [UInt8]) -> [(name: String, value: [UInt8])]? {
         var pairs: [(name: String, value: [UInt8])] = []
-        pairs.reserveCapacity(24)
+        let valid = forEachNameValuePair(bytes) { name, value in
+            pairs.append((String(decoding: name, as: UTF8.self), Array(value)))
+        }
+        return valid ? pairs : nil
+    }
+
+    /// Calls `body` with each name and value of a PARAMS stream, as slices of `bytes`. False when a
+    /// length runs past the end: the lengths come from the peer, and an unchecked one is how
+    /// CVE-2025-23016 overflowed libfcgi.
+    static func forEachNameValuePair(_ bytes: [UInt8], _ body: (ArraySlice<UInt8>, ArraySlice<UInt8>) -> Void) -> Bool {
         var offset = 0
         func length() -> Int? {
             guard offset < bytes.count else { return nil }
@@ -108,12 +117,12 @@ enum FastCGIRecord {
         while offset < bytes.count {
             guard let nameLength = length(), let valueLength = length(),
                   nameLength <= bytes.count - offset, valueLength <= bytes.count - offset - nameLength
-            else { return nil }
-            let name = String(decoding: bytes[offset..<offset + nameLength], as: UTF8.self)
+            else { return false }
+            let name = bytes[offset..<offset + nameLength]
             offset += nameLength
-            pairs.append((name, Array(bytes[offset..<offset + valueLength])))
+            body(name, bytes[offset..<offset + valueLength])
             offset += valueLength
         }
-        return pairs
+        return true
     }
 }

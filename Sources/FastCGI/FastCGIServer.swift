@@ -189,7 +189,9 @@ public final class FastCGIServer<State>: @unchecked Sendable {
             case .reply(let bytes):
                 guard connection.write(bytes) else { return closeConnection(unmanaged) }
             case .request(let id, let params, let body, let keep):
-                let request = decoder.decode(params: params) { count in Array(body.prefix(count)) }
+                guard let request = decoder.decode(rawParams: params, readBody: { count in Array(body.prefix(count)) }) else {
+                    return closeConnection(unmanaged)  // a PARAMS length past its end: not nginx
+                }
                 let response = handler(request, state)
                 guard connection.write(FastCGIRecord.answer(requestID: id, stdout: response.cgiBytes())), keep else {
                     return closeConnection(unmanaged)

@@ -12,9 +12,9 @@ struct RequestQueueingTests {
     /// closed those, after its 3 s keepalive_timeout.
     @Test func aRequestOnANewConnectionIsNotHeldBehindConnectionsNginxKeepsIdle() throws {
         let instance = try TestInstance(environment: ["JWT_ALLAUTH_SERVER_WORKERS": "1", "JWT_ALLAUTH_SERVER_THREADS": "2"])
-        // A hash that takes a while to check (~20 ms), so the four logins overlap in nginx.
+        // A hash that takes a while to check (a few ms), so the four logins overlap in nginx.
         try UserStore(instance.database()).create(
-            email: "queue@example.com", passwordHash: PasswordHasher(iterations: 100_000).hash("Val1dPasw0rd!"),
+            email: "queue@example.com", passwordHash: PasswordHasher(iterations: 30_000).hash("Val1dPasw0rd!"),
             firstName: "", lastName: "", role: 0, isActive: true, emailVerified: true)
         for round in 0..<3 {
             let client = instance.client
@@ -25,7 +25,9 @@ struct RequestQueueingTests {
             }
             #expect(answers.allSatisfy { $0.status == 200 }, "round \(round): \(answers)")
             let slowest = answers.map(\.seconds).max() ?? 0
-            #expect(slowest < 1.5, "round \(round): a login waited \(slowest) s for a thread")
+            // Well under nginx's 3 s keepalive_timeout, which is what a held login waited for; the
+            // margin is for a machine busy with other work.
+            #expect(slowest < 2.5, "round \(round): a login waited \(slowest) s for a thread")
         }
     }
 }
