@@ -36,7 +36,7 @@ run_variant() {  # $1 name, $2 sed script for dev.conf.template, $3 server.threa
     share=$(make_share "$2" "$1")
     dir="$WORK/$1"
     port=$(free_port)
-    JWT_ALLAUTH_SHARE_DIR="$share" JWT_ALLAUTH_SERVER_THREADS="$3" JWT_ALLAUTH_SERVER_WORKERS="$4" \
+    env JWT_ALLAUTH_SHARE_DIR="$share" ${3:+JWT_ALLAUTH_SERVER_THREADS="$3"} JWT_ALLAUTH_SERVER_WORKERS="$4" \
         JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 JWT_ALLAUTH_THROTTLE_SCALE=100000 \
         "$BIN" dev --dir "$dir" --port "$port" --algorithm "$ALG" --nginx-workers "$(nproc)" --credential-rate 100000r/s \
         >"$WORK/$1.log" 2>&1 &
@@ -78,9 +78,9 @@ PY
 
 echo "$ALG refresh, wrk -t2 -c$CONNECTIONS -d${DURATION}s, $(nproc) cores, $BIN"
 printf '%-16s %8s %9s %9s %9s %9s %8s %10s %9s\n' variant req/s mean_ms p50_ms p99_ms max_ms p99/mean up_med_ms "slow(>4x)"
-for variant in ${VARIANTS:-shipped threads-32 threads-4 threads-1 no-keepalive keepalive-requests-16}; do
+for variant in ${VARIANTS:-shipped threads-16 threads-4 threads-1 one-worker-threads-4 no-keepalive}; do
     case $variant in
-        shipped) run_variant shipped '' 16 2 ;;                                    # as shipped: 2 workers x 16 threads
+        shipped) run_variant shipped '' '' 2 ;;                                    # as shipped: 2 workers x server.threads
         threads-*) run_variant "$variant" '' "${variant#threads-}" 2 ;;            # threads per worker
         one-worker-threads-*) run_variant "$variant" '' "${variant#one-worker-threads-}" 1 ;;  # one FIFO for the pool
         no-keepalive) run_variant no-keepalive 's/fastcgi_keep_conn on;//' 16 2 ;; # a connection per request
