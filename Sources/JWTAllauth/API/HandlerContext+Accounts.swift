@@ -4,7 +4,8 @@ import FastCGI
 extension HandlerContext {
     var oneTimeTokens: OneTimeTokens { OneTimeTokens(db) }
     var mailer: AccountMailer { AccountMailer(config: config, templates: service.templates, outbox: Outbox(db), requestLanguage: language) }
-    var hasher: PasswordHasher { PasswordHasher(iterations: config.accounts.passwordIterations) }
+    /// Every hash a request computes takes a slot of the pool's budget (`BudgetedHasher`).
+    var hasher: BudgetedHasher { BudgetedHasher(hasher: PasswordHasher(iterations: config.accounts.passwordIterations), budget: service.hashing) }
     var registration: Registration { Registration(db: db, config: config, issuer: service.issuer, mailer: mailer) }
     var emailConfirmation: EmailConfirmation { EmailConfirmation(db: db, config: config) }
     var passwordReset: PasswordReset { PasswordReset(db: db, config: config, mailer: mailer) }

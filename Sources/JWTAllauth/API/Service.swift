@@ -31,6 +31,8 @@ public final class Service: Sendable {
     public let metrics: MetricsRecorder
     let metricsDirectory: MetricsDirectory?
     let securityLog: SecurityLog
+    /// The pool's password-hashing slots (`HashingBudget`), beside the socket like the metrics.
+    let hashing: HashingBudget
 
     /// `commonPasswords`: `PasswordPolicy.commonPasswords(in:)`, read once at start.
     /// `metrics`: the pool's counter directory and this process's name in it (`worker-0`);
@@ -55,6 +57,20 @@ public final class Service: Sendable {
                 logger.error("metrics: counting in this process only", metadata: ["error": "\(error)"])
             }
         } ?? .inMemory(routes: router.labels)
+        self.hashing = Self.hashingBudget(config, logger: logger)
+    }
+
+    /// The pool-wide budget in `<socket's directory>/hashing`, or one for this process alone (and
+    /// a log line saying why) when that directory cannot be used.
+    static func hashingBudget(_ config: Config, logger: Logger) -> HashingBudget {
+        let directory = URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().appendingPathComponent("hashing").path
+        let accounts = config.accounts
+        do {
+            return try SharedHashingBudget(directory: directory, slots: accounts.hashingConcurrency, wait: accounts.hashingWait)
+        } catch {
+            logger.error("hashing budget: limiting hashes within this process only", metadata: ["error": "\(error)"])
+            return LocalHashingBudget(slots: accounts.hashingConcurrency, wait: accounts.hashingWait)
+        }
     }
 
     /// Opens a connection for one thread.
@@ -144,6 +160,10 @@ public final class Service: Sendable {
         var response: Response
         do {
             response = try answer(request, match, connection, language: language)
+        } catch is HashingBudgetExhausted {
+            // Every hashing slot of the pool stayed taken for `accounts.hashing_wait`: overload.
+            logger.warning("hashing budget exhausted", metadata: ["path": "\(request.path)"])
+            response = APIError.busy.response
         } catch let error as APIError {
             response = error.response
         } catch let error as DatabaseError where error.code & 0xff == 5 || error.code & 0xff == 6 {

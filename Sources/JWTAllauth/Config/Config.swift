@@ -94,6 +94,11 @@ public struct Config: Sendable {
         public var registrationAllowedRoles: [Int]
         public var collectUserAgent: Bool
         public var passwordResetTimeout: TimeInterval
+        /// Password hashes running at once across the whole pool (`HashingBudget`): a login storm
+        /// keeps to this many cores and leaves the rest to the sessions.
+        public var hashingConcurrency: Int
+        /// How long a request waits for a hashing slot before it is answered 503.
+        public var hashingWait: TimeInterval
     }
 
     public struct MFA: Sendable {
@@ -235,7 +240,7 @@ public struct Config: Sendable {
             socket: try r.path("server.socket", default: "run/jwt-allauth.sock"),
             socketMode: try Self.fileMode(r.string("server.socket_mode", default: "0660"), key: "server.socket_mode"),
             workers: try r.int("server.workers", default: 2, range: 1...256),
-            threads: try r.int("server.threads", default: 4, range: 1...512),
+            threads: try r.int("server.threads", default: 16, range: 1...512),
             maxBodyBytes: try r.int("server.max_body_bytes", default: 65536, range: 1024...(16 << 20)),
             stopTimeout: try r.duration("server.stop_timeout", default: 10, minimum: 1),
             mount: try Self.mount(r.string("server.mount", default: "/jwt-allauth")),
@@ -345,8 +350,15 @@ public struct Config: Sendable {
             invitations: try r.bool("accounts.invitations", default: false) || adminManaged,
             registrationAllowedRoles: allowedRoles,
             collectUserAgent: try r.bool("accounts.collect_user_agent", default: false),
-            passwordResetTimeout: try r.duration("accounts.password_reset_timeout", default: 259_200, minimum: 1)
+            passwordResetTimeout: try r.duration("accounts.password_reset_timeout", default: 259_200, minimum: 1),
+            // About half the host's cores by default: hashing never takes more than that from rotations.
+            hashingConcurrency: try r.int("accounts.hashing_concurrency", default: max(1, ProcessInfo.processInfo.activeProcessorCount / 2),
+                                          range: 1...256),
+            hashingWait: try r.duration("accounts.hashing_wait", default: 3, minimum: 0)
         )
+        guard accounts.hashingWait <= 30 else {
+            throw ConfigError(key: "accounts.hashing_wait", problem: "must be at most 30s (nginx gives up on an answer after 60s)")
+        }
 
         let mfa = MFA(
             mode: try r.choice("mfa.mode", default: .disabled, ["disabled": .disabled, "optional": .optional, "required": .required]),

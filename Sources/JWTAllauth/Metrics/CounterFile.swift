@@ -29,35 +29,22 @@ final class CounterFile: @unchecked Sendable {
         return CounterFile(layout: layout, words: words)
     }
 
-    /// Opens `directory/name`, creating it if needed. A new file is written in full under a
-    /// temporary name and then linked into place: a reader never sees half a header, and two
-    /// processes of one slot (old and new during a reload) end up sharing one file.
+    /// Opens `directory/name`, creating it if needed (a `PoolFile`: two processes of one slot,
+    /// old and new during a reload, end up sharing one file).
     static func open(directory: String, name: String, layout: MetricsLayout) throws -> CounterFile {
         let path = directory + "/" + name
-        var fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
-        if fd < 0 && errno == ENOENT {
-            try create(path: path, layout: layout)
-            fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
-        }
-        guard fd >= 0 else { throw MetricsError.cannotOpen(path, errno) }
-        defer { close(fd) }
-        let bytes = layout.totalWords * 8
-        var info = stat()
-        guard fstat(fd, &info) == 0, Int(info.st_size) == bytes else { throw MetricsError.foreignFile(path) }
-        guard let base = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
-            throw MetricsError.cannotOpen(path, errno)
+        let header = Self.header(layout)
+        let base = try PoolFile.map(path, bytes: layout.totalWords * 8) { memory in
+            header.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         }
         let file = CounterFile(layout: layout, words: base.bindMemory(to: UnsafeAtomic<UInt64>.Storage.self, capacity: layout.totalWords))
-        guard file.load(0) == MetricsLayout.magic, Self.labels(in: base) == layout.routes else { throw MetricsError.foreignFile(path) }
+        guard file.load(0) == MetricsLayout.magic, Self.labels(in: base) == layout.routes else { throw PoolFileError.foreignFile(path) }
         return file
     }
 
-    private static func create(path: String, layout: MetricsLayout) throws {
-        let temporary = path + ".\(getpid()).tmp"
-        let fd = Glibc.open(temporary, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw MetricsError.cannotOpen(temporary, errno) }
-        defer { close(fd); unlink(temporary) }
-        var header = [UInt8](repeating: 0, count: layout.totalWords * 8)
+    /// The magic word, the route count and the route labels; the counters after them start at zero.
+    private static func header(_ layout: MetricsLayout) -> [UInt8] {
+        var header = [UInt8](repeating: 0, count: layout.headerWords * 8)
         withUnsafeBytes(of: MetricsLayout.magic) { header.replaceSubrange(0..<8, with: $0) }
         withUnsafeBytes(of: UInt64(layout.routes.count)) { header.replaceSubrange(8..<16, with: $0) }
         for (index, label) in layout.routes.enumerated() {
@@ -65,11 +52,7 @@ final class CounterFile: @unchecked Sendable {
             let bytes = Array(label.utf8.prefix(MetricsLayout.labelBytes - 1))
             header.replaceSubrange(start..<start + bytes.count, with: bytes)
         }
-        guard header.withUnsafeBytes({ pwrite(fd, $0.baseAddress, $0.count, 0) }) == header.count else {
-            throw MetricsError.cannotOpen(temporary, errno)
-        }
-        // link() fails if another process got there first: then its file is the one to share.
-        if link(temporary, path) != 0 && errno != EEXIST { throw MetricsError.cannotOpen(path, errno) }
+        return header
     }
 
     func add(_ word: Int, _ amount: UInt64 = 1) {
@@ -108,19 +91,6 @@ final class CounterFile: @unchecked Sendable {
             let start = base.advanced(by: 16 + index * MetricsLayout.labelBytes).assumingMemoryBound(to: UInt8.self)
             let bytes = UnsafeBufferPointer(start: start, count: MetricsLayout.labelBytes)
             return String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
-        }
-    }
-}
-
-/// Why a process could not open its counter file (it then counts in private memory).
-enum MetricsError: Error, CustomStringConvertible {
-    case cannotOpen(String, Int32)
-    case foreignFile(String)
-
-    var description: String {
-        switch self {
-        case .cannotOpen(let path, let code): "cannot open \(path): \(String(cString: strerror(code)))"
-        case .foreignFile(let path): "\(path) is not a counter file of this layout"
         }
     }
 }

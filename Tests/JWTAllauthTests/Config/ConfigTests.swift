@@ -119,6 +119,17 @@ struct ConfigTests {
         #expect(off.throttle.passwordResetAddress == nil && off.throttle.registrationIP == Config.Rate(count: 2, window: 5))
     }
 
+    @Test func hashingKeepsToAboutHalfTheCoresAndWaitsABoundedTime() throws {
+        let defaults = try parse("")
+        #expect(defaults.accounts.hashingConcurrency == max(1, ProcessInfo.processInfo.activeProcessorCount / 2))
+        #expect(defaults.accounts.hashingWait == 3)
+        let set = try parse("accounts:\n  hashing_concurrency: 3\n  hashing_wait: 500ms\n", ["JWT_ALLAUTH_ACCOUNTS_HASHING_CONCURRENCY": "5"])
+        #expect(set.accounts.hashingConcurrency == 5 && set.accounts.hashingWait == 0.5)
+        #expect(error("accounts:\n  hashing_concurrency: 0\n")?.key == "accounts.hashing_concurrency")
+        #expect(error("", ["JWT_ALLAUTH_ACCOUNTS_HASHING_CONCURRENCY": "half"])?.key == "accounts.hashing_concurrency")
+        #expect(error("accounts:\n  hashing_wait: 2m\n")?.key == "accounts.hashing_wait")
+    }
+
     @Test func relativePathsResolveAgainstTheConfigDirectory() throws {
         let config = try parse("tokens:\n  signing_key: keys/a.pem\n  verification_keys: [old/b.pem, /abs/c.pem]\n")
         #expect(config.tokens.signingKey == "/etc/jwt-allauth/keys/a.pem")

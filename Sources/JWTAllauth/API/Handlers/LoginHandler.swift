@@ -26,19 +26,28 @@ enum LoginHandler {
             throw APIError.throttled("Too many failed login attempts. Try again later.", retryAfter: retryAfter)
         }
 
-        let hasher = PasswordHasher(iterations: context.config.accounts.passwordIterations)
+        let hasher = context.hasher
         // Unknown address and wrong password: one answer, one event (no enumeration in the log either).
         func refused() -> APIError {
             context.record(.loginFailed, request)
             return APIError.unauthorized("Incorrect credentials", code: "incorrect_credentials")
         }
-        guard let user = try context.users.find(email: email) else {
-            // Same work as a real check: an unknown address must not answer faster.
-            hasher.verifyNothing(password)
-            throw refused()
+        let user = try context.users.find(email: email)
+        let verdict: PasswordHasher.Verdict
+        do {
+            if let user {
+                verdict = try hasher.verify(password, against: user.password)
+            } else {
+                // Same work as a real check, slot included: an unknown address must not answer faster.
+                try hasher.verifyNothing(password)
+                verdict = .mismatch
+            }
+        } catch let busy as HashingBudgetExhausted {
+            // Refused for load, not for the password: the attempt does not count as a failure.
+            try throttle.release(reservation)
+            throw busy
         }
-        let verdict = hasher.verify(password, against: user.password)
-        guard verdict != .mismatch else { throw refused() }
+        guard let user, verdict != .mismatch else { throw refused() }
         try throttle.release(reservation)
 
         if context.config.accounts.emailVerification == .mandatory && !user.emailVerified {
@@ -48,7 +57,7 @@ enum LoginHandler {
             throw APIError.unauthorized("No active account found with the given credentials", code: "no_active_account")
         }
         // Hashing is slow: done before the write transaction, which stays short.
-        let upgradedHash = verdict == .matchNeedsRehash ? hasher.hash(password) : nil
+        let upgradedHash = verdict == .matchNeedsRehash ? try hasher.hash(password) : nil
         let outcome = try context.db.transaction {
             if let upgradedHash { try context.users.setPasswordHash(userID: user.id, upgradedHash) }
             // The first factor is proven: the mails sent to this user from now on speak this request's language.

@@ -59,7 +59,7 @@ enum MFAHandler {
         let password = body.string("password")
         try body.validate()
         guard let password, let user = try context.users.find(id: identity.userID) else { throw APIError.badRequest("Invalid data.") }
-        guard context.hasher.verify(password, against: user.password) != .mismatch else {
+        guard try context.hasher.verify(password, against: user.password) != .mismatch else {
             context.record(.mfaFailed(factor: "password"), request)
             throw APIError.badRequest("Invalid password.")
         }

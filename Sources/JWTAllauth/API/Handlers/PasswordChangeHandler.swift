@@ -14,7 +14,7 @@ enum PasswordChangeHandler {
         let old = config.accounts.oldPasswordFieldEnabled ? body.string("old_password", maxLength: 128) : nil
         let first = body.string("new_password1", maxLength: 128)
         let second = body.string("new_password2", maxLength: 128)
-        if let old, context.hasher.verify(old, against: user.password) == .mismatch {
+        if let old, try context.hasher.verify(old, against: user.password) == .mismatch {
             body.fail("old_password", "Your old password was entered incorrectly. Please enter it again.")
         }
         try body.validate()
@@ -23,7 +23,7 @@ enum PasswordChangeHandler {
         let problems = RequestBody.newPasswordProblems(first, second, context.service.passwords, attributes)
         guard problems.isEmpty else { throw APIError.validation([("new_password2", problems)]) }
 
-        let hash = context.hasher.hash(first)
+        let hash = try context.hasher.hash(first)
         let session = try context.db.transaction(.immediate) { () throws -> IssuedSession? in
             // Re-read under the write lock: a deactivation that landed meanwhile wins.
             guard let current = try context.users.find(id: user.id), current.isActive else { throw APIError.tokenNotValid() }

@@ -26,7 +26,7 @@ enum RegistrationHandler {
         try context.requireWithinLimits([(Throttle.bucket("registration_ip", request.remoteAddress), config.throttle.registrationIP)],
                                         detail: "Too many sign-ups from this address. Try again later.")
         // Hashed whatever happens next, so a taken address costs the same time as a free one.
-        let hash = context.hasher.hash(password1)
+        let hash = try context.hasher.hash(password1)
         let mayMail = try config.accounts.emailVerification != .none && context.mayMail(email)
         let signUp = SignUp(email: email, passwordHash: hash, firstName: firstName, lastName: lastName)
 

@@ -26,7 +26,7 @@ enum SetPasswordHandler {
         let password = body.newPassword(context.service.passwords, similarTo: attributes)
         try body.validate()
         guard let password else { throw APIError.badRequest("Invalid data.") }
-        let hash = context.hasher.hash(password)
+        let hash = try context.hasher.hash(password)
         switch try context.capabilities.redeem(capability, purpose, passwordHash: hash, device: context.device(request), now: context.now) {
         case .passwordSet(let holder, let outcome):
             // An invitation's first password is no change of credentials; a reset is.

@@ -1,0 +1,21 @@
+/// The password hasher every request uses: `PasswordHasher`'s work, each computation inside one
+/// slot of the pool's `HashingBudget`, so that a login storm keeps to its share of the cores.
+/// The unknown-address path (`verifyNothing`) takes a slot too: it must cost what a real check
+/// costs, waiting included, or the time would tell which addresses exist.
+/// (The command line hashes with `PasswordHasher` directly: it is no request and holds no slot.)
+struct BudgetedHasher {
+    let hasher: PasswordHasher
+    let budget: HashingBudget
+
+    func hash(_ password: String) throws -> String {
+        try budget.withSlot { hasher.hash(password) }
+    }
+
+    func verify(_ password: String, against encoded: String) throws -> PasswordHasher.Verdict {
+        try budget.withSlot { hasher.verify(password, against: encoded) }
+    }
+
+    func verifyNothing(_ password: String) throws {
+        try budget.withSlot { hasher.verifyNothing(password) }
+    }
+}
