@@ -20,6 +20,8 @@ let package = Package(
     targets: [
         // libfcgi (Debian libfcgi-dev): the FastCGI protocol.
         .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
+        // epoll (Linux's own header; Glibc's Swift module leaves it out): the FastCGI event loop.
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         // libsqlite3 (Debian libsqlite3-dev), used directly for cached statements and a custom busy handler.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         // libcurl (Debian libcurl4-openssl-dev): the SMTP client of the mail process.
@@ -33,6 +35,7 @@ let package = Package(
             name: "FastCGI",
             dependencies: [
                 "CFastCGI",
+                "CEpoll",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -66,7 +69,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FastCGITests",
-            dependencies: ["FastCGI"]
+            dependencies: ["FastCGI", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "JWTAllauthTests",

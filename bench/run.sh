@@ -4,8 +4,15 @@
 #   2. refresh (rotation: HMAC check, one BEGIN IMMEDIATE transaction, one access-token signature)
 #      and verify (nginx auth_request path) at 64 connections, for RS256-4096 and ES256,
 #      next to `openssl speed` for the same algorithm;
-#   3. the resident memory of the master and its workers.
+#   3. the ceiling of nginx's FastCGI hop: two C responders (bench/fcgi-ceiling-*.c, compiled
+#      here with gcc, a fixed 200) behind a copy of the same nginx config, in the same run as verify;
+#   4. verify through auth_request with the nginx micro-cache on (verify.cache), repeated token;
+#   5. the resident memory of the master and its workers;
+#   6. bench/storm.sh and bench/purge.sh, when present (their own phases).
+# Every row shows wrk's mean (Avg Latency) beside p50 and p99: at saturation a p99 far above the
+# mean means unfair service, some requests waiting much longer than others.
 # Usage: bash bench/run.sh   (after `make release`; DURATION=10 by default)
+#        BIN=/other/jwt-allauth bash bench/run.sh   measures another build (e.g. main's, for "before")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/jwt-allauth}
@@ -20,7 +27,7 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
-# wrk → "rps p50_ms p99_ms non2xx"
+# wrk → "rps p50_ms p99_ms non2xx mean_ms [socket errors]"
 run_wrk() {
     local out
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" 2>&1)
@@ -28,13 +35,16 @@ run_wrk() {
 import re, sys
 text = sys.argv[1]
 def ms(label):
-    m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\s*$" % label, text, re.M)
+    m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\b" % label, text, re.M)
     if not m: return float("nan")
     v = float(m.group(1)); return {"us": v / 1000, "ms": v, "s": v * 1000}[m.group(2)]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+found = re.search(r"Requests/sec:\s+([\d.]+)", text)
+if not found:  # wrk could not run (the server did not come up): a row of nan, and the text on stderr
+    print("nan nan nan nan nan", file=sys.stdout); print(text, file=sys.stderr); sys.exit(0)
+rps = float(found.group(1))
 non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
 errors = re.search(r"Socket errors:.*", text)
-print(f"{rps:.0f} {ms('50%'):.2f} {ms('99%'):.2f} {int(non2xx.group(1)) if non2xx else 0}{' ' + errors.group(0).replace(' ', '_') if errors else ''}")
+print(f"{rps:.0f} {ms('50%'):.2f} {ms('99%'):.2f} {int(non2xx.group(1)) if non2xx else 0} {ms('Latency'):.2f}{' ' + errors.group(0).replace(' ', '_') if errors else ''}")
 PY
 }
 
@@ -50,21 +60,63 @@ rss_kb() {  # "RSS PSS" in kB, summed over the master (child of dev running serv
     echo "$rss kB RSS, $pss kB PSS"
 }
 
-start_instance() {  # $1 algorithm
+start_instance() {  # $1 algorithm; the verify micro-cache on (5 s) when the binary knows the key
     local dir="$WORK/$1"
     PORT=$(free_port)
-    # Login speed is not measured here: cheap hashing makes the 64 set-up logins quick.
-    JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 JWT_ALLAUTH_THROTTLE_SCALE=100000 \
-        "$BIN" dev --dir "$dir" --port "$PORT" --algorithm "$1" --nginx-workers "$CORES" --credential-rate 100000r/s \
-        >"$WORK/$1.log" 2>&1 &
-    DEV_PID=$!
-    for _ in $(seq 1 300); do
-        curl -sf "http://127.0.0.1:$PORT/jwt-allauth/health/" >/dev/null 2>&1 && [ "$(grep -c 'worker started' "$WORK/$1.log")" -ge 2 ] && break
-        sleep 0.1
+    INSTANCE="$dir"
+    CACHE=${VERIFY_CACHE:-5s}
+    for attempt in with-cache without-cache; do
+        # Login speed is not measured here: cheap hashing makes the 64 set-up logins quick.
+        env ${CACHE:+JWT_ALLAUTH_VERIFY_CACHE=$CACHE} JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 JWT_ALLAUTH_THROTTLE_SCALE=100000 \
+            "$BIN" dev --dir "$dir" --port "$PORT" --algorithm "$1" --nginx-workers "$CORES" --credential-rate 100000r/s \
+            >"$WORK/$1.log" 2>&1 &
+        DEV_PID=$!
+        for _ in $(seq 1 300); do
+            curl -sf "http://127.0.0.1:$PORT/jwt-allauth/health/" >/dev/null 2>&1 && [ "$(grep -c 'worker started' "$WORK/$1.log")" -ge 2 ] && break
+            kill -0 "$DEV_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$DEV_PID" 2>/dev/null && break
+        # An older binary refuses the unknown JWT_ALLAUTH_VERIFY_CACHE: measure it without the cache.
+        wait "$DEV_PID" 2>/dev/null || true
+        DEV_PID=""
+        CACHE=""
     done
     echo 'Bench-Passw0rd!' | JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 "$BIN" create-user --config "$dir/config.yaml" \
         --email bench@example.com --password-stdin >/dev/null
 }
+
+# The hop ceiling: a C responder ($1: libfcgi or epoll, $2 threads) behind a copy of the
+# instance's own nginx.conf (same workers, keepalive, params), on its own port. Prints run_wrk's
+# line for GET verify/ with the same Authorization header.
+ceiling() {
+    local dir="$WORK/ceiling-$1" port socket responder_pid nginx_pid result
+    mkdir -p "$dir/log" "$dir/run" "$dir/nginx-tmp"
+    port=$(free_port)
+    sed -e "s|$INSTANCE|$dir|g" -e "s|listen 127.0.0.1:$PORT;|listen 127.0.0.1:$port;|" "$INSTANCE/nginx.conf" >"$dir/nginx.conf"
+    # The files nginx.conf includes from the instance (dev renders auth-request.conf there).
+    for included in $(sed -n "s|^ *include \($dir/[^;]*\);.*|\1|p" "$dir/nginx.conf"); do
+        cp "${included/#$dir/$INSTANCE}" "$included"
+    done
+    socket=$(sed -n 's/^ *server unix:\([^;]*\);.*/\1/p' "$dir/nginx.conf" | head -1)
+    "$WORK/fcgi-ceiling-$1" "$socket" "$2" >"$dir/log/responder.log" 2>&1 &
+    responder_pid=$!
+    /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/log/nginx-error.log" >"$dir/log/nginx.out" 2>&1 &
+    nginx_pid=$!
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/jwt-allauth/verify/" 2>/dev/null && break
+        sleep 0.05
+    done
+    result=$(run_wrk -H "Authorization: Bearer $ACCESS" "http://127.0.0.1:$port/jwt-allauth/verify/")
+    kill -QUIT "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true
+    kill -KILL "$responder_pid" 2>/dev/null || true; wait "$responder_pid" 2>/dev/null || true  # libfcgi ignores TERM
+    echo "$result"
+}
+
+row() {  # label rps p50 p99 non2xx mean
+    printf '%-34s %10s %9s %9s %9s %7s\n' "$1" "$2" "$6" "$3" "$4" "$5"
+}
+heading() { printf '%-34s %10s %9s %9s %9s %7s\n' endpoint req/s mean_ms p50_ms p99_ms non2xx; }
 
 stop_instance() { kill "$DEV_PID"; wait "$DEV_PID" 2>/dev/null || true; DEV_PID=""; }
 
@@ -84,40 +136,69 @@ openssl_sign_rate() {  # $1 openssl speed algorithm → signatures/s on one core
 
 printf 'machine: %s cores, %s; wrk -t%s -c%s -d%ss on 127.0.0.1\n\n' "$CORES" "$(uname -r)" "$THREADS" "$CONNECTIONS" "$DURATION"
 
+for responder in libfcgi epoll; do
+    gcc -O2 -o "$WORK/fcgi-ceiling-$responder" "bench/fcgi-ceiling-$responder.c" -lfcgi -lpthread
+done
+
 declare -A RESULT
 for ALG in ${ALGS:-RS256 ES256}; do
     start_instance "$ALG"
     if [ "$ALG" = RS256 ]; then
-        read -r n_rps n_p50 n_p99 n_bad <<<"$(run_wrk "http://127.0.0.1:$PORT/nginx-return-200")"
-        read -r h_rps h_p50 h_p99 h_bad <<<"$(run_wrk "http://127.0.0.1:$PORT/jwt-allauth/health/")"
+        read -r n_rps n_p50 n_p99 n_bad n_mean _ <<<"$(run_wrk "http://127.0.0.1:$PORT/nginx-return-200")"
+        read -r h_rps h_p50 h_p99 h_bad h_mean _ <<<"$(run_wrk "http://127.0.0.1:$PORT/jwt-allauth/health/")"
         RESULT[health_rss]=$(rss_kb)
         echo "== health through nginx vs nginx return 200 =="
-        printf '%-28s %10s %9s %9s %7s\n' endpoint req/s p50_ms p99_ms non2xx
-        printf '%-28s %10s %9s %9s %7s\n' "nginx return 200" "$n_rps" "$n_p50" "$n_p99" "$n_bad"
-        printf '%-28s %10s %9s %9s %7s\n' "GET /jwt-allauth/health/" "$h_rps" "$h_p50" "$h_p99" "$h_bad"
+        heading
+        row "nginx return 200" "$n_rps" "$n_p50" "$n_p99" "$n_bad" "$n_mean"
+        row "GET /jwt-allauth/health/" "$h_rps" "$h_p50" "$h_p99" "$h_bad" "$h_mean"
         python3 -c "print(f'ratio health / return 200: {$h_rps/$n_rps:.2f}')"
         echo "memory of master + workers after the health run: ${RESULT[health_rss]}"
         echo
     fi
     login_tokens $((CONNECTIONS + THREADS))
+    # The libfcgi ceiling gets as many threads as the pool has (server.workers x server.threads).
+    POOL_THREADS=$(awk '/^  workers:/ {w=$2} /^  threads:/ {t=$2} END {print w*t}' "$INSTANCE/config.yaml")
     ACCESS=$(cat "$WORK/access")
-    read -r r_rps r_p50 r_p99 r_bad <<<"$(TOKENS="$WORK/tokens" THREADS=$THREADS run_wrk -s bench/refresh.lua "http://127.0.0.1:$PORT/jwt-allauth/refresh/")"
-    read -r v_rps v_p50 v_p99 v_bad <<<"$(run_wrk -H "Authorization: Bearer $ACCESS" "http://127.0.0.1:$PORT/jwt-allauth/verify/")"
-    read -r n2_rps _ _ _ <<<"$(run_wrk "http://127.0.0.1:$PORT/nginx-return-200")"
+    read -r r_rps r_p50 r_p99 r_bad r_mean r_err <<<"$(TOKENS="$WORK/tokens" THREADS=$THREADS run_wrk -s bench/refresh.lua "http://127.0.0.1:$PORT/jwt-allauth/refresh/")"
+    read -r v_rps v_p50 v_p99 v_bad v_mean _ <<<"$(run_wrk -H "Authorization: Bearer $ACCESS" "http://127.0.0.1:$PORT/jwt-allauth/verify/")"
+    read -r cl_rps cl_p50 cl_p99 cl_bad cl_mean _ <<<"$(ceiling libfcgi "$POOL_THREADS")"
+    read -r ce_rps ce_p50 ce_p99 ce_bad ce_mean _ <<<"$(ceiling epoll "$CORES")"
+    if [ -n "$CACHE" ]; then
+        read -r vc_rps vc_p50 vc_p99 vc_bad vc_mean _ <<<"$(run_wrk -H "Authorization: Bearer $ACCESS" "http://127.0.0.1:$PORT/verified-200")"
+    else
+        vc_rps=nan vc_p50=- vc_p99=- vc_bad=- vc_mean=-
+    fi
+    read -r n2_rps n2_p50 n2_p99 n2_bad n2_mean _ <<<"$(run_wrk "http://127.0.0.1:$PORT/nginx-return-200")"
     RSS=$(rss_kb)
     if [ "$ALG" = RS256 ]; then SIGN=$(openssl_sign_rate rsa4096); else SIGN=$(openssl_sign_rate ecdsap256); fi
     echo "== $ALG: refresh and verify at $CONNECTIONS connections =="
-    printf '%-28s %10s %9s %9s %7s\n' endpoint req/s p50_ms p99_ms non2xx
-    printf '%-28s %10s %9s %9s %7s\n' "POST refresh/ (rotation)" "$r_rps" "$r_p50" "$r_p99" "$r_bad"
-    printf '%-28s %10s %9s %9s %7s\n' "GET verify/ (auth_request)" "$v_rps" "$v_p50" "$v_p99" "$v_bad"
-    printf '%-28s %10s\n' "nginx return 200" "$n2_rps"
+    heading
+    row "POST refresh/ (rotation)" "$r_rps" "$r_p50" "$r_p99" "$r_bad" "$r_mean"
+    [ -n "${r_err:-}" ] && echo "  refresh: ${r_err//_/ }"
+    row "GET verify/ (direct)" "$v_rps" "$v_p50" "$v_p99" "$v_bad" "$v_mean"
+    row "hop ceiling: C libfcgi x$POOL_THREADS" "$cl_rps" "$cl_p50" "$cl_p99" "$cl_bad" "$cl_mean"
+    row "hop ceiling: C epoll x$CORES" "$ce_rps" "$ce_p50" "$ce_p99" "$ce_bad" "$ce_mean"
+    row "auth_request, cached ${CACHE:-(off)}" "$vc_rps" "$vc_p50" "$vc_p99" "$vc_bad" "$vc_mean"
+    row "nginx return 200" "$n2_rps" "$n2_p50" "$n2_p99" "$n2_bad" "$n2_mean"
     python3 - <<PY
 sign = float("$SIGN"); cores = $CORES
+r, r_p99, r_mean, v = float("$r_rps"), float("$r_p99"), float("$r_mean"), float("$v_rps")
+ceiling = max([x for x in (float("$cl_rps"), float("$ce_rps")) if x == x] or [float("nan")])
+cached, n200 = float("$vc_rps"), float("$n2_rps")
 print(f"openssl speed sign/s, one core: {sign:.0f}; x {cores} cores = {sign*cores:.0f}")
-print(f"ratio refresh / (sign/s x cores): {$r_rps/(sign*cores):.2f}   (target >= 0.90 for RS256)")
-print(f"ratio verify / nginx return 200: {$v_rps/$n2_rps:.2f}   (target >= 0.50)")
+print(f"ratio refresh / (sign/s x cores): {r/(sign*cores):.2f}   (target >= 0.90 for RS256)")
+print(f"ratio refresh p99 / mean: {r_p99/r_mean:.1f}   (target <= 3)")
+print(f"ratio refresh / verify: {r/v:.2f}   (target >= 0.50 for ES256)")
+print(f"ratio verify / hop ceiling (the faster C responder): {v/ceiling:.2f}   (target >= 0.80)")
+print(f"ratio verify / nginx return 200: {v/n200:.2f}")
+print(f"ratio cached auth_request / nginx return 200: {cached/n200:.2f}   (target >= 0.50)")
 PY
     echo "memory of master + workers after refresh and verify: $RSS"
     echo
     stop_instance
 done
+
+# Phases other benchmarks add (a login storm, a purge of expired sessions), each its own script.
+[ -f bench/storm.sh ] && BIN="$BIN" DURATION="$DURATION" bash bench/storm.sh
+[ -f bench/purge.sh ] && BIN="$BIN" bash bench/purge.sh
+exit 0

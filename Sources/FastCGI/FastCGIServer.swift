@@ -1,4 +1,4 @@
-import CFastCGI
+import CEpoll
 import Foundation
 import Logging
 import Synchronization
@@ -7,8 +7,16 @@ import Synchronization
 import Glibc
 #endif
 
-/// Runs `threads` blocking accept loops on an inherited listening socket and answers each request
-/// with `handler`. Each thread owns one `State` (e.g. its database connection), made by `makeState`.
+/// Answers FastCGI requests on an inherited listening socket with `handler`, on `threads` threads
+/// that share one epoll set. Each thread owns one `State` (e.g. its database connection), made by
+/// `makeState`.
+///
+/// Why an event loop and not one blocking accept loop per thread (libfcgi's model, used before):
+/// nginx keeps upstream connections open (`fastcgi_keep_conn`), and a thread blocked on a kept
+/// connection serves nobody else, so at saturation requests on new connections waited in the
+/// listen backlog behind idle ones: seconds for some, under load (README, "Sizing"). Here a thread
+/// is busy only while it handles a request; connections wait in epoll's ready list, which is
+/// first come, first served, whichever connection a request arrived on.
 public final class FastCGIServer<State>: @unchecked Sendable {
     /// The listening socket. FastCGI's own convention (FCGI_LISTENSOCK_FILENO) passes it as fd 0,
     /// as spawn-fcgi and systemd socket activation with `StandardInput=socket` do; we follow it so a
@@ -22,12 +30,17 @@ public final class FastCGIServer<State>: @unchecked Sendable {
     private let handler: @Sendable (Request, State) -> Response
     private let logger: Logger
 
+    private var epollFD: Int32 = -1
     private let shuttingDown = Atomic<Bool>(false)
-    /// Written once by `shutdown`, never read: from then on every `poll` on it returns at once,
-    /// which wakes all the threads waiting for a new connection without a signal (a signal could
-    /// also interrupt a read on a connection nginx is using, and lose its request).
+    /// Connections accepted and not yet closed: a stopping worker serves them until nginx closes them.
+    private let openConnections = Atomic<Int>(0)
+    /// Written once by `shutdown`: level-triggered in the epoll set, so it wakes every thread.
     private var wakePipe: [Int32] = [-1, -1]
     private let finished = DispatchGroup()
+
+    /// epoll tags for the two descriptors that are not connections (a connection's tag is its address).
+    private static var listenTag: UInt64 { 0 }
+    private static var wakeTag: UInt64 { 1 }
 
     public init(
         listenFD: Int32 = FastCGIServer.listenSocketFD,
@@ -45,14 +58,15 @@ public final class FastCGIServer<State>: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Starts the accept threads. Returns once every thread has made its state and is ready to accept.
+    /// Starts the threads. Returns once every thread has made its state and is ready to serve.
     public func start() throws {
-        guard FCGX_Init() == 0 else { throw FastCGIError.initFailed }
-        guard pipe(&wakePipe) == 0 else { throw FastCGIError.initFailed }
-        // Threads (and the other workers) wait in poll() and then race for each new connection;
-        // the losers must get EAGAIN back rather than block in accept(), where no stop could
-        // reach them. Accepted connections do not inherit the flag (Linux accept semantics).
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epollFD >= 0, pipe(&wakePipe) == 0 else { throw FastCGIError.initFailed }
+        // Every thread and every other worker races for each new connection: the losers get EAGAIN.
         _ = fcntl(listenFD, F_SETFL, fcntl(listenFD, F_GETFL) | O_NONBLOCK)
+        guard watch(listenFD, tag: Self.listenTag, events: EPOLLIN.rawValue | EPOLLONESHOT.rawValue, operation: EPOLL_CTL_ADD),
+              watch(wakePipe[0], tag: Self.wakeTag, events: EPOLLIN.rawValue, operation: EPOLL_CTL_ADD)
+        else { throw FastCGIError.initFailed }
         let ready = DispatchGroup()
         let startError = Mutex<Error?>(nil)
         for index in 0..<threadCount {
@@ -69,7 +83,7 @@ public final class FastCGIServer<State>: @unchecked Sendable {
                     return
                 }
                 ready.leave()
-                acceptLoop(state: state)
+                eventLoop(state: state)
             }
             thread.name = "fcgi-\(index)"
             thread.stackSize = 1 << 20
@@ -86,15 +100,14 @@ public final class FastCGIServer<State>: @unchecked Sendable {
     /// connection is accepted, and each connection nginx keeps open (`fastcgi_keep_conn`) is
     /// served until nginx closes it — after its upstream `keepalive_timeout` when idle, or after
     /// `keepalive_requests` — because nginx may be writing a request into it at any moment and
-    /// does not retry a POST on a connection closed under it. Returns false if some thread was
-    /// still busy when `timeout` ran out (pair nginx's keepalive_timeout below it).
+    /// does not retry a POST on a connection closed under it. Returns false if some connection was
+    /// still open when `timeout` ran out (pair nginx's keepalive_timeout below it).
     @discardableResult
     public func shutdown(timeout: TimeInterval) -> Bool {
         if !shuttingDown.exchange(true, ordering: .sequentiallyConsistent) {
             // Stop accepting in this process only: the listening descriptor now names a socket that
-            // listens to nothing, so the accept libfcgi tries by itself once nginx closes a kept
-            // connection fails, instead of taking a new connection that would keep this worker
-            // busy until it is killed. The other workers keep the real socket.
+            // listens to nothing. The other workers keep the real socket.
+            _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
             let placeholder = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
             if placeholder >= 0 {
                 dup2(placeholder, listenFD)
@@ -106,84 +119,99 @@ public final class FastCGIServer<State>: @unchecked Sendable {
         return finished.wait(timeout: .now() + timeout) == .success
     }
 
-    private func acceptLoop(state: State) {
-        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
-        defer { request.deallocate() }
-        guard FCGX_InitRequest(request, listenFD, 0) == 0 else {
-            logger.error("FCGX_InitRequest failed")
-            return
-        }
+    // MARK: the loop
+
+    private func watch(_ fd: Int32, tag: UInt64, events: UInt32, operation: Int32) -> Bool {
+        var event = epoll_event()
+        event.events = events
+        event.data.u64 = tag
+        return epoll_ctl(epollFD, operation, fd, &event) == 0
+    }
+
+    private func eventLoop(state: State) {
+        var event = epoll_event()
         while true {
-            // No connection open: wait for a new one or for the stop, whichever comes first.
-            // With one open, FCGX_Accept_r reads nginx's next request on it (or its close).
-            if request.pointee.ipcFd < 0 && !waitForConnection() { break }
-            if FCGX_Accept_r(request) < 0 {
-                // EAGAIN: another thread or worker took the connection. Or nginx closed a kept one.
-                continue
-            }
-            serve(request, state: state)
-            FCGX_Finish_r(request)
-        }
-        FCGX_Free(request, 1)
-    }
-
-    /// True when the listening socket has a connection to accept, false once stopping.
-    private func waitForConnection() -> Bool {
-        var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0), pollfd(fd: wakePipe[0], events: Int16(POLLIN), revents: 0)]
-        while !shuttingDown.load(ordering: .sequentiallyConsistent) {
-            let ready = poll(&fds, 2, -1)
-            if ready < 0 && errno == EINTR { continue }
-            if fds[1].revents != 0 { return false }
-            if fds[0].revents != 0 { return true }
-        }
-        return false
-    }
-
-    private func serve(_ raw: UnsafeMutablePointer<FCGX_Request>, state: State) {
-        let params = Self.params(raw.pointee.envp)
-        let input = raw.pointee.in
-        let request = decoder.decode(params: params) { count in
-            Self.read(count, from: input)
-        }
-        let response = handler(request, state)
-        let bytes = response.cgiBytes()
-        bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                _ = FCGX_PutStr(chars.baseAddress, Int32(chars.count), raw.pointee.out)
+            let count = epoll_wait(epollFD, &event, 1, -1)
+            if count < 0 && errno != EINTR { logger.error("epoll_wait failed", metadata: ["errno": "\(errno)"]); return }
+            if count <= 0 { continue }
+            switch event.data.u64 {
+            case Self.listenTag:
+                acceptConnections()
+            case Self.wakeTag:
+                // Stopping: leave once every connection is closed. The pipe stays readable, so each
+                // thread comes back here; the short sleep keeps that from spinning.
+                if openConnections.load(ordering: .sequentiallyConsistent) == 0 { return }
+                usleep(10_000)
+            default:
+                let connection = Unmanaged<FastCGIConnection>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(event.data.u64))!)
+                serve(connection, state: state)
             }
         }
     }
 
-    private static func params(_ envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [(name: String, value: [UInt8])] {
-        var result: [(name: String, value: [UInt8])] = []
-        guard var cursor = envp else { return result }
-        while let entry = cursor.pointee {
-            let length = strlen(entry)
-            let bytes = UnsafeRawBufferPointer(start: entry, count: length)
-            if let equals = bytes.firstIndex(of: UInt8(ascii: "=")) {
-                let name = String(decoding: bytes[..<equals], as: UTF8.self)
-                result.append((name, Array(bytes[(equals + 1)...])))
+    /// Takes every pending connection, then re-arms the listening socket (one-shot: one thread at a
+    /// time accepts, so the others are not all woken for each connection). Every one, not one per
+    /// turn: under saturation the listening socket's turn comes once per round of the ready list,
+    /// and nginx opens a connection every `keepalive_requests`; taking one per turn left new
+    /// connections in the backlog for seconds (RS256 refresh p99 at 4.6× its mean, bench/run.sh).
+    private func acceptConnections() {
+        while true {
+            let fd = accept(listenFD, nil, nil)
+            if fd < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                break  // EAGAIN: none left, or another thread or worker took it; the placeholder after shutdown
             }
-            cursor += 1
+            // accept4 is not in Glibc's module; a new connection is rare next to the requests on it.
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            let connection = Unmanaged.passRetained(FastCGIConnection(fd: fd))
+            openConnections.add(1, ordering: .sequentiallyConsistent)
+            let tag = UInt64(UInt(bitPattern: connection.toOpaque()))
+            if !watch(fd, tag: tag, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLONESHOT.rawValue, operation: EPOLL_CTL_ADD) {
+                closeConnection(connection)
+            }
         }
-        return result
+        if !shuttingDown.load(ordering: .sequentiallyConsistent) {
+            _ = watch(listenFD, tag: Self.listenTag, events: EPOLLIN.rawValue | EPOLLONESHOT.rawValue, operation: EPOLL_CTL_MOD)
+        }
     }
 
-    private static func read(_ count: Int, from stream: UnsafeMutablePointer<FCGX_Stream>?) -> [UInt8] {
-        guard count > 0, let stream else { return [] }
-        var buffer = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let got = buffer.withUnsafeMutableBufferPointer { pointer in
-                pointer.baseAddress!.advanced(by: filled).withMemoryRebound(to: CChar.self, capacity: count - filled) {
-                    FCGX_GetStr($0, Int32(count - filled), stream)
+    /// Reads what the connection has, answers each complete request, then waits for more (or closes).
+    /// One-shot registration: no other thread sees this connection until it is re-armed here.
+    private func serve(_ unmanaged: Unmanaged<FastCGIConnection>, state: State) {
+        let connection = unmanaged.takeUnretainedValue()
+        guard connection.readAvailable() else { return closeConnection(unmanaged) }
+        while true {
+            switch connection.nextEvent(maxBodyBytes: decoder.maxBodyBytes) {
+            case .needMore:
+                let tag = UInt64(UInt(bitPattern: unmanaged.toOpaque()))
+                if !watch(connection.fd, tag: tag, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLONESHOT.rawValue, operation: EPOLL_CTL_MOD) {
+                    closeConnection(unmanaged)
                 }
+                return
+            case .reply(let bytes):
+                guard connection.write(bytes) else { return closeConnection(unmanaged) }
+            case .request(let id, let params, let body, let keep):
+                guard let request = decoder.decode(rawParams: params, readBody: { count in Array(body.prefix(count)) }) else {
+                    return closeConnection(unmanaged)  // a PARAMS length past its end: not nginx
+                }
+                let response = handler(request, state)
+                guard connection.write(FastCGIRecord.answer(requestID: id, stdout: response.cgiBytes())), keep else {
+                    return closeConnection(unmanaged)
+                }
+            case .protocolError:
+                return closeConnection(unmanaged)
             }
-            if got <= 0 { break }
-            filled += Int(got)
         }
-        buffer.removeLast(count - filled)
-        return buffer
+    }
+
+    private func closeConnection(_ unmanaged: Unmanaged<FastCGIConnection>) {
+        let connection = unmanaged.takeUnretainedValue()
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, connection.fd, nil)
+        close(connection.fd)
+        unmanaged.release()
+        // A stopping worker's threads leave once this reaches 0 (they poll it on the wake pipe).
+        openConnections.subtract(1, ordering: .sequentiallyConsistent)
     }
 }
 
@@ -193,7 +221,7 @@ public enum FastCGIError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .initFailed: return "FCGX_Init failed"
+        case .initFailed: return "cannot set up the FastCGI event loop"
         case .openSocketFailed(let path, let code): return "cannot listen on \(path): \(String(cString: strerror(code)))"
         }
     }

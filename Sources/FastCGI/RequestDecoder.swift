@@ -13,34 +13,76 @@ public struct RequestDecoder: Sendable {
     ///   - params: name/value pairs; names are ASCII, values arbitrary bytes.
     ///   - readBody: reads up to `n` bytes of stdin, returning fewer only at end of stream.
     public func decode(params: [(name: String, value: [UInt8])], readBody: (Int) -> [UInt8]) -> Request {
+        var fields = Fields()
+        for (name, value) in params { fields.add(name: Array(name.utf8)[...], value: value[...]) }
+        return request(fields, readBody: readBody)
+    }
+
+    /// The same from an FCGI_PARAMS stream as received, read in place (no array of pairs, no
+    /// String per name: this runs for every request). nil when a length in it runs past the end.
+    func decode(rawParams: [UInt8], readBody: (Int) -> [UInt8]) -> Request? {
+        var fields = Fields()
+        guard FastCGIRecord.forEachNameValuePair(rawParams, { fields.add(name: $0, value: $1) }) else { return nil }
+        return request(fields, readBody: readBody)
+    }
+
+    /// The CGI variables we read, gathered from the params in any order.
+    private struct Fields {
         var method = HTTPRequest.Method.get
         var path = "/"
         var query = ""
         var remoteAddress = ""
         var isSecure = false
         var contentLength: String?
-        var fields = HTTPFields()
-        for (name, rawValue) in params {
-            let value = String(decoding: rawValue, as: UTF8.self)
-            switch name {
-            case "REQUEST_METHOD": method = HTTPRequest.Method(value) ?? .get
-            case "DOCUMENT_URI": path = value
-            case "QUERY_STRING": query = value
-            case "REMOTE_ADDR": remoteAddress = value
-            case "HTTPS": isSecure = !value.isEmpty && value.lowercased() != "off"
-            case "CONTENT_LENGTH": contentLength = value
-            case "CONTENT_TYPE": if !value.isEmpty { fields.append(HTTPField(name: .contentType, value: value)) }
-            default:
-                guard name.hasPrefix("HTTP_"), name != "HTTP_CONTENT_LENGTH", name != "HTTP_CONTENT_TYPE",
-                      let fieldName = HTTPField.Name(String(name.dropFirst(5)).replacingUnderscores())
-                else { continue }
+        var headers = HTTPFields()
+
+        // Names as bytes, compared as slices: comparing with a literal's UTF8View went byte by
+        // byte through the generic path and cost more than the rest of the decoding.
+        private static let httpPrefix = Array("HTTP_".utf8)[...]
+        private static let contentLengthHeader = Array("CONTENT_LENGTH".utf8)[...]
+        private static let contentTypeHeader = Array("CONTENT_TYPE".utf8)[...]
+        private static let requestMethod = Array("REQUEST_METHOD".utf8)[...]
+        private static let documentURI = Array("DOCUMENT_URI".utf8)[...]
+        private static let queryString = Array("QUERY_STRING".utf8)[...]
+        private static let remoteAddr = Array("REMOTE_ADDR".utf8)[...]
+        private static let https = Array("HTTPS".utf8)[...]
+
+        mutating func add(name: ArraySlice<UInt8>, value: ArraySlice<UInt8>) {
+            if name.count > Self.httpPrefix.count, name.prefix(Self.httpPrefix.count) == Self.httpPrefix {
+                let header = name.dropFirst(Self.httpPrefix.count)
+                guard header != Self.contentLengthHeader, header != Self.contentTypeHeader else { return }
+                // `ACCEPT_LANGUAGE` → `accept-language` (bytes: param names are ASCII).
+                let lowered = String(decoding: header.map { byte in
+                    byte == UInt8(ascii: "_") ? UInt8(ascii: "-") : (byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte)
+                }, as: UTF8.self)
+                guard let fieldName = HTTPField.Name(lowered) else { return }
                 // nginx joins repeated Cookie headers with "; " into one HTTP_COOKIE; others arrive once.
-                fields.append(HTTPField(name: fieldName, value: value))
+                headers.append(HTTPField(name: fieldName, value: String(decoding: value, as: UTF8.self)))
+                return
+            }
+            let text = { String(decoding: value, as: UTF8.self) }
+            if name == Self.requestMethod {
+                method = HTTPRequest.Method(text()) ?? .get
+            } else if name == Self.documentURI {
+                path = text()
+            } else if name == Self.queryString {
+                query = text()
+            } else if name == Self.remoteAddr {
+                remoteAddress = text()
+            } else if name == Self.https {
+                isSecure = !value.isEmpty && text().lowercased() != "off"
+            } else if name == Self.contentLengthHeader {
+                contentLength = text()
+            } else if name == Self.contentTypeHeader, !value.isEmpty {
+                headers.append(HTTPField(name: .contentType, value: text()))
             }
         }
+    }
+
+    private func request(_ fields: Fields, readBody: (Int) -> [UInt8]) -> Request {
         var body: [UInt8] = []
         var bodyStatus = Request.BodyStatus.complete
-        switch contentLength.map({ $0.isEmpty ? 0 : Int($0) }) {
+        switch fields.contentLength.map({ $0.isEmpty ? 0 : Int($0) }) {
         case .none:
             // No CONTENT_LENGTH: read what stdin holds, but never more than the limit.
             body = readBody(maxBodyBytes + 1)
@@ -56,19 +98,9 @@ public struct RequestDecoder: Sendable {
                 body = readBody(length)
             }
         }
-        if path.isEmpty { path = "/" }
         return Request(
-            method: method, path: path, query: query, headerFields: fields,
-            remoteAddress: remoteAddress, isSecure: isSecure, body: body, bodyStatus: bodyStatus
+            method: fields.method, path: fields.path.isEmpty ? "/" : fields.path, query: fields.query, headerFields: fields.headers,
+            remoteAddress: fields.remoteAddress, isSecure: fields.isSecure, body: body, bodyStatus: bodyStatus
         )
-    }
-}
-
-extension String {
-    /// `ACCEPT_LANGUAGE` → `accept-language` (bytes: param names are ASCII).
-    fileprivate func replacingUnderscores() -> String {
-        String(decoding: utf8.map { byte in
-            byte == UInt8(ascii: "_") ? UInt8(ascii: "-") : (byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte)
-        }, as: UTF8.self)
     }
 }

@@ -52,10 +52,15 @@ struct DevCommand: ParsableCommand {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(sub), withIntermediateDirectories: true)
         }
         let nginxConf = root.appendingPathComponent("nginx.conf")
+        let verifyCache = NginxVerifyCache(config.verify, path: root.appendingPathComponent("nginx-tmp/verify-cache").path)
+        let authRequest = root.appendingPathComponent("nginx-auth-request.conf")
+        try TemplateText.render(String(contentsOf: share.appendingPathComponent("nginx/auth-request.conf"), encoding: .utf8),
+                                ["verify_cache": verifyCache.location]).write(to: authRequest, atomically: true, encoding: .utf8)
         let template = try String(contentsOf: share.appendingPathComponent("nginx/dev.conf.template"), encoding: .utf8)
         try TemplateText.render(template, [
             "nginx_workers": String(nginxWorkers), "var": root.path, "port": String(port), "socket": config.server.socket,
             "max_body": "64k", "user": String(cString: getpwuid(geteuid()).pointee.pw_name), "nginx_dir": share.appendingPathComponent("nginx").path, "credential_rate": credentialRate,
+            "verify_cache_zone": verifyCache.zone, "auth_request": authRequest.path,
         ]).write(to: nginxConf, atomically: true, encoding: .utf8)
 
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]

@@ -13,6 +13,9 @@ struct Router: Sendable {
 
     let mount: String
     private(set) var routes: [Route] = []
+    /// Full paths of the routes without parameters (`/jwt-allauth/verify/`) → their index: one
+    /// hash lookup for the hot endpoints instead of splitting the path and walking every route.
+    private var literalPaths: [String: Int] = [:]
 
     init(mount: String) { self.mount = mount }
 
@@ -21,6 +24,11 @@ struct Router: Sendable {
         if let index = routes.firstIndex(where: { $0.segments == segments }) {
             routes[index].handlers.append((method, handler))
         } else {
+            let path = mount + "/" + segments.joined(separator: "/") + "/"
+            // Only when no earlier route with parameters would match it first (the walk's order).
+            if !segments.contains(where: { $0.hasPrefix("<") }), case .notFound = resolve(method: method, path: path).match {
+                literalPaths[path] = routes.count
+            }
             routes.append(Route(segments: segments, handlers: [(method, handler)]))
         }
     }
@@ -41,6 +49,7 @@ struct Router: Sendable {
 
     /// The match and the index of the route in `labels` (the last one when nothing matched).
     func resolve(method: HTTPRequest.Method, path: String) -> (match: Match, route: Int) {
+        if let index = literalPaths[path] { return (answer(routes[index], method: method, parameters: [:]), index) }
         guard path.hasPrefix(mount + "/"), path.hasSuffix("/") else { return (.notFound, routes.count) }
         let segments = path.dropFirst(mount.count).split(separator: "/", omittingEmptySubsequences: false).dropFirst().dropLast()
         guard !segments.contains(where: \.isEmpty) else { return (.notFound, routes.count) }
@@ -56,15 +65,19 @@ struct Router: Sendable {
                 }
             }
             guard matched else { continue }
-            // HEAD is answered by the GET handler (the body is dropped by `App`).
-            let wanted = method == .head ? HTTPRequest.Method.get : method
-            if let handler = route.handlers.first(where: { $0.0 == wanted })?.1 {
-                return (.handler(handler, parameters: parameters), index)
-            }
-            var allowed = route.handlers.map(\.0)
-            if allowed.contains(.get) { allowed.append(.head) }
-            return (.methodNotAllowed(allowed), index)
+            return (answer(route, method: method, parameters: parameters), index)
         }
         return (.notFound, routes.count)
+    }
+
+    private func answer(_ route: Route, method: HTTPRequest.Method, parameters: [String: String]) -> Match {
+        // HEAD is answered by the GET handler (the body is dropped by `App`).
+        let wanted = method == .head ? HTTPRequest.Method.get : method
+        if let handler = route.handlers.first(where: { $0.0 == wanted })?.1 {
+            return .handler(handler, parameters: parameters)
+        }
+        var allowed = route.handlers.map(\.0)
+        if allowed.contains(.get) { allowed.append(.head) }
+        return .methodNotAllowed(allowed)
     }
 }

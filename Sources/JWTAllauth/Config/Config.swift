@@ -187,8 +187,20 @@ public struct Config: Sendable {
         public var sendTimeout: TimeInterval
     }
 
+    /// nginx's micro-cache of verify/ answers for auth_request (`verify.*`, README "Caching verify/").
+    public struct Verify: Sendable {
+        /// How long nginx reuses a 200 of verify/ for the same token; 0 = no cache (the default).
+        public var cache: TimeInterval = 0
+        /// The operator's consent that, with `tokens.access_token_session_check` on, a revoked
+        /// session's access token still passes auth_request for up to `cache`.
+        public var cacheAcceptsRevocationLag = false
+
+        public static let off = Verify()
+    }
+
     public var server: Server
     public var database: Database
+    public var verify: Verify = .off
     public var tokens: Tokens
     public var cookies: Cookies
     public var accounts: Accounts
@@ -274,6 +286,8 @@ public struct Config: Sendable {
         guard tokens.rotationGrace <= 60 else {
             throw ConfigError(key: "tokens.rotation_grace", problem: "must be at most 60s (a few seconds is the intent)")
         }
+
+        let verify = try parseVerify(&r, sessionCheck: tokens.accessTokenSessionCheck)
 
         func cookie(_ prefix: String, name: String, maxAge: Int?) throws(ConfigError) -> Cookie {
             let sameSite = try r.choice("cookies.\(prefix)_same_site", default: "Lax", ["lax": "Lax", "strict": "Strict", "none": "None"])
@@ -430,9 +444,30 @@ public struct Config: Sendable {
         let securityEventsPath = securityEvents == "stderr" ? nil : securityEvents.map(r.resolve)
 
         try r.rejectUnknownKeys()
-        return Config(server: server, database: database, tokens: tokens, cookies: cookies, accounts: accounts, mfa: mfa,
+        return Config(server: server, database: database, verify: verify, tokens: tokens, cookies: cookies, accounts: accounts, mfa: mfa,
                       redirects: redirects, throttle: throttle, mail: mail, templates: templates, social: social,
                       logLevel: logLevel, securityEventsPath: securityEventsPath, path: path)
+    }
+
+    /// The verify/ micro-cache. Refused with the session check on unless the operator accepts the
+    /// lag by name: the check exists so that a revoked session stops passing at once, and a cache
+    /// in front of it silently undoes that for the cache time.
+    static func parseVerify(_ r: inout ConfigReader, sessionCheck: Bool) throws(ConfigError) -> Verify {
+        var verify = Verify()
+        verify.cache = try r.duration("verify.cache", default: 0)
+        verify.cacheAcceptsRevocationLag = try r.bool("verify.cache_accepts_revocation_lag", default: false)
+        guard verify.cache <= 60, verify.cache.rounded() == verify.cache else {
+            // nginx counts cache times in whole seconds.
+            throw ConfigError(key: "verify.cache", problem: "must be whole seconds, at most 60s (a few seconds is the intent)")
+        }
+        if verify.cache > 0, sessionCheck, !verify.cacheAcceptsRevocationLag {
+            throw ConfigError(key: "verify.cache", problem: """
+                with tokens.access_token_session_check on, a revoked session's access token would still pass \
+                auth_request for up to verify.cache; set verify.cache_accepts_revocation_lag: true to accept that, \
+                or verify.cache: 0s
+                """)
+        }
+        return verify
     }
 
     static func parseRate(_ text: String) -> Rate? {

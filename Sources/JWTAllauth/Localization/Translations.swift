@@ -66,7 +66,10 @@ public struct Translations: Sendable {
     }
 
     /// The BCP 47 tag for `Content-Language` and `<html lang>`: `pt_BR` → `pt-BR`.
-    public static func tag(_ code: String) -> String { code.replacingOccurrences(of: "_", with: "-") }
+    public static func tag(_ code: String) -> String {
+        // Every answer carries the tag: skip Foundation's replace for the codes without "_".
+        code.utf8.contains(UInt8(ascii: "_")) ? code.replacingOccurrences(of: "_", with: "-") : code
+    }
 }
 
 /// The language ranges of an `Accept-Language` header (RFC 9110 §12.5.4), best first: q-values

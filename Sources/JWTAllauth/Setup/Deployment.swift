@@ -23,6 +23,8 @@ public struct Deployment {
         /// A local instance (`jwt-allauth dev`): plain HTTP on 127.0.0.1:port, the socket and
         /// database inside the directory, mail written as .eml files; no nginx site or unit.
         public var developmentPort: Int?
+        /// Overrides of the config just written (`JWT_ALLAUTH_VERIFY_CACHE`…), read as `serve` will.
+        public var environment = ProcessInfo.processInfo.environment
 
         public init(directory: URL, domain: String) {
             self.directory = directory
@@ -132,11 +134,17 @@ public struct Deployment {
         try save(config, root.appendingPathComponent("config.yaml"), mode: 0o640)
         if development != nil { return written }
 
-        // The include files the site uses, copied as shipped (the next steps put them in /etc/nginx/jwt-allauth/).
-        for snippet in ["fastcgi-params.conf", "auth-request.conf", "json-errors.conf"] {
+        // The include files the site uses, copied as shipped (the next steps put them in /etc/nginx/jwt-allauth/);
+        // auth-request.conf with the verify.cache lines the config just written asks for (the environment included).
+        let savedConfig = try Config.load(path: root.appendingPathComponent("config.yaml").path, environment: options.environment)
+        let verifyCache = NginxVerifyCache(savedConfig.verify,
+                                           path: NginxVerifyCache.sitePath)
+        for snippet in ["fastcgi-params.conf", "json-errors.conf"] {
             try save(try String(contentsOf: share.appendingPathComponent("nginx/\(snippet)"), encoding: .utf8),
                      nginx.appendingPathComponent(snippet), mode: 0o644)
         }
+        try save(try render("nginx/auth-request.conf", ["verify_cache": verifyCache.location]),
+                 nginx.appendingPathComponent("auth-request.conf"), mode: 0o644)
         let proxies = options.trustedProxies.isEmpty ? ["127.0.0.1", "::1"] : options.trustedProxies
         let site = try render("nginx/site.conf.template", [
             "domain": domain, "socket": options.socket, "max_body": "64k",
@@ -144,6 +152,7 @@ public struct Deployment {
             "realip": proxies.map { "    set_real_ip_from \($0);" }.joined(separator: "\n"),
             "metrics_allow": (options.metricsFrom.isEmpty ? ["127.0.0.1", "::1"] : options.metricsFrom)
                 .map { "        allow \($0);" }.joined(separator: "\n"),
+            "verify_cache_zone": verifyCache.zone,
         ])
         try save(site, nginx.appendingPathComponent("\(domain).conf"), mode: 0o644)
 

@@ -35,7 +35,11 @@ enum Base64URL {
     /// Strict: rejects characters outside the base64url alphabet, padding, impossible lengths
     /// and non-zero trailing bits (so every token has exactly one spelling).
     static func decode<S: StringProtocol>(_ text: S) -> [UInt8]? {
-        let input = Array(text.utf8)
+        decode(Array(text.utf8)[...])
+    }
+
+    /// The same, from the bytes of a token already in memory.
+    static func decode(_ input: ArraySlice<UInt8>) -> [UInt8]? {
         guard input.count % 4 != 1 else { return nil }
         var out = [UInt8]()
         out.reserveCapacity(input.count * 3 / 4)

@@ -98,10 +98,17 @@ public final class TokenService: Sendable {
     }
 
     /// A random 32-hex-digit identifier (jti, session), from the system CSPRNG.
+    /// Hex digits by hand: `String(format:)` goes through Foundation's formatter, and every
+    /// rotation makes two of these.
     public static func newIdentifier() -> String {
         var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        return String(format: "%016llx%016llx", high, low)
+        let words = [generator.next() as UInt64, generator.next() as UInt64]
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(32)
+        for word in words {
+            for shift in stride(from: 60, through: 0, by: -4) { hex.append(digits[Int(word >> UInt64(shift) & 0xF)]) }
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 }

@@ -158,4 +158,19 @@ struct ConfigTests {
         #expect(config.server.publicURL == "https://example.com")
         #expect(config.cookies.allowedOrigins == ["https://app.example.com"])
     }
+
+    @Test func theVerifyCacheIsRefusedWithTheSessionCheckUnlessTheLagIsAccepted() throws {
+        let refused = #expect(throws: ConfigError.self) {
+            try Config.parse(yaml: "verify:\n  cache: 5s\ntokens:\n  access_token_session_check: true\n", baseDirectory: base)
+        }
+        #expect(refused?.key == "verify.cache")
+        #expect(refused?.problem.contains("verify.cache_accepts_revocation_lag") == true)
+        #expect(refused?.problem.contains("tokens.access_token_session_check") == true)
+        let accepted = try Config.parse(yaml: "verify:\n  cache: 5s\n  cache_accepts_revocation_lag: true\ntokens:\n  access_token_session_check: true\n",
+                                        baseDirectory: base)
+        #expect(accepted.verify.cache == 5)
+        #expect(try Config.parse(yaml: "", environment: ["JWT_ALLAUTH_VERIFY_CACHE": "3s"], baseDirectory: base).verify.cache == 3)
+        #expect(try Config.parse(yaml: "", baseDirectory: base).verify.cache == 0, "off by default")
+        #expect(error("verify:\n  cache: 1.5s\n")?.key == "verify.cache", "nginx counts whole seconds")
+    }
 }

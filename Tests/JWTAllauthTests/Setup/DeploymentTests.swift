@@ -109,13 +109,20 @@ struct DeploymentTests {
         #expect(throws: Deployment.InitError.self) { try Deployment(options: options, share: Self.share).write() }
     }
 
-    @Test func nginxAcceptsTheGeneratedSite() throws {
+    /// With `verify.cache` set (from the environment, as an operator running init would), the site
+    /// carries the cache zone and auth-request.conf the cache, and nginx accepts both; without, neither.
+    @Test(arguments: ["0s", "5s"]) func nginxAcceptsTheGeneratedSite(verifyCache: String) throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         var options = Deployment.Options(directory: directory, domain: "auth.example.com")
         options.algorithm = .hs256
         options.socket = directory.appendingPathComponent("jwt-allauth.sock").path
+        options.environment = ["JWT_ALLAUTH_VERIFY_CACHE": verifyCache]
         try Deployment(options: options, share: Self.share).write()
+        let authRequest = try String(contentsOf: directory.appendingPathComponent("nginx/auth-request.conf"), encoding: .utf8)
+        #expect(authRequest.contains("fastcgi_cache jwt_allauth_verify;") == (verifyCache != "0s"))
+        #expect(authRequest.contains("fastcgi_cache_valid 200 5s;") == (verifyCache != "0s"))
+        #expect(!authRequest.contains("{{"))
         // Point the site at a throwaway certificate and at the copied params, then ask nginx.
         let certificate = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("cert.key").path
         let openssl = Process()
@@ -129,6 +136,12 @@ struct DeploymentTests {
         site = site.replacingOccurrences(of: "/etc/letsencrypt/live/auth.example.com/fullchain.pem", with: certificate)
             .replacingOccurrences(of: "/etc/letsencrypt/live/auth.example.com/privkey.pem", with: key)
             .replacingOccurrences(of: "/etc/nginx/jwt-allauth/", with: directory.appendingPathComponent("nginx").path + "/")
+            .replacingOccurrences(of: NginxVerifyCache.sitePath, with: directory.appendingPathComponent("verify-cache").path)
+        #expect(site.contains("keys_zone=jwt_allauth_verify") == (verifyCache != "0s"))
+        // The protected location of auth-request.conf's comment, so nginx checks the snippet too.
+        let includeAuthRequest = "include \(directory.appendingPathComponent("nginx/auth-request.conf").path);\n"
+            + "    location /app/ { auth_request /_jwt_allauth_verify; return 204; }\n"
+        site = site.replacingOccurrences(of: "    # To protect another application", with: includeAuthRequest + "    # To protect another application")
         let sitePath = directory.appendingPathComponent("site.conf").path
         try site.write(toFile: sitePath, atomically: true, encoding: .utf8)
         let main = "pid \(directory.path)/nginx.pid; error_log stderr; events {} http { include \(sitePath); }"
