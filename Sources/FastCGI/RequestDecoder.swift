@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 
 /// Turns FastCGI parameters (CGI/1.1 meta-variables as nginx sends them) into a `Request`.
@@ -34,47 +37,92 @@ public struct RequestDecoder: Sendable {
         var remoteAddress = ""
         var isSecure = false
         var contentLength: String?
-        var headers = HTTPFields()
+        var headers: [HTTPField] = []
+        var authorization: String?
+        var cookieHeaders: [String] = []
 
-        // Names as bytes, compared as slices: comparing with a literal's UTF8View went byte by
-        // byte through the generic path and cost more than the rest of the decoding.
-        private static let httpPrefix = Array("HTTP_".utf8)[...]
-        private static let contentLengthHeader = Array("CONTENT_LENGTH".utf8)[...]
-        private static let contentTypeHeader = Array("CONTENT_TYPE".utf8)[...]
-        private static let requestMethod = Array("REQUEST_METHOD".utf8)[...]
-        private static let documentURI = Array("DOCUMENT_URI".utf8)[...]
-        private static let queryString = Array("QUERY_STRING".utf8)[...]
-        private static let remoteAddr = Array("REMOTE_ADDR".utf8)[...]
-        private static let https = Array("HTTPS".utf8)[...]
+        /// Headers most requests carry, with their names made once: a name built from the param
+        /// (lowercased into a String, then checked as a token by `HTTPField.Name`) costs more.
+        private static let knownNames: [(param: [UInt8], name: HTTPField.Name)] = [
+            "HOST", "USER_AGENT", "ACCEPT", "ACCEPT_LANGUAGE", "ACCEPT_ENCODING", "ORIGIN", "CONNECTION",
+        ].map { param in (Array(param.utf8), Array(param.utf8).withUnsafeBufferPointer { HTTPField.Name(lowercasedName($0))! }) }
+
+        /// `ACCEPT_LANGUAGE` → `accept-language` (bytes: param names are ASCII).
+        private static func lowercasedName(_ param: UnsafeBufferPointer<UInt8>) -> String {
+            String(decoding: param.map { byte in
+                byte == UInt8(ascii: "_") ? UInt8(ascii: "-") : (byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte)
+            }, as: UTF8.self)
+        }
+
+        // Names are compared as bytes with memcmp, after their length: a comparison of slices went
+        // through the generic path, and ten params a request times eight names added up to a
+        // tenth of a verify/ request (bench/callgrind.sh).
+        private static func `is`(_ name: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+            name.count == literal.utf8CodeUnitCount && memcmp(name.baseAddress!, literal.utf8Start, name.count) == 0
+        }
+
+        /// Whether a param's header part names `upper` (letters only) in any case, as the lowercased
+        /// name would.
+        private static func names(_ header: UnsafeBufferPointer<UInt8>, _ upper: StaticString) -> Bool {
+            header.count == upper.utf8CodeUnitCount
+                && zip(header, UnsafeBufferPointer(start: upper.utf8Start, count: upper.utf8CodeUnitCount)).allSatisfy { $0 == $1 || $0 == $1 + 0x20 }
+        }
 
         mutating func add(name: ArraySlice<UInt8>, value: ArraySlice<UInt8>) {
-            if name.count > Self.httpPrefix.count, name.prefix(Self.httpPrefix.count) == Self.httpPrefix {
-                let header = name.dropFirst(Self.httpPrefix.count)
-                guard header != Self.contentLengthHeader, header != Self.contentTypeHeader else { return }
-                // `ACCEPT_LANGUAGE` → `accept-language` (bytes: param names are ASCII).
-                let lowered = String(decoding: header.map { byte in
-                    byte == UInt8(ascii: "_") ? UInt8(ascii: "-") : (byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte)
-                }, as: UTF8.self)
-                guard let fieldName = HTTPField.Name(lowered) else { return }
-                // nginx joins repeated Cookie headers with "; " into one HTTP_COOKIE; others arrive once.
-                headers.append(HTTPField(name: fieldName, value: String(decoding: value, as: UTF8.self)))
+            guard !name.isEmpty else { return }
+            name.withUnsafeBufferPointer { name in
+                if name.count > 5, Self.is(UnsafeBufferPointer(rebasing: name[..<5]), "HTTP_") {
+                    addHeader(UnsafeBufferPointer(rebasing: name[5...]), value)
+                } else {
+                    addVariable(name, value)
+                }
+            }
+        }
+
+        /// An `HTTP_*` param: a request header.
+        private mutating func addHeader(_ header: UnsafeBufferPointer<UInt8>, _ value: ArraySlice<UInt8>) {
+            guard !Self.is(header, "CONTENT_LENGTH"), !Self.is(header, "CONTENT_TYPE") else { return }
+            if Self.names(header, "AUTHORIZATION") {
+                let text = HeaderValue.legalized(String(decoding: value, as: UTF8.self))
+                authorization = authorization.map { $0 + ", " + text } ?? text
                 return
             }
+            if Self.names(header, "COOKIE") {
+                // nginx joins repeated Cookie headers with "; " into one HTTP_COOKIE.
+                cookieHeaders.append(HeaderValue.legalized(String(decoding: value, as: UTF8.self)))
+                return
+            }
+            let fieldName: HTTPField.Name
+            if let known = Self.knownNames.first(where: { $0.param.count == header.count && $0.param.elementsEqual(header) }) {
+                fieldName = known.name
+            } else {
+                guard let name = HTTPField.Name(Self.lowercasedName(header)) else { return }
+                fieldName = name
+            }
+            // Other headers arrive once each (nginx joins repeated ones).
+            headers.append(HTTPField(name: fieldName, value: String(decoding: value, as: UTF8.self)))
+        }
+
+        /// A CGI variable.
+        private mutating func addVariable(_ name: UnsafeBufferPointer<UInt8>, _ value: ArraySlice<UInt8>) {
             let text = { String(decoding: value, as: UTF8.self) }
-            if name == Self.requestMethod {
-                method = HTTPRequest.Method(text()) ?? .get
-            } else if name == Self.documentURI {
-                path = text()
-            } else if name == Self.queryString {
-                query = text()
-            } else if name == Self.remoteAddr {
-                remoteAddress = text()
-            } else if name == Self.https {
-                isSecure = !value.isEmpty && text().lowercased() != "off"
-            } else if name == Self.contentLengthHeader {
+            switch name.count {
+            case 14 where Self.is(name, "REQUEST_METHOD"):
+                method = value.elementsEqual("GET".utf8) ? .get : value.elementsEqual("POST".utf8) ? .post : HTTPRequest.Method(text()) ?? .get
+            case 14 where Self.is(name, "CONTENT_LENGTH"):
                 contentLength = text()
-            } else if name == Self.contentTypeHeader, !value.isEmpty {
-                headers.append(HTTPField(name: .contentType, value: text()))
+            case 12 where Self.is(name, "DOCUMENT_URI"):
+                path = text()
+            case 12 where Self.is(name, "QUERY_STRING"):
+                query = text()
+            case 12 where Self.is(name, "CONTENT_TYPE"):
+                if !value.isEmpty { headers.append(HTTPField(name: .contentType, value: text())) }
+            case 11 where Self.is(name, "REMOTE_ADDR"):
+                remoteAddress = text()
+            case 5 where Self.is(name, "HTTPS"):
+                isSecure = !value.isEmpty && text().lowercased() != "off"
+            default:
+                break
             }
         }
     }
@@ -98,8 +146,11 @@ public struct RequestDecoder: Sendable {
                 body = readBody(length)
             }
         }
+        var headerFields = HTTPFields()
+        for field in fields.headers { headerFields.appendField(field) }
         return Request(
-            method: fields.method, path: fields.path.isEmpty ? "/" : fields.path, query: fields.query, headerFields: fields.headers,
+            method: fields.method, path: fields.path.isEmpty ? "/" : fields.path, query: fields.query, headerFields: headerFields,
+            authorization: fields.authorization, cookies: fields.cookieHeaders.isEmpty ? [:] : Request.parseCookies(fields.cookieHeaders),
             remoteAddress: fields.remoteAddress, isSecure: fields.isSecure, body: body, bodyStatus: bodyStatus
         )
     }

@@ -95,4 +95,69 @@ struct RequestDecoderTests {
         let text = String(decoding: response.cgiBytes(), as: UTF8.self)
         #expect(text == "Status: 201 Created\r\nCache-Control: no-store\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 2\r\n\r\nhi")
     }
+
+    // Authorization and Cookie bypass `HTTPFields` (their values are checked by `HeaderValue`):
+    // whatever bytes arrive, they must come out as `HTTPField` would have stored them.
+
+    /// Every byte at the start, in the middle and at the end of a value, and runs of spaces and tabs.
+    static let awkwardValues: [[UInt8]] = {
+        var values: [[UInt8]] = [[], [0x20], [0x09], Array("  ".utf8), Array("Bearer  abc".utf8)]
+        for byte in UInt8.min...UInt8.max {
+            values += [[byte], [byte, 0x41], [0x41, byte], [0x41, byte, 0x42], [0x41, byte, byte, 0x42]]
+        }
+        return values
+    }()
+
+    @Test func authorizationAndCookieValuesComeOutAsHTTPFieldWouldStoreThem() {
+        for bytes in Self.awkwardValues {
+            let request = decoder.decode(params: [("HTTP_AUTHORIZATION", bytes), ("HTTP_COOKIE", Array("c=".utf8) + bytes)]) { _ in [] }
+            let asField = HTTPField(name: .authorization, value: String(decoding: bytes, as: UTF8.self)).value
+            #expect(request.authorization == asField, "\(bytes)")
+            let cookieField = HTTPField(name: .cookie, value: String(decoding: Array("c=".utf8) + bytes, as: UTF8.self)).value
+            #expect(request.cookies == Request.parseCookies([cookieField]), "\(bytes)")
+            #expect(request.headerFields.isEmpty, "neither is kept among the header fields")
+        }
+    }
+
+    @Test func headerValueCheckAgreesWithHTTPFieldOnEveryByte() {
+        for bytes in Self.awkwardValues {
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(HeaderValue.legalized(text) == HTTPField(name: .authorization, value: text).value, "\(bytes)")
+        }
+    }
+
+    @Test func repeatedAuthorizationParamsAreJoinedAsHTTPFieldsJoinsThem() {
+        let request = decoder.decode(params: params([("HTTP_AUTHORIZATION", "Bearer a"), ("HTTP_AUTHORIZATION", "Basic b")])) { _ in [] }
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: .authorization, value: "Bearer a"))
+        fields.append(HTTPField(name: .authorization, value: "Basic b"))
+        #expect(request.authorization == fields[.authorization])
+        #expect(decoder.decode(params: []) { _ in [] }.authorization == nil)
+    }
+
+    @Test func authorizationParamIsFoundInAnyCase() {
+        let request = decoder.decode(params: params([("HTTP_Authorization", "Bearer x"), ("HTTP_cookie", "a=1")])) { _ in [] }
+        #expect(request.authorization == "Bearer x")
+        #expect(request.cookies == ["a": "1"])
+    }
+
+    @Test func commonAndRareHeaderNamesAreDecodedAlike() {
+        let request = decoder.decode(params: params([
+            ("HTTP_HOST", "example.com"), ("HTTP_ACCEPT_LANGUAGE", "de"), ("HTTP_X_CUSTOM_THING", "1"), ("HTTP_ORIGIN", "https://a.example"),
+        ])) { _ in [] }
+        #expect(request.headerFields.map(\.name.rawName) == ["host", "accept-language", "x-custom-thing", "origin"])
+        #expect(request.headerFields[.acceptLanguage] == "de")
+        #expect(request.headerFields[HTTPField.Name("X-Custom-Thing")!] == "1")
+    }
+
+    @Test func aRequestMadeWithAuthorizationAndCookieFieldsSetsThemApart() {
+        var fields = HTTPFields()
+        fields[.authorization] = "Bearer t"
+        fields[.cookie] = "a=1; b=2"
+        fields[.userAgent] = "test"
+        let request = Request(method: .get, path: "/", headerFields: fields)
+        #expect(request.authorization == "Bearer t")
+        #expect(request.cookies == ["a": "1", "b": "2"])
+        #expect(request.headerFields == [.userAgent: "test"])
+    }
 }

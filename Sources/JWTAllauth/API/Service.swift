@@ -184,9 +184,8 @@ public final class Service: Sendable {
             // Every service-side limit answers 429 through APIError.throttled: counted here once.
             record(.throttled(route: router.labels[route]), request)
         }
-        let elapsed = ContinuousClock.now - started
-        metrics.request(route: route, status: response.status.code,
-                        seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        let (seconds, attoseconds) = (ContinuousClock.now - started).components
+        metrics.request(route: route, status: response.status.code, seconds: Double(seconds) + Double(attoseconds) / 1e18)
         return response
     }
 

@@ -1,3 +1,5 @@
+import HTTPTypes
+
 /// One language's translations, from its `.po` file. Messages are looked up by their English
 /// text, exactly as the code and templates say it: a message with values in it (`%(name)s` in
 /// the msgid, `\(name)` in the Swift literal) is matched as a pattern, so the code keeps plain
@@ -5,6 +7,8 @@
 public struct Catalog: Sendable {
     /// The `.po` directory name: `de`, `pt_BR`, `zh_Hans`.
     public let code: String
+    /// `Content-Language` for answers in this language, made once.
+    let contentLanguage: HTTPField
     let plural: PluralRule
     private var exact: [String: String] = [:]
     private var patterns: [Pattern] = []
@@ -14,6 +18,7 @@ public struct Catalog: Sendable {
 
     private init(code: String, plural: PluralRule) {
         self.code = code
+        self.contentLanguage = HTTPField(name: .contentLanguage, value: Translations.tag(code))
         self.plural = plural
     }
 

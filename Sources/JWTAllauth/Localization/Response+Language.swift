@@ -8,7 +8,9 @@ extension Response {
     /// `{"field": ["…"]}` or nested serializer errors), and a success answer's `detail`. Machine
     /// `code`s and every other value stay as they are.
     mutating func localize(_ catalog: Catalog) {
-        headerFields[.contentLanguage] = Translations.tag(catalog.code)
+        // The field made once per catalog: the `[.contentLanguage]` setter checked its value
+        // at every request.
+        headerFields[fields: .contentLanguage] = [catalog.contentLanguage]
         let isError = status.code >= 400
         // A success answer is read only when it has a `detail` (a refresh answer, on the hot path, has none).
         guard catalog.code != "en", headerFields[.contentType] == "application/json",

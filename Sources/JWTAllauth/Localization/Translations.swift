@@ -7,6 +7,7 @@ public struct Translations: Sendable {
     /// Code (`pt_BR`) → catalog; English is always there (its msgids are the code's own text).
     private let catalogs: [String: Catalog]
     public let defaultLanguage: String
+    private let defaultCatalog: Catalog
 
     public static let domain = "jwt-allauth"
 
@@ -30,18 +31,22 @@ public struct Translations: Sendable {
         }
         self.catalogs = catalogs
         self.defaultLanguage = defaultLanguage
+        self.defaultCatalog = catalogs[defaultLanguage]!
     }
 
     public var languages: [String] { catalogs.keys.sorted() }
 
     /// The catalog for a stored or negotiated code, the default one for anything else.
     public func catalog(_ code: String?) -> Catalog {
-        code.flatMap { catalogs[$0] } ?? catalogs[defaultLanguage]!
+        // The default first, without a lookup: most requests carry no Accept-Language.
+        if code == defaultLanguage { return defaultCatalog }
+        return code.flatMap { catalogs[$0] } ?? defaultCatalog
     }
 
     /// The best shipped language for an `Accept-Language` header, by q-value, then order.
     public func negotiate(_ header: String?) -> String {
-        for range in AcceptLanguage.ranges(header ?? "") {
+        guard let header, !header.isEmpty else { return defaultLanguage }
+        for range in AcceptLanguage.ranges(header) {
             if range == "*" { return defaultLanguage }
             if let code = match(range) { return code }
         }

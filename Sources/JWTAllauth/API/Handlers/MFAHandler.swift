@@ -125,7 +125,7 @@ enum MFAHandler {
         let challengeID = body.string("setup_challenge_id", required: false, maxLength: 64)
         let challengeOwner = try challengeID.flatMap { try ChallengeStore(db: context.db).find($0, kind: .setup, now: context.now)?.userID }
         let userID: Int64
-        if request.headerFields[.authorization] != nil {
+        if request.authorization != nil {
             userID = try context.authenticate(request).userID
             if challengeID != nil && challengeOwner != userID { throw challengeInvalid }
         } else {
