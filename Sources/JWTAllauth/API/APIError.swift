@@ -86,12 +86,12 @@ public enum APIError: Error {
 extension Response {
     /// A JSON response in the reference's shape: compact, UTF-8, `application/json`.
     public static func json(_ body: JSON, status: HTTPResponse.Status = .ok) -> Response {
-        var fields = HTTPFields()
-        fields[.contentType] = "application/json"
-        // Answers carry tokens or account data: never cache them.
-        fields[.cacheControl] = "no-store"
-        return Response(status: status, headerFields: fields, body: body.encoded())
+        Response(status: status, headerFields: jsonFields, body: body.encoded())
     }
+
+    /// Made once: setting the two fields anew checked their values at every answer.
+    /// Answers carry tokens or account data: never cache them.
+    private static let jsonFields: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
 
     static func detail(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
         .json(.object([("detail", .string(text))]), status: status)

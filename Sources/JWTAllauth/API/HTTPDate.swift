@@ -21,9 +21,38 @@ public enum HTTPDate {
 
     /// RFC 7231 IMF-fixdate, as cookie `expires` wants it: `Tue, 08 Dec 2026 09:00:00 GMT`.
     public static func rfc1123(_ seconds: Int64) -> String {
+        var out: [UInt8] = []
+        appendRFC1123(seconds, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The same, appended as bytes (every rotation writes one into its cookie).
+    static func appendRFC1123(_ seconds: Int64, to out: inout [UInt8]) {
         let t = components(seconds)
-        return "\(weekdays[Int(t.tm_wday)]), \(two(t.tm_mday)) \(months[Int(t.tm_mon)]) \(t.tm_year + 1900) "
-            + "\(two(t.tm_hour)):\(two(t.tm_min)):\(two(t.tm_sec)) GMT"
+        func digits(_ value: Int32, _ count: Int) {
+            var divisor: Int32 = 1
+            for _ in 1..<count { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        out.append(contentsOf: weekdays[Int(t.tm_wday)].utf8)
+        out.append(contentsOf: ", ".utf8)
+        digits(t.tm_mday, 2)
+        out.append(UInt8(ascii: " "))
+        out.append(contentsOf: months[Int(t.tm_mon)].utf8)
+        out.append(UInt8(ascii: " "))
+        out.append(contentsOf: String(t.tm_year + 1900).utf8)  // the year is not zero-padded
+        out.append(UInt8(ascii: " "))
+        digits(t.tm_hour, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(t.tm_min, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(t.tm_sec, 2)
+        out.append(contentsOf: " GMT".utf8)
     }
 
     /// RFC 5322 §3.3, for a mail's Date header: the same fields with a numeric zone

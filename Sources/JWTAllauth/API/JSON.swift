@@ -90,9 +90,21 @@ extension JSON {
 
     private static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        // Most strings (ids, tokens, claims) need no escape: one copy instead of a byte-by-byte switch.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out.append(contentsOf: s.utf8)
+        // Most strings (ids, tokens, claims) need no escape: one copy instead of a byte-by-byte
+        // switch. Checked on the contiguous bytes: `contains(where:)` on the UTF8View went through
+        // its index one byte at a time, 4% of a rotation (bench/callgrind.sh).
+        var string = s
+        let copied = string.withUTF8 { bytes -> Bool in
+            var escapes: UInt8 = 0
+            for byte in bytes {
+                let needsEscape: UInt8 = byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") ? 1 : 0
+                escapes |= needsEscape
+            }
+            guard escapes == 0 else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied {
             out.append(UInt8(ascii: "\""))
             return
         }
@@ -256,6 +268,13 @@ extension JSON {
                 if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
                 guard digits(&self) > 0 else { throw error("Invalid number") }
             }
+            if index - start - intDigits <= 1, intDigits <= 15 {
+                // An integer (claims are: exp, iat, role): exact in a Double, so the same value
+                // `Double(_:)` would parse, without making a String of it.
+                var value: Int64 = 0
+                for byte in bytes[(index - intDigits)..<index] { value = value * 10 + Int64(byte - UInt8(ascii: "0")) }
+                return .number(bytes[start] == UInt8(ascii: "-") ? -Double(value) : Double(value))
+            }
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
             guard let value = Double(text), value.isFinite else { throw error("Invalid number") }
             return .number(value)
@@ -263,7 +282,20 @@ extension JSON {
 
         mutating func parseString() throws(JSONParseError) -> String {
             index += 1
-            var out: [UInt8] = []
+            // Most strings have no escape: find the closing quote and make the String from the
+            // bytes in place. Appending byte by byte was a third of parsing a token's claims.
+            let start = index
+            while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 {
+                index += 1
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+                index += 1
+                guard let string = String(validating: bytes[start..<index - 1], as: UTF8.self) else { throw error("Invalid UTF-8 in string") }
+                return string
+            }
+            // An escape, a control character or the end: the byte-by-byte walk from there on,
+            // which answers each the same way as from the start.
+            var out = Array(bytes[start..<index])
             while true {
                 guard index < bytes.count else { throw error("Unterminated string") }
                 let byte = bytes[index]

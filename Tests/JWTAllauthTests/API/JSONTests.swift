@@ -41,4 +41,36 @@ struct JSONTests {
         let keys = (0..<300).map { "\"k\($0)\":0" }.joined(separator: ",")
         #expect(throws: JSONParseError.self) { try JSON.parse(Array("{\(keys)}".utf8)) }
     }
+
+    // Strings without escapes and integers take shortcuts; every answer must stay the byte walk's.
+
+    @Test func stringShortcutsFailAtTheSameByteAsTheWalk() {
+        func failure(_ bytes: [UInt8]) -> String? {
+            do { _ = try JSON.parse(bytes); return nil } catch { return error.message }
+        }
+        #expect(failure(Array("\"ab\u{1}c\"".utf8)) == "Invalid control character at byte 4")
+        #expect(failure(Array("\"abc".utf8)) == "Unterminated string at byte 4")
+        #expect(failure([0x22, 0x61, 0xff, 0x22]) == "Invalid UTF-8 in string at byte 4")
+        #expect(failure(Array("\"ab\\x\"".utf8)) == "Invalid \\escape at byte 5")
+        #expect(failure(Array("[\"ab\\n\u{1}\"]".utf8)) == "Invalid control character at byte 7")
+    }
+
+    @Test func escapesAfterPlainBytesAreDecoded() throws {
+        #expect(try JSON.parse(Array(#""abc\ndef\"g""#.utf8)) == .string("abc\ndef\"g"))
+        #expect(try JSON.parse(Array(#"{"key":"välue","k2":"x"}"#.utf8)) == .object([("key", "välue"), ("k2", "x")]))
+    }
+
+    @Test func integersParseToTheDoubleThatParsingTheTextGives() throws {
+        for text in ["0", "-0", "7", "-17", "1764000000", "999999999999999", "-999999999999999", "1234567890123456", "12345678901234567890", "1e3", "2.50"] {
+            guard case .number(let value) = try JSON.parse(Array(text.utf8)) else { Issue.record("\(text)"); continue }
+            #expect(value == Double(text)! && value.sign == Double(text)!.sign, "\(text)")
+        }
+    }
+
+    @Test func stringsNeedingEscapesAreEscapedWhereverTheEscapeIs() {
+        #expect(JSON.string("plain").encodedString() == #""plain""#)
+        #expect(JSON.string("tail\"").encodedString() == #""tail\"""#)
+        #expect(JSON.string("a\\b\nc\u{7}").encodedString() == #""a\\b\nc\u0007""#)
+        #expect(JSON.string("").encodedString() == #""""#)
+    }
 }
