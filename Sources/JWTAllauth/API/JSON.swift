@@ -60,7 +60,7 @@ extension JSON {
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .number(let n):
             if n.rounded() == n, abs(n) < 9.0e15 {
-                out.append(contentsOf: String(Int64(n)).utf8)
+                JSON.writeInteger(Int64(n), to: &out)
             } else if n.isFinite {
                 out.append(contentsOf: "\(n)".utf8)
             } else {
@@ -87,6 +87,23 @@ extension JSON {
     }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// The digits of `value` as `String(value)` spells them, without making the String (claims
+    /// hold several numbers and tokens are written at every rotation).
+    private static func writeInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for the 19 digits of any Int64
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for position in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[position]) }
+        }
+    }
 
     private static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
@@ -285,12 +302,21 @@ extension JSON {
             // Most strings have no escape: find the closing quote and make the String from the
             // bytes in place. Appending byte by byte was a third of parsing a token's claims.
             let start = index
+            var allBits: UInt8 = 0
             while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 {
+                allBits |= bytes[index]
                 index += 1
             }
             if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
                 index += 1
-                guard let string = String(validating: bytes[start..<index - 1], as: UTF8.self) else { throw error("Invalid UTF-8 in string") }
+                let end = index - 1
+                // ASCII needs no validation (`String(validating:)` is a generic walk, ~1,000
+                // instructions a string); anything else is validated as before.
+                let string = bytes.withUnsafeBufferPointer { bytes in
+                    let slice = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                    return allBits < 0x80 ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self)
+                }
+                guard let string else { throw error("Invalid UTF-8 in string") }
                 return string
             }
             // An escape, a control character or the end: the byte-by-byte walk from there on,

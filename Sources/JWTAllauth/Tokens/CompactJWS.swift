@@ -8,8 +8,16 @@ struct CompactJWS {
     let signingInput: [UInt8]
     private let payloadSegment: ArraySlice<UInt8>
 
+    /// A header segment whose JSON is known beforehand: the issuer's own headers, which it
+    /// wrote itself, need not be decoded and parsed again at every token.
+    struct KnownHeader: Sendable {
+        let segment: [UInt8]
+        let header: JSON
+    }
+
     /// nil for anything that is not three strict base64url segments with a JSON object header.
-    init?(_ token: String, maxLength: Int) {
+    /// A header segment equal to one of `knownHeaders` stands for that one's JSON.
+    init?(_ token: String, maxLength: Int, knownHeaders: [KnownHeader] = []) {
         guard token.utf8.count <= maxLength else { return nil }
         // The token's bytes, cut at its two dots in place: splitting the String (by Characters, or
         // even by UTF-8 through the generic split) was a third of a rotation (bench/callgrind.sh).
@@ -17,15 +25,18 @@ struct CompactJWS {
         guard let firstDot = bytes.firstIndex(of: UInt8(ascii: ".")),
               let secondDot = bytes[(firstDot + 1)...].firstIndex(of: UInt8(ascii: ".")),
               !bytes[(secondDot + 1)...].contains(UInt8(ascii: ".")),
-              let headerBytes = Base64URL.decode(bytes[..<firstDot]),
-              let header = try? JSON.parse(headerBytes, maxDepth: 4),
-              case .object = header,
+              let header = knownHeaders.first(where: { $0.segment[...] == bytes[..<firstDot] })?.header ?? Self.parseHeader(bytes[..<firstDot]),
               let signature = Base64URL.decode(bytes[(secondDot + 1)...])
         else { return nil }
         self.header = header
         self.signature = signature
         self.signingInput = Array(bytes[..<secondDot])
         self.payloadSegment = bytes[(firstDot + 1)..<secondDot]
+    }
+
+    private static func parseHeader(_ segment: ArraySlice<UInt8>) -> JSON? {
+        guard let bytes = Base64URL.decode(segment), let header = try? JSON.parse(bytes, maxDepth: 4), case .object = header else { return nil }
+        return header
     }
 
     var algorithm: String? { header["alg"]?.stringValue }

@@ -105,12 +105,20 @@ public struct ES256Key: SigningKey {
 
     public func sign(_ message: [UInt8]) throws -> [UInt8] {
         guard let privateKey else { throw SigningKeyError.cannotSign(kid: kid) }
-        return Array(try privateKey.signature(for: message).rawRepresentation)
+        return Array(try privateKey.signature(for: Self.digest(message)).rawRepresentation)
     }
 
     public func verify(_ signature: [UInt8], for message: [UInt8]) -> Bool {
         guard signature.count == 64, let parsed = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
-        return publicKey.isValidSignature(parsed, for: message)
+        return publicKey.isValidSignature(parsed, for: Self.digest(message))
+    }
+
+    /// SHA-256 of the contiguous bytes: what `signature(for:)` hashes, without the generic
+    /// `DataProtocol` walk it takes to get there (2–3% of a rotation, bench/callgrind.sh).
+    private static func digest(_ message: [UInt8]) -> SHA256.Digest {
+        var hasher = SHA256()
+        message.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hasher.finalize()
     }
 }
 

@@ -31,6 +31,8 @@ public enum TokenError: Error, Equatable, Sendable {
 public final class TokenService: Sendable {
     public let keys: KeySet
     private let encodedHeaders: [String: String]
+    /// The headers `mint` writes, recognised in tokens without decoding them.
+    private let knownHeaders: [CompactJWS.KnownHeader]
     private let verifiedAccessTokens = Mutex<[VerifiedToken: TokenClaims]>([:])
     private let cacheLimit: Int
     /// Tokens longer than this are not even parsed.
@@ -40,11 +42,14 @@ public final class TokenService: Sendable {
         self.keys = keys
         self.cacheLimit = cacheLimit
         var headers: [String: String] = [:]
+        var known: [CompactJWS.KnownHeader] = []
         for key in Array(keys.accessVerifiers.values) + [keys.refreshKey as any SigningKey] {
             let header = JSON.object([("alg", .string(key.algorithm)), ("typ", "JWT"), ("kid", .string(key.kid))])
             headers[key.kid] = Base64URL.encode(header.encoded())
+            known.append(CompactJWS.KnownHeader(segment: Array(headers[key.kid]!.utf8), header: header))
         }
         self.encodedHeaders = headers
+        self.knownHeaders = known
     }
 
     public func mint(_ claims: TokenClaims) throws -> String {
@@ -71,7 +76,7 @@ public final class TokenService: Sendable {
     }
 
     private func verifyUncached(_ token: String, expecting type: TokenClaims.TokenType, now: Int64) -> Result<TokenClaims, TokenError> {
-        guard let jws = CompactJWS(token, maxLength: Self.maxTokenLength),
+        guard let jws = CompactJWS(token, maxLength: Self.maxTokenLength, knownHeaders: knownHeaders),
               let alg = jws.algorithm,
               let kid = jws.kid,
               let key = kid == keys.refreshKey.kid ? keys.refreshKey : keys.accessVerifiers[kid],
