@@ -15,30 +15,44 @@ enum Base64URL {
     }
 
     static func encode(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        let length = bytes.count / 3 * 4 + [0, 2, 3][bytes.count % 3]
+        let length = encodedLength(bytes.count)
         guard length > 0 else { return "" }
-        return alphabet.withUnsafeBufferPointer { alphabet in
-            String(unsafeUninitializedCapacity: length) { out in
-                var index = 0, written = 0
-                while index + 3 <= bytes.count {
-                    let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-                    out[written] = alphabet[Int(chunk >> 18 & 63)]
-                    out[written + 1] = alphabet[Int(chunk >> 12 & 63)]
-                    out[written + 2] = alphabet[Int(chunk >> 6 & 63)]
-                    out[written + 3] = alphabet[Int(chunk & 63)]
-                    index += 3
-                    written += 4
-                }
-                let rest = bytes.count - index
-                if rest > 0 {
-                    let chunk = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
-                    out[written] = alphabet[Int(chunk >> 18 & 63)]
-                    out[written + 1] = alphabet[Int(chunk >> 12 & 63)]
-                    written += 2
-                    if rest == 2 { out[written] = alphabet[Int(chunk >> 6 & 63)]; written += 1 }
-                }
-                return written
+        return String(unsafeUninitializedCapacity: length) { encode(bytes, into: $0) }
+    }
+
+    /// Appends the encoding of `bytes` to `out` (a token is written into one buffer).
+    static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: encodedLength(bytes.count)))
+        out.withUnsafeMutableBufferPointer { out in
+            bytes.withUnsafeBufferPointer { _ = encode($0, into: UnsafeMutableBufferPointer(rebasing: out[start...])) }
+        }
+    }
+
+    private static func encodedLength(_ count: Int) -> Int { count / 3 * 4 + [0, 2, 3][count % 3] }
+
+    /// Writes the encoding into `out` (at least `encodedLength` long); answers its length.
+    private static func encode(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        alphabet.withUnsafeBufferPointer { alphabet in
+            var index = 0, written = 0
+            while index + 3 <= bytes.count {
+                let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+                out[written] = alphabet[Int(chunk >> 18 & 63)]
+                out[written + 1] = alphabet[Int(chunk >> 12 & 63)]
+                out[written + 2] = alphabet[Int(chunk >> 6 & 63)]
+                out[written + 3] = alphabet[Int(chunk & 63)]
+                index += 3
+                written += 4
             }
+            let rest = bytes.count - index
+            if rest > 0 {
+                let chunk = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
+                out[written] = alphabet[Int(chunk >> 18 & 63)]
+                out[written + 1] = alphabet[Int(chunk >> 12 & 63)]
+                written += 2
+                if rest == 2 { out[written] = alphabet[Int(chunk >> 6 & 63)]; written += 1 }
+            }
+            return written
         }
     }
 

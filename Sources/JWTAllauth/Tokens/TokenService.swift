@@ -33,7 +33,8 @@ public enum TokenError: Error, Equatable, Sendable {
 /// service ever verifies them — so a rotation costs exactly one asymmetric signature.
 public final class TokenService: Sendable {
     public let keys: KeySet
-    private let encodedHeaders: [String: String]
+    /// Each key's header segment (base64url of `{"alg","typ","kid"}`), by `kid`.
+    private let encodedHeaders: [String: [UInt8]]
     /// The headers `mint` writes, recognised in tokens without decoding them.
     private let knownHeaders: [CompactJWS.KnownHeader]
     private let verifiedAccessTokens = Mutex<[VerifiedToken: TokenClaims]>([:])
@@ -44,12 +45,12 @@ public final class TokenService: Sendable {
     public init(keys: KeySet, cacheLimit: Int = 4096) {
         self.keys = keys
         self.cacheLimit = cacheLimit
-        var headers: [String: String] = [:]
+        var headers: [String: [UInt8]] = [:]
         var known: [CompactJWS.KnownHeader] = []
         for key in Array(keys.accessVerifiers.values) + [keys.refreshKey as any SigningKey] {
             let header = JSON.object([("alg", .string(key.algorithm)), ("typ", "JWT"), ("kid", .string(key.kid))])
-            headers[key.kid] = Base64URL.encode(header.encoded())
-            known.append(CompactJWS.KnownHeader(segment: Array(headers[key.kid]!.utf8), header: header))
+            headers[key.kid] = Array(Base64URL.encode(header.encoded()).utf8)
+            known.append(CompactJWS.KnownHeader(segment: headers[key.kid]!, header: header))
         }
         self.encodedHeaders = headers
         self.knownHeaders = known
@@ -57,9 +58,16 @@ public final class TokenService: Sendable {
 
     public func mint(_ claims: TokenClaims) throws -> String {
         let key: any SigningKey = claims.tokenType == .access ? keys.accessSigner : keys.refreshKey
-        let signingInput = encodedHeaders[key.kid]! + "." + Base64URL.encode(claims.json.encoded())
-        let signature = try key.sign(Array(signingInput.utf8))
-        return signingInput + "." + Base64URL.encode(signature)
+        // Written into one buffer: concatenating Strings and copying the signing input out of
+        // one was 1% of a rotation (bench/callgrind.sh).
+        var token = encodedHeaders[key.kid]!
+        token.reserveCapacity(token.count + 512)
+        token.append(UInt8(ascii: "."))
+        Base64URL.append(claims.json.encoded(), to: &token)
+        let signature = try key.sign(token)
+        token.append(UInt8(ascii: "."))
+        Base64URL.append(signature, to: &token)
+        return String(decoding: token, as: UTF8.self)
     }
 
     /// Verifies signature (with the key named by `kid`, pinned to its algorithm), type and time claims.
