@@ -10,14 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/jwt-allauth}
 N=${N:-2000}
-WORK=$(mktemp -d /tmp/jwt-allauth-callgrind.XXXXXX)
-DEV_PID=""
+source bench/instance.sh
+bench_work callgrind
 cleanup() {
-    [ -n "$DEV_PID" ] && kill "$DEV_PID" 2>/dev/null && wait "$DEV_PID" 2>/dev/null
+    stop_dev
     [ -n "${KEEP:-}" ] && echo "callgrind files kept in $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+PORT=$(free_port)
 URL="http://127.0.0.1:$PORT/jwt-allauth"
 # valgrind gives up on the DWARF of a --static-swift-stdlib release build ("possibly corrupted
 # debuginfo"); a copy without it keeps the symbols, which is all callgrind's per-function counts
@@ -40,18 +40,12 @@ for _ in $(seq 1 1200); do
     curl -sf "$URL/health/" >/dev/null 2>&1 && break
     sleep 0.1
 done
-echo 'Bench-Passw0rd!' | JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 "$BIN" create-user --config "$WORK/instance/config.yaml" \
-    --email bench@example.com --password-stdin >/dev/null
+create_user "$WORK/instance" bench@example.com 'Bench-Passw0rd!'
 # Sessions for the warm-up and for the measured refreshes (a rotated token is spent); two each,
 # because wrk calls the script's request() once to check it, which takes a token it never sends.
-for file in tokens-warm-up tokens; do
-    for _ in 1 2; do
-        curl -s -D "$WORK/headers" -o "$WORK/body" -H 'Content-Type: application/json' \
-            -d '{"email":"bench@example.com","password":"Bench-Passw0rd!"}' "$URL/login/"
-        sed -n 's/^[Ss]et-[Cc]ookie: refresh_token=\([^;]*\);.*/\1/p' "$WORK/headers" >>"$WORK/$file"
-    done
-done
-ACCESS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access"])' "$WORK/body")
+login_tokens bench@example.com 'Bench-Passw0rd!' 2 "$WORK/tokens-warm-up"
+login_tokens bench@example.com 'Bench-Passw0rd!' 2 "$WORK/tokens" "$WORK/access"
+ACCESS=$(cat "$WORK/access")
 for _ in $(seq 1 100); do WORKER=$(pgrep -f "worker --config $WORK/instance" | head -1) && break; sleep 0.1; done
 
 # $1 label; the rest: the request (wrk arguments). wrk -t1 -c1 sends one request at a time.
@@ -60,10 +54,9 @@ measure() {
     TOKENS="$WORK/tokens-warm-up" wrk -t1 -c1 -d2s "$@" >/dev/null 2>&1   # warm-up: caches, statements, first use
     callgrind_control -i on "$WORKER" >/dev/null 2>&1
     callgrind_control -z "$WORKER" >/dev/null 2>&1
-    local out sent
-    out=$(wrk -t1 -c1 -d"${SECONDS_PER_PHASE:-6}s" "$@" 2>&1)
-    sent=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$out")
-    if grep -q "Non-2xx" <<<"$out"; then echo "$label: $(grep Non-2xx <<<"$out") (the count below includes them)"; fi
+    local sent bad
+    read -r sent bad <<<"$(wrk -t1 -c1 -d"${SECONDS_PER_PHASE:-6}s" "$@" 2>&1 | python3 bench/wrk-summary.py requests non2xx)"
+    if [ "$bad" != 0 ]; then echo "$label:   Non-2xx or 3xx responses: $bad (the count below includes them)"; fi
     callgrind_control -d "$label" "$WORKER" >/dev/null 2>&1
     local file instructions
     for _ in $(seq 1 50); do

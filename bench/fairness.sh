@@ -12,12 +12,9 @@ BIN=${BIN:-.build/release/jwt-allauth}
 ALG=${ALG:-RS256}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
-WORK=$(mktemp -d /tmp/jwt-allauth-fairness.XXXXXX)
-DEV_PID=""
-cleanup() { [ -n "$DEV_PID" ] && kill "$DEV_PID" 2>/dev/null && wait "$DEV_PID" 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
+source bench/instance.sh
+bench_work fairness
 SOURCE_SHARE=$(cd "$(dirname "$BIN")" && git rev-parse --show-toplevel)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 # A share directory whose nginx templates differ from the shipped ones only by $1 (a sed script)
 # and an access log of the upstream timings.
@@ -32,47 +29,28 @@ make_share() {
 }
 
 run_variant() {  # $1 name, $2 sed script for dev.conf.template, $3 server.threads, $4 server.workers
-    local share dir port out
-    share=$(make_share "$2" "$1")
-    dir="$WORK/$1"
-    port=$(free_port)
-    env JWT_ALLAUTH_SHARE_DIR="$share" ${3:+JWT_ALLAUTH_SERVER_THREADS="$3"} JWT_ALLAUTH_SERVER_WORKERS="$4" \
-        JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 JWT_ALLAUTH_THROTTLE_SCALE=100000 \
-        "$BIN" dev --dir "$dir" --port "$port" --algorithm "$ALG" --nginx-workers "$(nproc)" --credential-rate 100000r/s \
-        >"$WORK/$1.log" 2>&1 &
-    DEV_PID=$!
-    for _ in $(seq 1 300); do
-        curl -sf "http://127.0.0.1:$port/jwt-allauth/health/" >/dev/null 2>&1 && [ "$(grep -c 'worker started' "$WORK/$1.log")" -ge "$4" ] && break
-        sleep 0.1
-    done
-    echo 'Bench-Passw0rd!' | JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 "$BIN" create-user --config "$dir/config.yaml" \
-        --email bench@example.com --password-stdin >/dev/null
-    : >"$WORK/tokens"
-    for _ in $(seq 1 $((CONNECTIONS + 2))); do
-        curl -s -D "$WORK/headers" -o /dev/null -H 'Content-Type: application/json' \
-            -d '{"email":"bench@example.com","password":"Bench-Passw0rd!"}' "http://127.0.0.1:$port/jwt-allauth/login/"
-        sed -n 's/^[Ss]et-[Cc]ookie: refresh_token=\([^;]*\);.*/\1/p' "$WORK/headers" >>"$WORK/tokens"
-    done
+    local dir="$WORK/$1" rps mean p50 p99 max timeouts
+    local -x JWT_ALLAUTH_SHARE_DIR JWT_ALLAUTH_SERVER_WORKERS=$4
+    JWT_ALLAUTH_SHARE_DIR=$(make_share "$2" "$1")
+    [ -z "$3" ] || local -x JWT_ALLAUTH_SERVER_THREADS=$3
+    DEV_WORKERS=$4 start_dev "$ALG" "$dir" --nginx-workers "$(nproc)"
+    create_user "$dir" bench@example.com 'Bench-Passw0rd!'
+    login_tokens bench@example.com 'Bench-Passw0rd!' $((CONNECTIONS + 2)) "$WORK/tokens"
     : >"$dir/log/timing.log"
-    out=$(TOKENS="$WORK/tokens" THREADS=2 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/refresh.lua \
-        "http://127.0.0.1:$port/jwt-allauth/refresh/" 2>&1)
-    kill "$DEV_PID" 2>/dev/null || true; wait "$DEV_PID" 2>/dev/null || true; DEV_PID=""
-    python3 - "$1" "$out" "$dir/log/timing.log" <<'PY'
-import re, statistics, sys
-name, text, log = sys.argv[1], sys.argv[2], sys.argv[3]
-def ms(pattern):
-    m = re.search(pattern + r"\s+([\d.]+)(us|ms|s)\b", text, re.M)
-    return float("nan") if not m else float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-mean, p50, p99 = ms(r"^\s*Latency"), ms(r"^\s*50%"), ms(r"^\s*99%")
-mx = re.search(r"^\s*Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", text, re.M)
-mx = float(mx.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[mx.group(2)]
+    read -r rps mean p50 p99 max timeouts <<<"$(TOKENS="$WORK/tokens" THREADS=2 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" \
+        --latency -s bench/refresh.lua "http://127.0.0.1:$PORT/jwt-allauth/refresh/" 2>&1 |
+        python3 bench/wrk-summary.py rps mean p50 p99 max timeouts)"
+    stop_dev
+    python3 - "$1" "$dir/log/timing.log" "$rps" "$mean" "$p50" "$p99" "$max" "$timeouts" <<'PY'
+import statistics, sys
+name, log = sys.argv[1], sys.argv[2]
+rps, mean, p50, p99, mx = map(float, sys.argv[3:8])
+timeouts = sys.argv[8]
 upstream = [float(line.split()[0]) for line in open(log) if line.split() and line.split()[0] not in ("-",)]
 median = statistics.median(upstream) if upstream else float("nan")
 slow = sum(1 for t in upstream if t > 4 * median) / max(1, len(upstream))
-timeouts = re.search(r"timeout (\d+)", text)
 print(f"{name:<16} {rps:8.0f} {mean:9.1f} {p50:9.1f} {p99:9.1f} {mx:9.0f} {p99/mean:8.1f} {median*1000:10.1f} {slow*100:8.2f}%"
-      + (f"  wrk timeouts {timeouts.group(1)}" if timeouts and timeouts.group(1) != "0" else ""))
+      + (f"  wrk timeouts {timeouts}" if timeouts not in ("0", "nan") else ""))
 PY
 }
 

@@ -8,12 +8,9 @@ BIN=${BIN:-.build/release/jwt-allauth}
 CLIENTS=${CLIENTS:-24}
 PHASE_SECONDS=${PHASE_SECONDS:-3}
 ALG=${ALG:-RS256}
-WORK=$(mktemp -d /tmp/jwt-allauth-faults.XXXXXX)
-DEV_PID=""
-cleanup() { [ -n "$DEV_PID" ] && kill "$DEV_PID" 2>/dev/null && wait "$DEV_PID" 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-
 source bench/instance.sh
+bench_work faults
+
 start_dev "$ALG" "$WORK/instance"
 create_user "$WORK/instance" faults@example.com 'Faults-Passw0rd!'
 login_tokens faults@example.com 'Faults-Passw0rd!' "$CLIENTS" "$WORK/tokens"

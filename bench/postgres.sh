@@ -17,37 +17,18 @@ CONNECTIONS=${CONNECTIONS:-64}
 SYNCHRONOUS_COMMIT=${SYNCHRONOUS_COMMIT:-on}
 THREADS=2
 CORES=$(nproc)
-WORK=$(mktemp -d /tmp/jwt-allauth-pgbench.XXXXXX)
 PGROOT=$(mktemp -d /tmp/jwt-allauth-bench-pg.XXXXXX)
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-DEV_PID=""
 
 source bench/postgres-cluster.sh
 source bench/instance.sh
-
-cleanup() {
-    [ -n "$DEV_PID" ] && kill "$DEV_PID" 2>/dev/null && wait "$DEV_PID" 2>/dev/null
-    stop_postgres
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_work pgbench
+trap 'stop_dev; stop_postgres; rm -rf "$WORK"' EXIT
 
 # wrk → "rps p50_ms p99_ms mean_ms non2xx"
 run_wrk() {
-    local out
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" 2>&1)
-    python3 - "$out" <<'PY'
-import re, sys
-text = sys.argv[1]
-def to_ms(value, unit): return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-def percentile(label):
-    m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\s*$" % label, text, re.M)
-    return to_ms(*m.groups()) if m else float("nan")
-mean = re.search(r"^\s*Latency\s+([\d.]+)(us|ms|s)", text, re.M)
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-print(f"{rps:.0f} {percentile('50%'):.2f} {percentile('99%'):.2f} {to_ms(*mean.groups()) if mean else float('nan'):.2f} {int(non2xx.group(1)) if non2xx else 0}")
-PY
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" 2>&1 |
+        python3 bench/wrk-summary.py rps:.0f p50:.2f p99:.2f mean:.2f non2xx
 }
 
 start_instance() {  # $1 algorithm, $2 engine (sqlite | postgresql): a dev instance with the bench user
@@ -61,13 +42,6 @@ start_instance() {  # $1 algorithm, $2 engine (sqlite | postgresql): a dev insta
     create_user "$WORK/$1-$2" bench@example.com 'Bench-Passw0rd!'
 }
 
-stop_instance() { kill "$DEV_PID"; wait "$DEV_PID" 2>/dev/null || true; DEV_PID=""; }
-
-access_token() {
-    curl -s -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"Bench-Passw0rd!"}' \
-        "http://127.0.0.1:$PORT/jwt-allauth/login/" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])'
-}
-
 start_postgres
 printf 'machine: %s cores, %s; wrk -t%s -c%s -d%ss on 127.0.0.1; PostgreSQL %s (synchronous_commit=%s) on 127.0.0.1\n\n' \
     "$CORES" "$(uname -r)" "$THREADS" "$CONNECTIONS" "$DURATION" "$(psql_admin 'SHOW server_version')" "$SYNCHRONOUS_COMMIT"
@@ -76,10 +50,10 @@ for ALG in ${ALGS:-RS256 ES256}; do
     declare -A R=()
     for ENGINE in sqlite postgresql; do
         start_instance "$ALG" "$ENGINE"
-        login_tokens bench@example.com 'Bench-Passw0rd!' $((CONNECTIONS + THREADS)) "$WORK/tokens"
+        login_tokens bench@example.com 'Bench-Passw0rd!' $((CONNECTIONS + THREADS)) "$WORK/tokens" "$WORK/access"
         R[refresh_$ENGINE]=$(TOKENS="$WORK/tokens" THREADS=$THREADS run_wrk -s bench/refresh.lua "http://127.0.0.1:$PORT/jwt-allauth/refresh/")
-        R[verify_$ENGINE]=$(run_wrk -H "Authorization: Bearer $(access_token)" "http://127.0.0.1:$PORT/jwt-allauth/verify/")
-        stop_instance
+        R[verify_$ENGINE]=$(run_wrk -H "Authorization: Bearer $(cat "$WORK/access")" "http://127.0.0.1:$PORT/jwt-allauth/verify/")
+        stop_dev
     done
     echo "== $ALG: refresh and verify at $CONNECTIONS connections =="
     printf '%-22s %-11s %9s %9s %9s %9s %7s\n' endpoint engine req/s p50_ms p99_ms mean_ms non2xx

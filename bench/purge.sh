@@ -18,13 +18,10 @@ WINDOW=${WINDOW:-60}
 CONNECTIONS=${CONNECTIONS:-64}
 ALG=${ALG:-ES256}
 THREADS=2
-WORK=$(mktemp -d /tmp/jwt-allauth-purge.XXXXXX)
-DIR="$WORK/instance"
-DEV_PID=""
-cleanup() { [ -n "$DEV_PID" ] && kill "$DEV_PID" 2>/dev/null && wait "$DEV_PID" 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-
 source bench/instance.sh
+bench_work purge
+DIR="$WORK/instance"
+
 start_dev "$ALG" "$DIR" --nginx-workers "$(nproc)"
 create_user "$DIR" bench@example.com 'Bench-Passw0rd!'
 # Every wrk connection's token, +1 per thread (see refresh.lua).
@@ -50,23 +47,9 @@ echo "seeded $ROWS expired sessions in $(( ($(date +%s%N) - SEED_START) / 100000
 # wrk → "p50_ms p99_ms mean_ms max_ms requests non2xx"; --timeout 60s so a long wait is measured,
 # not dropped as a timeout.
 run_refresh() {  # $1 seconds
-    local out
-    out=$(TOKENS="$WORK/tokens" THREADS=$THREADS wrk -t"$THREADS" -c"$CONNECTIONS" -d"${1}s" --timeout 60s --latency \
-        -s bench/refresh.lua "http://127.0.0.1:$PORT/jwt-allauth/refresh/" 2>&1)
-    echo "$out" >>"$WORK/wrk.log"
-    python3 - "$out" <<'PY'
-import re, sys
-text = sys.argv[1]
-def ms(value, unit): return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
-def pct(label):
-    m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s|m)\s*$" % label, text, re.M)
-    return ms(*m.groups()) if m else float("nan")
-lat = re.search(r"Latency\s+([\d.]+)(us|ms|s|m)\s+[\d.]+\w+\s+([\d.]+)(us|ms|s|m)", text)
-mean, top = (ms(lat.group(1), lat.group(2)), ms(lat.group(3), lat.group(4))) if lat else (float("nan"),) * 2
-requests = re.search(r"(\d+) requests in", text)
-non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-print(f"{pct('50%'):.2f} {pct('99%'):.2f} {mean:.2f} {top:.2f} {requests.group(1) if requests else 0} {non2xx.group(1) if non2xx else 0}")
-PY
+    TOKENS="$WORK/tokens" THREADS=$THREADS wrk -t"$THREADS" -c"$CONNECTIONS" -d"${1}s" --timeout 60s --latency \
+        -s bench/refresh.lua "http://127.0.0.1:$PORT/jwt-allauth/refresh/" 2>&1 | tee -a "$WORK/wrk.log" |
+        python3 bench/wrk-summary.py p50:.2f p99:.2f mean:.2f max:.2f requests non2xx
 }
 
 bench_tokens

@@ -15,7 +15,7 @@ WORK=$(mktemp -d /tmp/jwt-allauth-refbench.XXXXXX)
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+source bench/instance.sh
 
 if [ ! -x "$CACHE/venv/bin/gunicorn" ]; then
     python3 -m venv "$CACHE/venv"
@@ -30,32 +30,21 @@ from allauth.account.models import EmailAddress
 u = get_user_model().objects.create_user(username='bench', email='bench@example.com', password='Bench-Passw0rd!')
 EmailAddress.objects.create(user=u, email='bench@example.com', verified=True, primary=True)" >/dev/null)
 
-tokens() {  # $1 base URL → $WORK/tokens (one refresh token per connection, +2 for wrk's script check)
-    : >"$WORK/tokens"
-    for _ in $(seq 1 $((CONNECTIONS + 2))); do
-        curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
-            -d '{"email":"bench@example.com","password":"Bench-Passw0rd!"}' "$1/jwt-allauth/login/" \
-            | sed -n 's/^[Ss]et-[Cc]ookie: refresh_token=\([^;]*\);.*/\1/p' >>"$WORK/tokens"
-    done
-}
-
-measure() {  # $1 label, $2 base URL, $3.. pids whose memory to sum
-    local label=$1 url=$2 out rss=0 pss=0
-    shift 2
-    tokens "$url"
-    out=$(TOKENS="$WORK/tokens" THREADS=2 wrk -t2 -c$CONNECTIONS -d"${DURATION}s" -s bench/refresh.lua "$url/jwt-allauth/refresh/" 2>&1)
+measure() {  # $1 label, $2.. pids whose memory to sum; the server on 127.0.0.1:$PORT
+    local label=$1 rss=0 pss=0 rps ok five seconds
+    shift
+    # One refresh token per connection, +2 for wrk's script check.
+    login_tokens bench@example.com 'Bench-Passw0rd!' $((CONNECTIONS + 2)) "$WORK/tokens"
+    read -r rps ok five seconds <<<"$(TOKENS="$WORK/tokens" THREADS=2 wrk -t2 -c$CONNECTIONS -d"${DURATION}s" -s bench/refresh.lua \
+        "http://127.0.0.1:$PORT/jwt-allauth/refresh/" 2>&1 | python3 bench/wrk-summary.py rps status_200 status_5xx seconds)"
     for pid in "$@"; do
         rss=$((rss + $(awk '/^Rss:/ {print $2}' /proc/"$pid"/smaps_rollup)))
         pss=$((pss + $(awk '/^Pss:/ {print $2}' /proc/"$pid"/smaps_rollup)))
     done
-    python3 - "$label" "$out" "$rss" "$pss" <<'PY'
-import re, sys
-label, text, rss, pss = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-statuses = dict((int(s), int(n)) for s, n in re.findall(r"status (\d+): (\d+)", text))
-ok = statuses.get(200, 0)
-five = sum(n for s, n in statuses.items() if s >= 500)
-seconds = float(re.search(r"requests in ([\d.]+)s", text).group(1))
+    python3 - "$label" "$rss" "$pss" "$rps" "$ok" "$five" "$seconds" <<'PY'
+import sys
+label, rss, pss = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rps, ok, five, seconds = float(sys.argv[4]), float(sys.argv[5]), sys.argv[6], float(sys.argv[7])
 print(f"{label:<44} {ok / seconds:>9.0f} {five:>6} {rss / 1024:>8.0f} {pss / 1024:>8.0f}   ({rps:.0f} req/s incl. failures)")
 PY
 }
@@ -66,13 +55,13 @@ printf '%-44s %9s %6s %8s %8s\n' "refreshes at $CONNECTIONS connections" "200s/s
 PORT=$(free_port)
 (cd "$WORK/ref" && exec gunicorn refsite.wsgi -b "127.0.0.1:$PORT" >"$WORK/gunicorn1.log" 2>&1) &
 PIDS+=($!); sleep 3
-measure "reference, gunicorn default (1 worker)" "http://127.0.0.1:$PORT" $(pgrep -f "gunicorn refsite.wsgi -b 127.0.0.1:$PORT")
+measure "reference, gunicorn default (1 worker)" $(pgrep -f "gunicorn refsite.wsgi -b 127.0.0.1:$PORT")
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 
 PORT=$(free_port)
 (cd "$WORK/ref" && exec gunicorn refsite.wsgi -w 2 -b "127.0.0.1:$PORT" >"$WORK/gunicorn2.log" 2>&1) &
 PIDS+=($!); sleep 3
-measure "reference, gunicorn -w 2" "http://127.0.0.1:$PORT" $(pgrep -f "gunicorn refsite.wsgi -w 2 -b 127.0.0.1:$PORT")
+measure "reference, gunicorn -w 2" $(pgrep -f "gunicorn refsite.wsgi -w 2 -b 127.0.0.1:$PORT")
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 echo "  (\"database is locked\" in its log: $(grep -c 'database is locked' "$WORK/gunicorn2.log" || true) lines)"
 
@@ -83,10 +72,9 @@ DEV=$!; PIDS+=($DEV)
 for _ in $(seq 1 300); do
     [ "$(grep -c 'worker started' "$WORK/ours.log" 2>/dev/null)" -ge 2 ] && break; sleep 0.1
 done
-echo 'Bench-Passw0rd!' | JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 "$BIN" create-user --config "$WORK/ours/config.yaml" \
-    --email bench@example.com --password-stdin >/dev/null
+create_user "$WORK/ours" bench@example.com 'Bench-Passw0rd!'
 MASTER=$(pgrep -P "$DEV" -f " serve ")
-measure "jwt-allauth (2 workers, behind nginx)" "http://127.0.0.1:$PORT" "$MASTER" $(pgrep -P "$MASTER")
+measure "jwt-allauth (2 workers, behind nginx)" "$MASTER" $(pgrep -P "$MASTER")
 echo
 echo "Both sign with RS256-4096 keys made by their own init; the reference signs both tokens of a"
 echo "rotation with RSA, this service only the access token (refresh tokens carry a server-only HMAC)."

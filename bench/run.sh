@@ -20,32 +20,13 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=2
 CORES=$(nproc)
-WORK=$(mktemp -d /tmp/jwt-allauth-bench.XXXXXX)
-DEV_PID=""
-cleanup() { [ -n "$DEV_PID" ] && kill "$DEV_PID" 2>/dev/null && wait "$DEV_PID" 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+source bench/instance.sh
+bench_work bench
 
 # wrk → "rps p50_ms p99_ms non2xx mean_ms [socket errors]"
 run_wrk() {
-    local out
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" 2>&1)
-    python3 - "$out" <<'PY'
-import re, sys
-text = sys.argv[1]
-def ms(label):
-    m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\b" % label, text, re.M)
-    if not m: return float("nan")
-    v = float(m.group(1)); return {"us": v / 1000, "ms": v, "s": v * 1000}[m.group(2)]
-found = re.search(r"Requests/sec:\s+([\d.]+)", text)
-if not found:  # wrk could not run (the server did not come up): a row of nan, and the text on stderr
-    print("nan nan nan nan nan", file=sys.stdout); print(text, file=sys.stderr); sys.exit(0)
-rps = float(found.group(1))
-non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-errors = re.search(r"Socket errors:.*", text)
-print(f"{rps:.0f} {ms('50%'):.2f} {ms('99%'):.2f} {int(non2xx.group(1)) if non2xx else 0} {ms('Latency'):.2f}{' ' + errors.group(0).replace(' ', '_') if errors else ''}")
-PY
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" 2>&1 |
+        python3 bench/wrk-summary.py rps:.0f p50:.2f p99:.2f non2xx mean:.2f errors
 }
 
 rss_kb() {  # "RSS PSS" in kB, summed over the master (child of dev running serve) and its workers.
@@ -61,29 +42,14 @@ rss_kb() {  # "RSS PSS" in kB, summed over the master (child of dev running serv
 }
 
 start_instance() {  # $1 algorithm; the verify micro-cache on (5 s) when the binary knows the key
-    local dir="$WORK/$1"
-    PORT=$(free_port)
-    INSTANCE="$dir"
+    INSTANCE="$WORK/$1"
     CACHE=${VERIFY_CACHE:-5s}
-    for attempt in with-cache without-cache; do
-        # Login speed is not measured here: cheap hashing makes the 64 set-up logins quick.
-        env ${CACHE:+JWT_ALLAUTH_VERIFY_CACHE=$CACHE} JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 JWT_ALLAUTH_THROTTLE_SCALE=100000 \
-            "$BIN" dev --dir "$dir" --port "$PORT" --algorithm "$1" --nginx-workers "$CORES" --credential-rate 100000r/s \
-            >"$WORK/$1.log" 2>&1 &
-        DEV_PID=$!
-        for _ in $(seq 1 300); do
-            curl -sf "http://127.0.0.1:$PORT/jwt-allauth/health/" >/dev/null 2>&1 && [ "$(grep -c 'worker started' "$WORK/$1.log")" -ge 2 ] && break
-            kill -0 "$DEV_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -0 "$DEV_PID" 2>/dev/null && break
-        # An older binary refuses the unknown JWT_ALLAUTH_VERIFY_CACHE: measure it without the cache.
-        wait "$DEV_PID" 2>/dev/null || true
-        DEV_PID=""
+    # An older binary refuses the unknown JWT_ALLAUTH_VERIFY_CACHE: measure it without the cache.
+    if ! JWT_ALLAUTH_VERIFY_CACHE=$CACHE try_start_dev "$1" "$INSTANCE" --nginx-workers "$CORES"; then
         CACHE=""
-    done
-    echo 'Bench-Passw0rd!' | JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS=1000 "$BIN" create-user --config "$dir/config.yaml" \
-        --email bench@example.com --password-stdin >/dev/null
+        start_dev "$1" "$INSTANCE" --nginx-workers "$CORES"
+    fi
+    create_user "$INSTANCE" bench@example.com 'Bench-Passw0rd!'
 }
 
 # The hop ceiling: a C responder ($1: libfcgi or epoll, $2 threads) behind a copy of the
@@ -118,18 +84,6 @@ row() {  # label rps p50 p99 non2xx mean
 }
 heading() { printf '%-34s %10s %9s %9s %9s %7s\n' endpoint req/s mean_ms p50_ms p99_ms non2xx; }
 
-stop_instance() { kill "$DEV_PID"; wait "$DEV_PID" 2>/dev/null || true; DEV_PID=""; }
-
-login_tokens() {  # $1 count → refresh tokens in $WORK/tokens, the last access token in $WORK/access
-    : >"$WORK/tokens"
-    for _ in $(seq 1 "$1"); do
-        curl -s -D "$WORK/headers" -o "$WORK/body" -H 'Content-Type: application/json' \
-            -d '{"email":"bench@example.com","password":"Bench-Passw0rd!"}' "http://127.0.0.1:$PORT/jwt-allauth/login/"
-        sed -n 's/^[Ss]et-[Cc]ookie: refresh_token=\([^;]*\);.*/\1/p' "$WORK/headers" >>"$WORK/tokens"
-    done
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access"])' "$WORK/body" >"$WORK/access"
-}
-
 openssl_sign_rate() {  # $1 openssl speed algorithm → signatures/s on one core
     openssl speed -seconds 3 "$1" 2>/dev/null | awk '/^rsa 4096 bits|^ 256 bits ecdsa \(nistp256\)/ {for (i=1;i<=NF;i++) if ($i ~ /^[0-9.]+$/) v[++n]=$i; print v[n-1]; exit}'
 }
@@ -155,7 +109,7 @@ for ALG in ${ALGS:-RS256 ES256}; do
         echo "memory of master + workers after the health run: ${RESULT[health_rss]}"
         echo
     fi
-    login_tokens $((CONNECTIONS + THREADS))
+    login_tokens bench@example.com 'Bench-Passw0rd!' $((CONNECTIONS + THREADS)) "$WORK/tokens" "$WORK/access"
     # The libfcgi ceiling gets as many threads as the pool has (server.workers x server.threads).
     POOL_THREADS=$(awk '/^  workers:/ {w=$2} /^  threads:/ {t=$2} END {print w*t}' "$INSTANCE/config.yaml")
     ACCESS=$(cat "$WORK/access")
@@ -195,7 +149,7 @@ print(f"ratio cached auth_request / nginx return 200: {cached/n200:.2f}   (targe
 PY
     echo "memory of master + workers after refresh and verify: $RSS"
     echo
-    stop_instance
+    stop_dev
 done
 
 # Phases other benchmarks add (a login storm, a purge of expired sessions), each its own script.

@@ -18,12 +18,12 @@ DURATION=${DURATION:-10}
 CHAINS=4
 STORM=16
 CORES=$(nproc)
-WORK=$(mktemp -d /tmp/jwt-allauth-storm.XXXXXX)
-DEV_PID=""
+source bench/instance.sh
+bench_work storm
 STORM_PID=""
 cleanup() {
     [ -n "$STORM_PID" ] && kill "$STORM_PID" 2>/dev/null
-    [ -n "$DEV_PID" ] && kill "$DEV_PID" 2>/dev/null && wait "$DEV_PID" 2>/dev/null
+    stop_dev
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -32,58 +32,31 @@ export EMAIL=storm@example.com PASSWORD='Storm-Passw0rd!'
 # A binary without the hashing budget refuses the key (unknown keys stop the service): set it only
 # when asked, and say which kind of binary this is.
 if grep -q hashing_concurrency "$BIN"; then BUDGET=yes; else BUDGET="no (all hashes at once)"; fi
-SHARE_ENV=()
-if [ -n "${SHARE:-}" ]; then SHARE_ENV=(JWT_ALLAUTH_ACCOUNTS_HASHING_CONCURRENCY="$SHARE"); fi
+SHARE_ASKED=${SHARE:-}
 SHARE=${SHARE:-$(( CORES / 2 > 1 ? CORES / 2 : 1 ))}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
-# wrk output → "rps p50_ms p99_ms mean_ms" plus, with --statuses, "count_200 count_503 count_other"
-parse_wrk() {
-    python3 - "$@" <<'PY'
-import re, sys
-text = sys.argv[1]
-def ms(value, unit): return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-def pct(label):
-    m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\s*$" % label, text, re.M)
-    return ms(*m.groups()) if m else float("nan")
-mean = re.search(r"^\s*Latency\s+([\d.]+)(us|ms|s)", text, re.M)
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-statuses = {int(s): int(c) for s, c in re.findall(r"^status (\d+): (\d+)$", text, re.M)}
-ok, busy = statuses.get(200, 0), statuses.get(503, 0)
-other = sum(statuses.values()) - ok - busy + sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
-print(f"{rps:.1f} {pct('50%'):.1f} {pct('99%'):.1f} {ms(*mean.groups()) if mean else float('nan'):.1f} {ok} {busy} {other}")
-PY
+# wrk output → "rps p50_ms p99_ms mean_ms count_200 count_503 count_other socket_errors"; the
+# status counts are those bench/refresh.lua and bench/login.lua print.
+wrk_summary() {
+    python3 bench/wrk-summary.py rps:.1f p50:.1f p99:.1f mean:.1f status_200 status_503 status_other socket_errors
 }
 
-login_tokens() {  # $1 count → refresh tokens in $WORK/tokens
-    : >"$WORK/tokens"
-    for _ in $(seq 1 "$1"); do
-        curl -s -D "$WORK/headers" -o /dev/null -H 'Content-Type: application/json' \
-            -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" "http://127.0.0.1:$PORT/jwt-allauth/login/"
-        sed -n 's/^[Ss]et-[Cc]ookie: refresh_token=\([^;]*\);.*/\1/p' "$WORK/headers" >>"$WORK/tokens"
-    done
+refresh_run() {  # $1 tokens file: 4 chains for DURATION → wrk_summary line
+    TOKENS="$1" THREADS=2 wrk -t2 -c"$CHAINS" -d"${DURATION}s" --latency --timeout 10s \
+        -s bench/refresh.lua "http://127.0.0.1:$PORT/jwt-allauth/refresh/" 2>&1 | wrk_summary
 }
 
-refresh_run() {  # 4 chains for DURATION → parse_wrk line
-    login_tokens $((CHAINS + 2))  # wrk's script check takes one token per thread
-    parse_wrk "$(TOKENS="$WORK/tokens" THREADS=2 wrk -t2 -c"$CHAINS" -d"${DURATION}s" --latency --timeout 10s \
-        -s bench/refresh.lua "http://127.0.0.1:$PORT/jwt-allauth/refresh/" 2>&1)"
-}
-
-PORT=$(free_port)
-# Production hashing: the instance's configured rounds. The login limits (nginx's per address
-# and the service's failed-login counts) are lifted: a storm from many addresses meets neither.
-env JWT_ALLAUTH_THROTTLE_SCALE=100000 "${SHARE_ENV[@]}" \
-    "$BIN" dev --dir "$WORK/instance" --port "$PORT" --algorithm RS256 --nginx-workers "$CORES" --credential-rate 100000r/s \
-    >"$WORK/dev.log" 2>&1 &
-DEV_PID=$!
-for _ in $(seq 1 300); do
-    curl -sf "http://127.0.0.1:$PORT/jwt-allauth/health/" >/dev/null 2>&1 && [ "$(grep -c 'worker started' "$WORK/dev.log")" -ge 2 ] && break
-    sleep 0.1
-done
+# Production hashing: the instance's configured rounds, for the bench user too. The login limits
+# (nginx's per address and the service's failed-login counts) are lifted, as start_dev does: a
+# storm from many addresses meets neither.
+PRODUCTION_HASHING=yes
+if [ -n "$SHARE_ASKED" ]; then
+    JWT_ALLAUTH_ACCOUNTS_HASHING_CONCURRENCY=$SHARE start_dev RS256 "$WORK/instance" --nginx-workers "$CORES"
+else
+    start_dev RS256 "$WORK/instance" --nginx-workers "$CORES"
+fi
 ITERATIONS=$(sed -n 's/^ *password_iterations: *\([0-9]*\).*/\1/p' "$WORK/instance/config.yaml")
-echo "$PASSWORD" | "$BIN" create-user --config "$WORK/instance/config.yaml" --email "$EMAIL" --password-stdin >/dev/null
+create_user "$WORK/instance" "$EMAIL" "$PASSWORD"
 
 worker_cpu() {  # CPU seconds (user + system) the pool's workers have used so far
     local master
@@ -102,31 +75,31 @@ WALL_S=$(for _ in 1 2 3 4 5; do
 done | sort -n | head -1)
 HASH_S=$(python3 -c "print(f'{($(worker_cpu) - $CPU_BEFORE) / 5:.3f}')")
 
-read -r a_rps a_p50 a_p99 a_mean _ a_busy a_bad <<<"$(refresh_run)"
+login_tokens "$EMAIL" "$PASSWORD" $((CHAINS + 2)) "$WORK/tokens"  # wrk's script check takes one token per thread
+read -r a_rps a_p50 a_p99 a_mean _ a_busy a_other a_errors <<<"$(refresh_run "$WORK/tokens")"
 
-login_tokens $((CHAINS + 2)); cp "$WORK/tokens" "$WORK/storm-tokens"
+login_tokens "$EMAIL" "$PASSWORD" $((CHAINS + 2)) "$WORK/storm-tokens"
 STORM_SECONDS=$((DURATION + 4))
 wrk -t2 -c"$STORM" -d"${STORM_SECONDS}s" --timeout 10s -s bench/login.lua "http://127.0.0.1:$PORT/jwt-allauth/login/" >"$WORK/storm.out" 2>&1 &
 STORM_PID=$!
 sleep 2  # the storm's queue fills
 STORM_CPU_BEFORE=$(worker_cpu); STORM_CPU_STARTED=$(date +%s.%N)
-read -r s_rps s_p50 s_p99 s_mean _ s_busy s_bad <<<"$(parse_wrk "$(TOKENS="$WORK/storm-tokens" THREADS=2 wrk -t2 -c"$CHAINS" -d"${DURATION}s" \
-    --latency --timeout 10s -s bench/refresh.lua "http://127.0.0.1:$PORT/jwt-allauth/refresh/" 2>&1)")"
+read -r s_rps s_p50 s_p99 s_mean _ s_busy s_other s_errors <<<"$(refresh_run "$WORK/storm-tokens")"
 WORKER_CORES=$(python3 -c "print(f'{($(worker_cpu) - $STORM_CPU_BEFORE) / ($(date +%s.%N) - $STORM_CPU_STARTED):.2f}')")
 wait "$STORM_PID"; STORM_PID=""
-read -r _ _ _ l_mean l_ok l_busy l_bad <<<"$(parse_wrk "$(cat "$WORK/storm.out")")"
+read -r _ _ _ l_mean l_ok l_busy l_other l_errors <<<"$(wrk_summary <"$WORK/storm.out")"
 
 printf 'machine: %s cores, %s; binary %s (hashing budget: %s)\n' "$CORES" "$(uname -r)" "$BIN" "$BUDGET"
 printf 'PBKDF2 rounds %s; one login alone: %.3f CPU s in the workers, best wall time %.3f s; hashing share %s;\n' \
     "$ITERATIONS" "$HASH_S" "$WALL_S" "$SHARE"
 printf '%s refresh chains (RS256), %s storm clients\n\n' "$CHAINS" "$STORM"
 printf '%-26s %9s %8s %8s %8s %6s\n' "POST refresh/" req/s p50_ms p99_ms mean_ms non200
-printf '%-26s %9s %8s %8s %8s %6s\n' "alone" "$a_rps" "$a_p50" "$a_p99" "$a_mean" "$((a_busy + a_bad))"
-printf '%-26s %9s %8s %8s %8s %6s\n' "during the login storm" "$s_rps" "$s_p50" "$s_p99" "$s_mean" "$((s_busy + s_bad))"
+printf '%-26s %9s %8s %8s %8s %6s\n' "alone" "$a_rps" "$a_p50" "$a_p99" "$a_mean" "$((a_busy + a_other + a_errors))"
+printf '%-26s %9s %8s %8s %8s %6s\n' "during the login storm" "$s_rps" "$s_p50" "$s_p99" "$s_mean" "$((s_busy + s_other + s_errors))"
 python3 - <<PY
 alone, storm = $a_rps, $s_rps
 p99_alone, p99_storm = $a_p99, $s_p99
-ok, busy, bad, seconds = $l_ok, $l_busy, $l_bad, $STORM_SECONDS
+ok, busy, bad, seconds = $l_ok, $l_busy, $((l_other + l_errors)), $STORM_SECONDS
 share, hash_s = $SHARE, $HASH_S
 allowed = share / hash_s
 print(f"ratio refresh rate storm / alone: {storm / alone:.2f}   (target >= 0.45)")

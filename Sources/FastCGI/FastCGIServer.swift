@@ -8,8 +8,9 @@ import Glibc
 #endif
 
 /// Answers FastCGI requests on an inherited listening socket with `handler`, on `threads` threads
-/// that share one epoll set. Each thread owns one `State` (e.g. its database connection), made by
-/// `makeState`.
+/// that share one epoll set, of which at most `runningThreads` take requests at once (a
+/// `RunnerGate`; the others stand in for threads that announce a long wait, `yieldTurn`). Each
+/// thread owns one `State` (e.g. its database connection), made by `makeState`.
 ///
 /// Why an event loop and not one blocking accept loop per thread (libfcgi's model, used before):
 /// nginx keeps upstream connections open (`fastcgi_keep_conn`), and a thread blocked on a kept
@@ -25,6 +26,7 @@ public final class FastCGIServer<State>: @unchecked Sendable {
 
     private let listenFD: Int32
     private let threadCount: Int
+    private let gate: RunnerGate
     private let decoder: RequestDecoder
     private let makeState: @Sendable () throws -> State
     private let handler: @Sendable (Request, State) -> Response
@@ -45,6 +47,7 @@ public final class FastCGIServer<State>: @unchecked Sendable {
     public init(
         listenFD: Int32 = FastCGIServer.listenSocketFD,
         threads: Int,
+        runningThreads: Int? = nil,
         maxBodyBytes: Int,
         logger: Logger,
         makeState: @escaping @Sendable () throws -> State,
@@ -52,6 +55,7 @@ public final class FastCGIServer<State>: @unchecked Sendable {
     ) {
         self.listenFD = listenFD
         self.threadCount = max(1, threads)
+        self.gate = RunnerGate(turns: min(threadCount, max(1, runningThreads ?? threadCount)))
         self.decoder = RequestDecoder(maxBodyBytes: maxBodyBytes)
         self.makeState = makeState
         self.handler = handler
@@ -115,6 +119,8 @@ public final class FastCGIServer<State>: @unchecked Sendable {
             }
             var byte: UInt8 = 1
             _ = write(wakePipe[1], &byte, 1)
+            // Threads waiting for a turn must see the wake pipe too.
+            gate.openForAll(threads: threadCount)
         }
         return finished.wait(timeout: .now() + timeout) == .success
     }
@@ -128,9 +134,21 @@ public final class FastCGIServer<State>: @unchecked Sendable {
         return epoll_ctl(epollFD, operation, fd, &event) == 0
     }
 
+    /// Called by a request thread about to block for long (`LongWait` in the service): it gives up
+    /// its turn, so another thread takes requests meanwhile. After the wait it finishes its request
+    /// and then queues for a turn again. A no-op on a thread without a turn (or not ours).
+    public static func yieldTurn() {
+        RunnerGate.yieldCurrentThreadsTurn()
+    }
+
     private func eventLoop(state: State) {
         var event = epoll_event()
+        let turn = gate.enrol()
+        defer { gate.leave(turn) }
         while true {
+            // A thread takes requests only while it has a turn: threads beyond `runningThreads`
+            // wait here, not runnable, instead of adding to the threads the cores take turns on.
+            turn.take()
             let count = epoll_wait(epollFD, &event, 1, -1)
             if count < 0 && errno != EINTR { logger.error("epoll_wait failed", metadata: ["errno": "\(errno)"]); return }
             if count <= 0 { continue }

@@ -98,8 +98,11 @@ struct WorkerCommand: ParsableCommand {
                               securityLog: try SecurityLog.open(path: config.securityEventsPath),
                               metrics: (MetricsDirectory(socket: config.server.socket), slot),
                               mfaKey: try MFAKey.load(config.mfa))
+        // A request thread about to block for long (hashing, a provider, a stuck lock) hands its
+        // turn to another thread.
+        LongWait.handler = { FastCGIServer<Connection>.yieldTurn() }
         let server = FastCGIServer<Connection>(
-            threads: config.server.threads, maxBodyBytes: config.server.maxBodyBytes, logger: logger,
+            threads: config.server.threads, runningThreads: config.server.runningThreads, maxBodyBytes: config.server.maxBodyBytes, logger: logger,
             makeState: { try service.makeConnection() },
             handler: { request, connection in service.handle(request, connection) })
         try server.start()

@@ -15,9 +15,23 @@ extension HandlerContext {
     var socialLogin: SocialLogin { SocialLogin(db: db, config: config, issuer: service.issuer) }
 
     /// Takes one unit from each limit, or throws 429 with `detail` when any is exhausted.
-    func requireWithinLimits(_ buckets: [(bucket: String, rate: Config.Rate?)], detail: String) throws {
-        if case .limited(let retryAfter) = try throttle.consume(buckets) {
-            throw APIError.throttled(detail, retryAfter: retryAfter)
+    @discardableResult
+    func requireWithinLimits(_ buckets: [(bucket: String, rate: Config.Rate?)], detail: String) throws -> Throttle.Reservation {
+        switch try throttle.consume(buckets) {
+        case .allowed(let reservation): return reservation
+        case .limited(let retryAfter): throw APIError.throttled(detail, retryAfter: retryAfter)
+        }
+    }
+
+    /// Runs `hashing`; if the pool is too busy to hash (`HashingBudgetExhausted`, a 503), gives the
+    /// units of `reservation` back first: a request refused for load is no attempt, and a client
+    /// retrying after `Retry-After` must not find itself throttled for it.
+    func refundingOnOverload<T>(_ reservation: Throttle.Reservation, _ hashing: () throws -> T) throws -> T {
+        do {
+            return try hashing()
+        } catch let busy as HashingBudgetExhausted {
+            try throttle.release(reservation)
+            throw busy
         }
     }
 

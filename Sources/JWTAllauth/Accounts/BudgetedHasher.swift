@@ -2,20 +2,27 @@
 /// slot of the pool's `HashingBudget`, so that a login storm keeps to its share of the cores.
 /// The unknown-address path (`verifyNothing`) takes a slot too: it must cost what a real check
 /// costs, waiting included, or the time would tell which addresses exist.
+/// Waiting for a slot and hashing are both long (a fifth of a second a hash), so the request thread
+/// first gives its turn to another (`LongWait`): the worker's other requests do not queue behind it.
 /// (The command line hashes with `PasswordHasher` directly: it is no request and holds no slot.)
 struct BudgetedHasher {
     let hasher: PasswordHasher
     let budget: HashingBudget
 
     func hash(_ password: String) throws -> String {
-        try budget.withSlot { hasher.hash(password) }
+        try inSlot { hasher.hash(password) }
     }
 
     func verify(_ password: String, against encoded: String) throws -> PasswordHasher.Verdict {
-        try budget.withSlot { hasher.verify(password, against: encoded) }
+        try inSlot { hasher.verify(password, against: encoded) }
     }
 
     func verifyNothing(_ password: String) throws {
-        try budget.withSlot { hasher.verifyNothing(password) }
+        try inSlot { hasher.verifyNothing(password) }
+    }
+
+    private func inSlot<T>(_ work: () throws -> T) throws -> T {
+        LongWait.begin()
+        return try budget.withSlot(work)
     }
 }

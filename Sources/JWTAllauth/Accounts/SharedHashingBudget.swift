@@ -51,9 +51,13 @@ public final class SharedHashingBudget: HashingBudget, @unchecked Sendable {
     }
 
     public func withSlot<T>(_ work: () throws -> T) throws -> T {
-        let slot = try acquire()
-        defer { release(slot) }
-        return try HashingPriority.raised(work)
+        // Raised while waiting too: woken by the doorbell, the thread takes the freed slot at once
+        // instead of after the slices of the threads running on its core (an idle slot is lost share).
+        try HashingPriority.raised {
+            let slot = try acquire()
+            defer { release(slot) }
+            return try work()
+        }
     }
 
     /// A descriptor holding one slot's lock.

@@ -9,6 +9,9 @@ public struct Config: Sendable {
         public var socketMode: UInt32
         public var workers: Int
         public var threads: Int
+        /// How many of a worker's `threads` take requests at once (`RunnerGate`); the rest stand in
+        /// for threads blocked in a long wait.
+        public var runningThreads: Int
         public var maxBodyBytes: Int
         public var stopTimeout: TimeInterval
         /// Where the API is mounted; routes are matched below it.
@@ -239,11 +242,12 @@ public struct Config: Sendable {
     public static func parse(yaml: String, environment: [String: String] = [:], baseDirectory: URL, path: String = "") throws(ConfigError) -> Config {
         var r = try ConfigReader(yaml: yaml, environment: environment, baseDirectory: baseDirectory)
 
-        let server = Server(
+        var server = Server(
             socket: try r.path("server.socket", default: "run/jwt-allauth.sock"),
             socketMode: try Self.fileMode(r.string("server.socket_mode", default: "0660"), key: "server.socket_mode"),
             workers: try r.int("server.workers", default: 2, range: 1...256),
             threads: try r.int("server.threads", default: 16, range: 1...512),
+            runningThreads: 1,
             maxBodyBytes: try r.int("server.max_body_bytes", default: 65536, range: 1024...(16 << 20)),
             stopTimeout: try r.duration("server.stop_timeout", default: 10, minimum: 1),
             mount: try Self.mount(r.string("server.mount", default: "/jwt-allauth")),
@@ -256,6 +260,12 @@ public struct Config: Sendable {
         )
         database.location = try Self.storeLocation(&r, sqlitePath: database.path)
         if case .sqlite(let path) = database.location { database.path = path }
+        // On SQLite a request computes, or waits a moment for a local lock: one running thread per
+        // worker keeps runnable threads at the cores (README "Sizing"). On PostgreSQL every
+        // statement waits for the server's answer, so every thread may run.
+        server.runningThreads = try r.int("server.running_threads",
+                                          default: database.location.engine == .postgreSQL ? server.threads : 1,
+                                          range: 1...server.threads)
 
         let algorithm = try r.choice("tokens.algorithm", default: Algorithm.rs256,
                                      Dictionary(uniqueKeysWithValues: Algorithm.allCases.map { ($0.rawValue.lowercased(), $0) }))

@@ -43,6 +43,12 @@ public struct NginxVerifyCache: Sendable {
                 fastcgi_ignore_headers Cache-Control Expires X-Accel-Expires;  # the time above is the only lifetime
                 fastcgi_no_cache $jwt_allauth_no_token;            # no token: nothing to key on
                 fastcgi_cache_bypass $jwt_allauth_no_token;
+                # An entry's file stays open between hits instead of an open and a close for each
+                # (nginx's cache finds its files through this location's open_file_cache). Safe: an
+                # entry's file carries its own expiry, so a kept descriptor of a replaced file reads
+                # as expired and goes to a worker; `valid` bounds how long that can go on.
+                open_file_cache max=10000 inactive=\(seconds * 2)s;
+                open_file_cache_valid 1s;
             """
     }
 

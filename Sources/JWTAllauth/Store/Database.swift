@@ -116,6 +116,8 @@ public final class Database: SQLConnection {
             let state = Unmanaged<BusyDeadline>.fromOpaque(context!).takeUnretainedValue()
             if count == 0 && state.transaction == nil { state.statement = WaitDeadline(after: state.timeout) }
             if (state.transaction ?? state.statement).hasPassed { return 0 }
+            // Asleep, the thread lets another take requests (the lock may be held for long).
+            if count == 0 { LongWait.begin() }
             usleep(UInt32(200 + Int.random(in: 0..<600)))
             return 1
         }, Unmanaged.passUnretained(busyDeadline).toOpaque())

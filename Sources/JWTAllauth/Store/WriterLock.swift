@@ -44,10 +44,21 @@ final class WriterLock {
         close(fd)
     }
 
+    /// A wait past this is no longer the queue of writers, each holding the lock for a fraction of
+    /// a millisecond, but a lock held long (a purge slice preempted, a stopped process): the thread
+    /// then announces a `LongWait`, so its worker serves other requests (verify/, health/, reads)
+    /// meanwhile.
+    static let longWaitAfter: Double = 0.005
+
     /// Takes the lock, waiting until `deadline` at most; false if it was not free by then.
     func lock(until deadline: WaitDeadline) -> Bool {
         if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
-        guard arm(at: deadline) else { return poll(until: deadline) }
+        let long = WaitDeadline(after: Self.longWaitAfter)
+        var announced = false
+        guard arm(at: long.nanoseconds < deadline.nanoseconds ? long : deadline) else {
+            LongWait.begin()
+            return poll(until: deadline)
+        }
         // A thread may have been started with every signal blocked (Dispatch's threads are): the
         // timer's signal must reach this one while it waits.
         var wake = sigset_t(), previous = sigset_t()
@@ -60,6 +71,11 @@ final class WriterLock {
             if flock(fd, LOCK_EX) == 0 { return true }
             // EINTR from the timer, or from another signal: go on waiting until the deadline.
             if errno != EINTR || deadline.hasPassed { return false }
+            if !announced && long.hasPassed {
+                announced = true
+                LongWait.begin()
+                guard arm(at: deadline) else { return poll(until: deadline) }
+            }
         }
     }
 

@@ -173,4 +173,12 @@ struct ConfigTests {
         #expect(try Config.parse(yaml: "", baseDirectory: base).verify.cache == 0, "off by default")
         #expect(error("verify:\n  cache: 1.5s\n")?.key == "verify.cache", "nginx counts whole seconds")
     }
+
+    @Test func oneThreadPerWorkerRunsAtOnceOnSQLiteAndEveryThreadOnPostgreSQL() throws {
+        #expect(try parse("").server.runningThreads == 1)
+        #expect(try parse("server: {threads: 8}", ["JWT_ALLAUTH_SERVER_RUNNING_THREADS": "3"]).server.runningThreads == 3)
+        #expect(try parse("server: {threads: 8}\ndatabase: {url: 'postgresql://auth@db/auth'}").server.runningThreads == 8)
+        // More running than there are threads is a mistake, named by its key.
+        #expect(error("server: {threads: 4, running_threads: 5}")?.key == "server.running_threads")
+    }
 }

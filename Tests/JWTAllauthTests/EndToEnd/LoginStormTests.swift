@@ -181,6 +181,22 @@ struct LoginStormTests {
                                          password: "N3w-Passw0rd-42").status == 200, "the refused reset spent nothing")
     }
 
+    @Test func aSignUpRefusedForLoadDoesNotSpendTheAddressesSignUpLimit() throws {
+        let instance = try TestInstance(environment: [
+            "JWT_ALLAUTH_ACCOUNTS_HASHING_CONCURRENCY": "1", "JWT_ALLAUTH_ACCOUNTS_HASHING_WAIT": "0.3",
+            "JWT_ALLAUTH_THROTTLE_REGISTRATION_IP": "1/m",
+        ])
+        let slot = open(instance.directory.appendingPathComponent("run/hashing/slot-0").path, O_RDWR)
+        #expect(slot >= 0 && flock(slot, LOCK_EX) == 0, "the test holds the pool's only hashing slot")
+        let refused = try instance.register("first@example.com")
+        #expect(refused.status == 503 && refused.header("Retry-After") == "1", "\(refused.status) \(refused.text)")
+        close(slot)
+        // The address's one sign-up a minute is still there: the refusal was the service's load.
+        let created = try instance.register("first@example.com")
+        #expect(created.status == 201, "\(created.status) \(created.text)")
+        #expect(try instance.register("second@example.com").status == 429, "and the limit itself still holds")
+    }
+
     @Test func refreshKeepsAnsweringDuringALoginStorm() throws {
         // Production hashing (1M rounds), one slot; RS256 so a refresh needs real CPU (a signature).
         let instance = try instance(iterations: 1_000_000, wait: 3, algorithm: "RS256")

@@ -33,19 +33,12 @@ enum LoginHandler {
             return APIError.unauthorized("Incorrect credentials", code: "incorrect_credentials")
         }
         let user = try context.users.find(email: email)
-        let verdict: PasswordHasher.Verdict
-        do {
-            if let user {
-                verdict = try hasher.verify(password, against: user.password)
-            } else {
-                // Same work as a real check, slot included: an unknown address must not answer faster.
-                try hasher.verifyNothing(password)
-                verdict = .mismatch
-            }
-        } catch let busy as HashingBudgetExhausted {
-            // Refused for load, not for the password: the attempt does not count as a failure.
-            try throttle.release(reservation)
-            throw busy
+        // Refused for load, not for the password: the attempt does not count as a failure.
+        let verdict = try context.refundingOnOverload(reservation) { () throws -> PasswordHasher.Verdict in
+            if let user { return try hasher.verify(password, against: user.password) }
+            // Same work as a real check, slot included: an unknown address must not answer faster.
+            try hasher.verifyNothing(password)
+            return .mismatch
         }
         guard let user, verdict != .mismatch else { throw refused() }
         try throttle.release(reservation)

@@ -23,10 +23,10 @@ enum RegistrationHandler {
         guard let email, let password1, let password2 else { throw APIError.badRequest("Invalid data.") }
         guard password1 == password2 else { throw APIError.field("non_field_errors", "The two password fields didn't match.") }
 
-        try context.requireWithinLimits([(Throttle.bucket("registration_ip", request.remoteAddress), config.throttle.registrationIP)],
-                                        detail: "Too many sign-ups from this address. Try again later.")
+        let reservation = try context.requireWithinLimits([(Throttle.bucket("registration_ip", request.remoteAddress), config.throttle.registrationIP)],
+                                                          detail: "Too many sign-ups from this address. Try again later.")
         // Hashed whatever happens next, so a taken address costs the same time as a free one.
-        let hash = try context.hasher.hash(password1)
+        let hash = try context.refundingOnOverload(reservation) { try context.hasher.hash(password1) }
         let mayMail = try config.accounts.emailVerification != .none && context.mayMail(email)
         let signUp = SignUp(email: email, passwordHash: hash, firstName: firstName, lastName: lastName)
 

@@ -1,0 +1,100 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// At most `turns` threads of a `FastCGIServer` take requests at once; the server's other threads
+/// wait for a turn, asleep. A thread that is about to block for long (a password hash, a call to
+/// another server, a lock held past its usual time) gives its turn up (`yieldCurrentThreadsTurn`),
+/// so the requests behind it go on with another thread.
+///
+/// Why: with every thread taking requests, a worker under load had as many runnable threads as
+/// requests in flight. The cores then took turns between them in scheduler slices of milliseconds,
+/// and a thread holding SQLite's writer lock, preempted, held up every writer queued behind it:
+/// ES256 refresh p99 7× its mean at 2×16 threads, 2.2× at 2×1 (README "Sizing"). Each request
+/// also woke a sleeping thread: verify/ ran at 43k/s with two threads per worker, 54–58k with one.
+/// Threads beyond the turns are still needed, for the requests that wait: hashing slots, mail
+/// and identity providers, locks held by a stuck process.
+final class RunnerGate: @unchecked Sendable {
+    // @unchecked: the semaphore is used only through sem_* calls, which are thread-safe.
+    private let semaphore: UnsafeMutablePointer<sem_t>
+    /// Set when the server stops: every thread then runs, to find the wake pipe and leave.
+    private let open = Atomic<Bool>(false)
+
+    /// The `Turn` of the calling thread, for `yieldCurrentThreadsTurn`.
+    private static let threadTurn: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    init(turns: Int) {
+        semaphore = .allocate(capacity: 1)
+        sem_init(semaphore, 0, UInt32(max(1, turns)))
+    }
+
+    deinit {
+        sem_destroy(semaphore)
+        semaphore.deallocate()
+    }
+
+    /// A thread's place in the gate; it holds a turn between `take` and `yield`.
+    final class Turn {
+        private let gate: RunnerGate
+        private var held = false
+
+        fileprivate init(gate: RunnerGate) { self.gate = gate }
+
+        /// Waits for a turn unless the thread holds one already (a thread keeps its turn from one
+        /// request to the next: handing it over each time would wake another thread per request).
+        func take() {
+            guard !held else { return }
+            gate.acquire()
+            held = true
+        }
+
+        func yield() {
+            guard held else { return }
+            held = false
+            gate.release()
+        }
+    }
+
+    /// Makes the calling thread's `Turn`, found again by `yieldCurrentThreadsTurn`; `leave` when
+    /// the thread ends.
+    func enrol() -> Turn {
+        let turn = Turn(gate: self)
+        pthread_setspecific(Self.threadTurn, Unmanaged.passRetained(turn).toOpaque())
+        return turn
+    }
+
+    func leave(_ turn: Turn) {
+        turn.yield()
+        if let pointer = pthread_getspecific(Self.threadTurn) {
+            pthread_setspecific(Self.threadTurn, nil)
+            Unmanaged<Turn>.fromOpaque(pointer).release()
+        }
+    }
+
+    /// Every thread runs from now on (the server is stopping).
+    func openForAll(threads: Int) {
+        open.store(true, ordering: .sequentiallyConsistent)
+        for _ in 0..<threads { sem_post(semaphore) }
+    }
+
+    /// The calling thread gives up its turn, if it is a server thread holding one.
+    static func yieldCurrentThreadsTurn() {
+        guard let pointer = pthread_getspecific(threadTurn) else { return }
+        Unmanaged<Turn>.fromOpaque(pointer).takeUnretainedValue().yield()
+    }
+
+    private func acquire() {
+        if open.load(ordering: .sequentiallyConsistent) { return }
+        // EINTR: a signal for this thread (the writer lock's timer is disarmed before it returns,
+        // but another handler may run); wait on.
+        while sem_wait(semaphore) != 0 && errno == EINTR {}
+    }
+
+    private func release() { sem_post(semaphore) }
+}
