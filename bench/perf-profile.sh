@@ -10,24 +10,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/jwt-allauth}
 DURATION=${SECONDS_PER_PHASE:-10}
-WORK=$(mktemp -d /tmp/jwt-allauth-perf.XXXXXX)
-DEV_PID=""
-cleanup() {
-    [ -n "$DEV_PID" ] && kill "$DEV_PID" 2>/dev/null && wait "$DEV_PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 export JWT_ALLAUTH_SHARE_DIR
 JWT_ALLAUTH_SHARE_DIR=$(cd "$(dirname "$BIN")" && git rev-parse --show-toplevel)
-# shellcheck source=bench/instance.sh
-. bench/instance.sh
+source bench/instance.sh
+bench_work perf
 
 start_dev ES256 "$WORK/instance"
 URL="http://127.0.0.1:$PORT/jwt-allauth"
 create_user "$WORK/instance" bench@example.com 'Bench-Passw0rd!'
-login_tokens bench@example.com 'Bench-Passw0rd!' 66 "$WORK/tokens"
-ACCESS=$(curl -s -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"Bench-Passw0rd!"}' "$URL/login/" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])')
+login_tokens bench@example.com 'Bench-Passw0rd!' 66 "$WORK/tokens" "$WORK/access"
+ACCESS=$(cat "$WORK/access")
 WORKERS=$(pgrep -f "worker --config $WORK/instance" | paste -sd, -)
 
 # The workers' CPU seconds (user + system) so far, from /proc/<pid>/stat.
