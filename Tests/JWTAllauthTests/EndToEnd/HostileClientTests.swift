@@ -224,11 +224,7 @@ struct HostileClientTests {
         let start = Date()
         let statuses = simultaneously(32) { _ in (try? client.post("/jwt-allauth/login/", json: payload))?.status ?? -1 }
         let elapsed = Date().timeIntervalSince(start)
-        // Sent at once from one address, those past nginx's login burst (20, TestInstance's rate)
-        // may get nginx's 429 before reaching the service, the more often the faster it answers
-        // the first ones; every body that reached it is refused with 400.
-        #expect(statuses.allSatisfy { $0 == 400 || $0 == 429 }, "\(Set(statuses))")
-        #expect(statuses.filter { $0 == 400 }.count >= 21, "\(statuses)")
+        #expect(statuses.allSatisfy { $0 == 400 }, "\(Set(statuses))")
         #expect(elapsed < 2.5, "32 bodies of \(index) keys took \(elapsed) s")
         let duplicate = try client.post("/jwt-allauth/login/", json: #"{"email":"a@example.com","email":"b@example.com","password":"x"}"#)
         #expect(duplicate.status == 401, "a repeated key: the last one wins, as before")
