@@ -211,7 +211,9 @@ struct HostileClientTests {
     // MARK: cheap parsing
 
     @Test func aBodyOfThousandsOfKeysIsRefusedCheaply() throws {
-        let instance = try TestInstance()
+        // The parser is what is tried here: nginx's per-address limit (burst 20) would answer some
+        // of 32 posts at once itself (429) once the workers answer them fast enough.
+        let instance = try TestInstance(credentialRate: "100000r/s")
         var body = "{"
         var index = 0
         while body.utf8.count < 64_000 {

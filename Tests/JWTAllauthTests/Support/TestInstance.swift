@@ -32,7 +32,8 @@ final class TestInstance {
     /// restored backup; by default a fresh one. `engine`: by default the one the test run asks for
     /// (`TestEngine.current`); `postgres`: a database another instance already uses (two hosts).
     init(algorithm: String = "ES256", environment: [String: String] = [:], nginxWorkers: Int = 1, smtp: Bool = false,
-         directory existing: URL? = nil, engine: TestEngine = .current, postgres shared: PostgresDatabase? = nil) throws {
+         directory existing: URL? = nil, engine: TestEngine = .current, postgres shared: PostgresDatabase? = nil,
+         credentialRate: String = "1000r/s") throws {
         mailSink = smtp ? try SMTPSink() : nil
         let engine = shared == nil ? engine : .postgresql
         self.engine = engine
@@ -53,7 +54,7 @@ final class TestInstance {
         process = Process()
         process.executableURL = Self.binary
         process.arguments = ["dev", "--dir", directory.path, "--port", String(port), "--algorithm", algorithm,
-                             "--nginx-workers", String(nginxWorkers), "--credential-rate", "1000r/s"]
+                             "--nginx-workers", String(nginxWorkers), "--credential-rate", credentialRate]
         process.environment = env
         let log = FileHandle(forWritingAtPath: Self.touch(directory.appendingPathComponent("dev.log")))
         process.standardOutput = log
