@@ -231,6 +231,16 @@ public struct Config: Sendable {
         return try parse(yaml: text, environment: environment, baseDirectory: url.deletingLastPathComponent(), path: url.path)
     }
 
+    /// On SQLite a request computes, or waits a moment for a local lock: about twice as many
+    /// running threads in the pool as cores, so that a core taken by a hash (at nice −5) leaves
+    /// the others busy, and few enough that a thread holding the writer lock is seldom preempted
+    /// (README "Sizing"). On PostgreSQL every statement waits for the server, so every thread runs.
+    static func defaultRunningThreads(_ server: Server, _ location: StoreLocation,
+                                      cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
+        if location.engine == .postgreSQL { return server.threads }
+        return min(server.threads, max(1, (2 * cores + server.workers - 1) / server.workers))
+    }
+
     public static func readText(path: String) throws(ConfigError) -> String {
         do {
             return try String(contentsOfFile: path, encoding: .utf8)
@@ -260,11 +270,8 @@ public struct Config: Sendable {
         )
         database.location = try Self.storeLocation(&r, sqlitePath: database.path)
         if case .sqlite(let path) = database.location { database.path = path }
-        // On SQLite a request computes, or waits a moment for a local lock: one running thread per
-        // worker keeps runnable threads at the cores (README "Sizing"). On PostgreSQL every
-        // statement waits for the server's answer, so every thread may run.
         server.runningThreads = try r.int("server.running_threads",
-                                          default: database.location.engine == .postgreSQL ? server.threads : 1,
+                                          default: Self.defaultRunningThreads(server, database.location),
                                           range: 1...server.threads)
 
         let algorithm = try r.choice("tokens.algorithm", default: Algorithm.rs256,

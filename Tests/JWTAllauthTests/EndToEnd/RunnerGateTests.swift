@@ -1,11 +1,11 @@
 import Foundation
 import Testing
 
-/// One worker that lets one thread take requests at a time (`server.running_threads`, the SQLite
-/// default) still answers at once while one of its requests waits for long: a login hashing, a
+/// One worker that lets one thread take requests at a time (`server.running_threads` 1, the
+/// sharpest case of the SQLite default's few) still answers at once while one of its requests waits for long: a login hashing, a
 /// refresh waiting for a writer lock held by another process. The waiting thread gives up its turn
 /// (`LongWait`); without that, every request behind it waits as long as it does.
-@Suite(.serialized, .enabled(if: TestEngine.isSQLite, "the gate's default of one running thread is SQLite's"))
+@Suite(.serialized, .enabled(if: TestEngine.isSQLite, "the gate's default of few running threads is SQLite's"))
 struct RunnerGateTests {
     static let email = "gate@example.com"
 
