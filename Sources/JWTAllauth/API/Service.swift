@@ -66,10 +66,12 @@ public final class Service: Sendable {
         let directory = URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().appendingPathComponent("hashing").path
         let accounts = config.accounts
         do {
-            return try SharedHashingBudget(directory: directory, slots: accounts.hashingConcurrency, wait: accounts.hashingWait)
+            return try SharedHashingBudget(directory: directory, slots: accounts.hashingConcurrency, wait: accounts.hashingWait,
+                                           priority: HashingPriority(nice: accounts.hashingNice))
         } catch {
             logger.error("hashing budget: limiting hashes within this process only", metadata: ["error": "\(error)"])
-            return LocalHashingBudget(slots: accounts.hashingConcurrency, wait: accounts.hashingWait)
+            return LocalHashingBudget(slots: accounts.hashingConcurrency, wait: accounts.hashingWait,
+                                      priority: HashingPriority(nice: accounts.hashingNice))
         }
     }
 

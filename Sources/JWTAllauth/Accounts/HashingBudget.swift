@@ -22,10 +22,12 @@ public final class LocalHashingBudget: HashingBudget, @unchecked Sendable {
     private let condition = NSCondition()
     private var free: Int
     private let wait: TimeInterval
+    private let priority: HashingPriority
 
-    public init(slots: Int, wait: TimeInterval) {
+    init(slots: Int, wait: TimeInterval, priority: HashingPriority = HashingPriority()) {
         self.free = slots
         self.wait = wait
+        self.priority = priority
     }
 
     public func withSlot<T>(_ work: () throws -> T) throws -> T {
@@ -45,6 +47,6 @@ public final class LocalHashingBudget: HashingBudget, @unchecked Sendable {
             condition.signal()
             condition.unlock()
         }
-        return try HashingPriority.raised(work)
+        return try priority.raised(work)
     }
 }

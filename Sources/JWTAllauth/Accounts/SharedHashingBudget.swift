@@ -21,6 +21,7 @@ public final class SharedHashingBudget: HashingBudget, @unchecked Sendable {
     // (a worker opens one budget for its lifetime).
     private let slotPaths: [String]
     private let wait: TimeInterval
+    private let priority: HashingPriority
     /// Threads of the pool waiting for a slot; a release rings the doorbell only for them, so
     /// posts do not pile up in quiet times and wake later waiters for nothing.
     private let waiters: UnsafeAtomic<Int64>
@@ -31,7 +32,7 @@ public final class SharedHashingBudget: HashingBudget, @unchecked Sendable {
     private static let doorbellBytes = 16 + MemoryLayout<sem_t>.size
 
     /// Opens (creating what is missing) the budget of the pool whose run files are in `directory`.
-    public init(directory: String, slots: Int, wait: TimeInterval) throws {
+    init(directory: String, slots: Int, wait: TimeInterval, priority: HashingPriority = HashingPriority()) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         slotPaths = (0..<slots).map { "\(directory)/slot-\($0)" }
         for path in slotPaths {
@@ -40,6 +41,7 @@ public final class SharedHashingBudget: HashingBudget, @unchecked Sendable {
             close(fd)
         }
         self.wait = wait
+        self.priority = priority
         let doorbellPath = directory + "/doorbell"
         let base = try PoolFile.map(doorbellPath, bytes: Self.doorbellBytes) { memory in
             sem_init((memory + 16).bindMemory(to: sem_t.self, capacity: 1), 1, 0)
@@ -53,7 +55,7 @@ public final class SharedHashingBudget: HashingBudget, @unchecked Sendable {
     public func withSlot<T>(_ work: () throws -> T) throws -> T {
         // Raised while waiting too: woken by the doorbell, the thread takes the freed slot at once
         // instead of after the slices of the threads running on its core (an idle slot is lost share).
-        try HashingPriority.raised {
+        try priority.raised {
             let slot = try acquire()
             defer { release(slot) }
             return try work()

@@ -105,6 +105,8 @@ public struct Config: Sendable {
         public var hashingConcurrency: Int
         /// How long a request waits for a hashing slot before it is answered 503.
         public var hashingWait: TimeInterval
+        /// The nice value a thread holding (or waiting for) a slot runs at (`HashingPriority`).
+        public var hashingNice: Int32
     }
 
     public struct MFA: Sendable {
@@ -232,7 +234,7 @@ public struct Config: Sendable {
     }
 
     /// On SQLite a request computes, or waits a moment for a local lock: about twice as many
-    /// running threads in the pool as cores, so that a core taken by a hash (at nice −5) leaves
+    /// running threads in the pool as cores, so that a core taken by a hash (at `accounts.hashing_nice`) leaves
     /// the others busy, and few enough that a thread holding the writer lock is seldom preempted
     /// (README "Sizing"). On PostgreSQL every statement waits for the server, so every thread runs.
     static func defaultRunningThreads(_ server: Server, _ location: StoreLocation,
@@ -376,7 +378,8 @@ public struct Config: Sendable {
             // About half the host's cores by default: hashing never takes more than that from rotations.
             hashingConcurrency: try r.int("accounts.hashing_concurrency", default: max(1, ProcessInfo.processInfo.activeProcessorCount / 2),
                                           range: 1...256),
-            hashingWait: try r.duration("accounts.hashing_wait", default: 3, minimum: 0)
+            hashingWait: try r.duration("accounts.hashing_wait", default: 3, minimum: 0),
+            hashingNice: Int32(try r.int("accounts.hashing_nice", default: Int(HashingPriority.defaultNice), range: -20...0))
         )
         guard accounts.hashingWait <= 30 else {
             throw ConfigError(key: "accounts.hashing_wait", problem: "must be at most 30s (nginx gives up on an answer after 60s)")

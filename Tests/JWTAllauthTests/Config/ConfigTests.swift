@@ -185,4 +185,10 @@ struct ConfigTests {
         // More running than there are threads is a mistake, named by its key.
         #expect(error("server: {threads: 4, running_threads: 5}")?.key == "server.running_threads")
     }
+
+    @Test func theHashingPriorityIsANiceValueNoHigherThanNormal() throws {
+        #expect(try parse("").accounts.hashingNice == -8)
+        #expect(try parse("", ["JWT_ALLAUTH_ACCOUNTS_HASHING_NICE": "-5"]).accounts.hashingNice == -5)
+        #expect(error("accounts: {hashing_nice: 5}")?.key == "accounts.hashing_nice", "a lower priority than the sessions' is no share")
+    }
 }
