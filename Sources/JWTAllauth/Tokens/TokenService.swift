@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,14 +36,13 @@ public final class TokenService: Sendable {
     private let encodedHeaders: [String: [UInt8]]
     /// The headers `mint` writes, recognised in tokens without decoding them.
     private let knownHeaders: [CompactJWS.KnownHeader]
-    private let verifiedAccessTokens = Mutex<[VerifiedToken: TokenClaims]>([:])
-    private let cacheLimit: Int
+    private let verifiedAccessTokens: BoundedMemo<VerifiedToken, TokenClaims>
     /// Tokens longer than this are not even parsed.
     static let maxTokenLength = 8192
 
     public init(keys: KeySet, cacheLimit: Int = 4096) {
         self.keys = keys
-        self.cacheLimit = cacheLimit
+        self.verifiedAccessTokens = BoundedMemo(limit: cacheLimit)
         var headers: [String: [UInt8]] = [:]
         var known: [CompactJWS.KnownHeader] = []
         for key in Array(keys.accessVerifiers.values) + [keys.refreshKey as any SigningKey] {
@@ -72,16 +70,13 @@ public final class TokenService: Sendable {
 
     /// Verifies signature (with the key named by `kid`, pinned to its algorithm), type and time claims.
     public func verify(_ token: String, expecting type: TokenClaims.TokenType, now: Int64) -> Result<TokenClaims, TokenError> {
-        if type == .access, let cached = verifiedAccessTokens.withLock({ $0[VerifiedToken(token)] }) {
+        if type == .access, let cached = verifiedAccessTokens[VerifiedToken(token)] {
             // A signature that verified once verifies forever under the same keys; time still moves.
             return cached.exp > now ? .success(cached) : .failure(.expired(cached))
         }
         let result = verifyUncached(token, expecting: type, now: now)
         if type == .access, case .success(let claims) = result {
-            verifiedAccessTokens.withLock { cache in
-                if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
-                cache[VerifiedToken(token)] = claims
-            }
+            verifiedAccessTokens.remember(claims, for: VerifiedToken(token))
         }
         return result
     }

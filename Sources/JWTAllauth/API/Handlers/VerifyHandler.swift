@@ -1,6 +1,5 @@
 import FastCGI
 import HTTPTypes
-import Synchronization
 
 /// `GET verify/` for nginx `auth_request`: 200 with the caller's claims as headers for a valid
 /// access token, 401 with the usual JSON error otherwise.
@@ -35,13 +34,11 @@ enum VerifyHandler {
             var emailVerified: Bool
         }
 
-        private let fields = Mutex<[Key: HTTPFields]>([:])
-        /// As the verified-token cache: a full memo starts again rather than grow.
-        private let limit = 4096
+        private let fields = BoundedMemo<Key, HTTPFields>(limit: 4096)
 
         func fields(for claims: TokenClaims) -> HTTPFields {
             let key = Key(userID: claims.userID, role: claims.role, session: claims.session, emailVerified: claims.emailVerified)
-            if let made = fields.withLock({ $0[key] }) { return made }
+            if let made = fields[key] { return made }
             let made: HTTPFields = [
                 userID: claims.userID,
                 role: String(claims.role),
@@ -49,10 +46,7 @@ enum VerifyHandler {
                 emailVerified: claims.emailVerified ? "true" : "false",
                 .cacheControl: "no-store",
             ]
-            fields.withLock { memo in
-                if memo.count >= limit { memo.removeAll(keepingCapacity: true) }
-                memo[key] = made
-            }
+            fields.remember(made, for: key)
             return made
         }
     }
