@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 @testable import JWTAllauth
 
 #if canImport(Glibc)
@@ -190,20 +191,42 @@ final class TestInstance {
         try client.post("\(mount)/login/", json: #"{"email":"\#(email)","password":"\#(password)"}"#, headers: headers)
     }
 
+    /// A loopback port for a test server to listen on. Chosen below the kernel's ephemeral range
+    /// (`ip_local_port_range`): a port from that range can be taken, between this check and the
+    /// server's bind, as the local end of any outgoing loopback connection (to PostgreSQL, the SMTP
+    /// sink, nginx), which made nginx fail with EADDRINUSE now and then. Never the same port twice
+    /// in one test run, and only one that binds now.
     static func freePort() -> Int {
+        let low = ephemeralLow
+        return handedOut.withLock { ports in
+            for _ in 0..<1000 {
+                let port = Int.random(in: 10_000..<low)
+                if !ports.contains(port), canBind(port) {
+                    ports.insert(port)
+                    return port
+                }
+            }
+            fatalError("no free loopback port in 10000..<\(low)")
+        }
+    }
+
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    private static var ephemeralLow: Int {
+        let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let low = Int(range.split(whereSeparator: \.isWhitespace).first ?? "") ?? 32768
+        return max(low, 20_000)
+    }
+
+    private static func canBind(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) {
+        return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
+        } == 0
     }
 }
