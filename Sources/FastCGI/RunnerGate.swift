@@ -16,11 +16,18 @@ import Glibc
 /// also woke a sleeping thread, so fewer running threads answer verify/ faster.
 /// Threads beyond the turns are still needed, for the requests that wait: hashing slots, mail
 /// and identity providers, locks held by a stuck process.
+///
+/// One thread may be the server's sweeper (`enrol(sweeper: true)`), outside the turns: it holds no turn
+/// but lends one while it waits for long, and takes it back after (`debt`, paid by the next
+/// runner to finish a request).
 final class RunnerGate: @unchecked Sendable {
     // @unchecked: the semaphore is used only through sem_* calls, which are thread-safe.
     private let semaphore: UnsafeMutablePointer<sem_t>
     /// Set when the server stops: every thread then runs, to find the wake pipe and leave.
     private let open = Atomic<Bool>(false)
+    /// Turns lent by the sweeper and not yet given back: a runner that finishes a request while this
+    /// is positive gives its turn up without passing it on.
+    private let debt = Atomic<Int>(0)
 
     /// The `Turn` of the calling thread, for `yieldCurrentThreadsTurn`.
     private static let threadTurn: pthread_key_t = {
@@ -29,7 +36,10 @@ final class RunnerGate: @unchecked Sendable {
         return key
     }()
 
+    let turns: Int
+
     init(turns: Int) {
+        self.turns = max(1, turns)
         semaphore = .allocate(capacity: 1)
         sem_init(semaphore, 0, UInt32(max(1, turns)))
     }
@@ -42,15 +52,27 @@ final class RunnerGate: @unchecked Sendable {
     /// A thread's place in the gate; it holds a turn between `take` and `yield`.
     final class Turn {
         private let gate: RunnerGate
-        private var held = false
+        /// The sweeper's turn is not one of the gate's: it is lent while it waits, not given up.
+        private let sweeper: Bool
+        private var held: Bool
 
-        fileprivate init(gate: RunnerGate) { self.gate = gate }
+        init(gate: RunnerGate, sweeper: Bool) {
+            self.gate = gate
+            self.sweeper = sweeper
+            held = sweeper
+        }
 
         /// Waits for a turn unless the thread holds one already (a thread keeps its turn from one
         /// request to the next: handing it over each time would wake another thread per request).
+        /// A runner first pays back a turn the sweeper lent; the sweeper takes its lent turn back
+        /// without waiting.
         func take() {
-            guard !held else { return }
-            gate.acquire()
+            if sweeper {
+                if !held { gate.reclaim() }
+            } else {
+                if held, gate.payDebt() { held = false }
+                if !held { gate.acquire() }
+            }
             held = true
         }
 
@@ -63,8 +85,8 @@ final class RunnerGate: @unchecked Sendable {
 
     /// Makes the calling thread's `Turn`, found again by `yieldCurrentThreadsTurn`; `leave` when
     /// the thread ends.
-    func enrol() -> Turn {
-        let turn = Turn(gate: self)
+    func enrol(sweeper: Bool = false) -> Turn {
+        let turn = Turn(gate: self, sweeper: sweeper)
         pthread_setspecific(Self.threadTurn, Unmanaged.passRetained(turn).toOpaque())
         return turn
     }
@@ -97,4 +119,22 @@ final class RunnerGate: @unchecked Sendable {
     }
 
     private func release() { sem_post(semaphore) }
+
+    /// The sweeper, back from a long wait, takes its lent turn back: a free one if there is one,
+    /// else from the next runner that finishes a request.
+    private func reclaim() {
+        if open.load(ordering: .sequentiallyConsistent) || sem_trywait(semaphore) == 0 { return }
+        debt.add(1, ordering: .sequentiallyConsistent)
+    }
+
+    /// True when the calling runner should give up its turn to pay back one the sweeper lent.
+    private func payDebt() -> Bool {
+        var owed = debt.load(ordering: .relaxed)
+        while owed > 0 {
+            let (exchanged, current) = debt.compareExchange(expected: owed, desired: owed - 1, ordering: .sequentiallyConsistent)
+            if exchanged { return true }
+            owed = current
+        }
+        return false
+    }
 }

@@ -17,7 +17,9 @@ import Glibc
         let listenFD: Int32
         let server: FastCGIServer<Void>
 
-        init(threads: Int) throws {
+        /// `stuck`: a request for /stuck/ blocks its thread until this is signalled, without
+        /// announcing a long wait (as a thread preempted for long, or blocked where no one said so).
+        init(threads: Int, runningThreads: Int? = nil, stuck: DispatchSemaphore? = nil) throws {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("fcgi-test-\(UUID().uuidString.prefix(8)).sock").path
             let listenFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
             var address = Self.address(path)
@@ -27,9 +29,10 @@ import Glibc
             guard bound == 0, listen(listenFD, 64) == 0 else { throw POSIXError(.EADDRINUSE) }
             self.path = path
             self.listenFD = listenFD
-            server = FastCGIServer<Void>(listenFD: listenFD, threads: threads, maxBodyBytes: 1024, logger: Logger(label: "test"),
-                                         makeState: {}, handler: { request, _ in
-                Response(status: .ok, body: Array("path=\(request.path) body=\(request.body.count)".utf8))
+            server = FastCGIServer<Void>(listenFD: listenFD, threads: threads, runningThreads: runningThreads, maxBodyBytes: 1024,
+                                         logger: Logger(label: "test"), makeState: {}, handler: { request, _ in
+                if request.path == "/stuck/" { stuck?.wait() }
+                return Response(status: .ok, body: Array("path=\(request.path) body=\(request.body.count)".utf8))
             })
             try server.start()
         }
@@ -150,6 +153,32 @@ import Glibc
         let second = Self.request(id: 1, path: "/second/")
         _ = write(other, second, second.count)
         #expect(Self.answer(other, timeout: 2)?.hasSuffix("path=/second/ body=0") == true)
+    }
+
+    /// With one running thread, a request that holds it without announcing a long wait must not
+    /// hold up the requests behind it: the sweeper, which no request wakes, finds them ready and
+    /// answers them within its pace (1 ms while requests come).
+    @Test func theSweeperAnswersWhileTheOnlyRunningThreadIsStuck() throws {
+        let release = DispatchSemaphore(value: 0)
+        let fixture = try Fixture(threads: 4, runningThreads: 1, stuck: release)
+        let stuckConnection = try fixture.connect()
+        defer { close(stuckConnection) }
+        let stuck = Self.request(id: 1, path: "/stuck/")
+        _ = write(stuckConnection, stuck, stuck.count)
+        usleep(100_000)  // the running thread holds /stuck/ by now
+        let other = try fixture.connect()
+        defer { close(other) }
+        var slowest = 0.0
+        for index in 1...20 {
+            let started = Date()
+            let sent = Self.request(id: 1, path: "/quick\(index)/")
+            _ = write(other, sent, sent.count)
+            #expect(Self.answer(other, timeout: 1)?.hasSuffix("path=/quick\(index)/ body=0") == true)
+            slowest = max(slowest, Date().timeIntervalSince(started))
+        }
+        #expect(slowest < 0.1, "the slowest answer behind the stuck thread took \(slowest) s")
+        release.signal()
+        #expect(Self.answer(stuckConnection)?.hasSuffix("path=/stuck/ body=0") == true)
     }
 
     @Test func garbageClosesOnlyThatConnection() throws {

@@ -233,14 +233,15 @@ public struct Config: Sendable {
         return try parse(yaml: text, environment: environment, baseDirectory: url.deletingLastPathComponent(), path: url.path)
     }
 
-    /// On SQLite a request computes, or waits a moment for a local lock: about twice as many
-    /// running threads in the pool as cores, so that a core taken by a hash (at `accounts.hashing_nice`) leaves
-    /// the others busy, and few enough that a thread holding the writer lock is seldom preempted
-    /// (README "Sizing"). On PostgreSQL every statement waits for the server, so every thread runs.
+    /// On SQLite a request computes, or waits a moment for a local lock: as many running threads
+    /// in the pool as cores, so that a thread holding the writer lock is seldom preempted and no
+    /// request wakes a second thread of its worker (README "Sizing"). A running thread that shares
+    /// its core with a hash (at `accounts.hashing_nice`) is covered by its worker's sweeper. On
+    /// PostgreSQL every statement waits for the server, so every thread runs.
     static func defaultRunningThreads(_ server: Server, _ location: StoreLocation,
                                       cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
         if location.engine == .postgreSQL { return server.threads }
-        return min(server.threads, max(1, (2 * cores + server.workers - 1) / server.workers))
+        return min(server.threads, max(1, (cores + server.workers - 1) / server.workers))
     }
 
     public static func readText(path: String) throws(ConfigError) -> String {

@@ -174,11 +174,12 @@ struct ConfigTests {
         #expect(error("verify:\n  cache: 1.5s\n")?.key == "verify.cache", "nginx counts whole seconds")
     }
 
-    @Test func twiceTheCoresRunAtOnceAcrossThePoolOnSQLiteAndEveryThreadOnPostgreSQL() throws {
+    @Test func asManyRunAtOnceAcrossThePoolAsCoresOnSQLiteAndEveryThreadOnPostgreSQL() throws {
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        #expect(try parse("").server.runningThreads == min(16, max(1, cores)), "2 workers: the cores' count each")
+        #expect(try parse("").server.runningThreads == min(16, max(1, (cores + 1) / 2)), "2 workers: half the cores each")
         let server = try parse("server: {workers: 3, threads: 64}").server
-        #expect(Config.defaultRunningThreads(server, .sqlite(path: "x"), cores: 8) == 6, "16 running threads over 3 workers")
+        #expect(Config.defaultRunningThreads(server, .sqlite(path: "x"), cores: 8) == 3, "8 running threads over 3 workers, rounded up")
+        #expect(Config.defaultRunningThreads(server, .sqlite(path: "x"), cores: 2) == 1)
         #expect(Config.defaultRunningThreads(server, .sqlite(path: "x"), cores: 1) == 1)
         #expect(try parse("server: {threads: 8}", ["JWT_ALLAUTH_SERVER_RUNNING_THREADS": "3"]).server.runningThreads == 3)
         #expect(try parse("server: {threads: 8}\ndatabase: {url: 'postgresql://auth@db/auth'}").server.runningThreads == 8)
