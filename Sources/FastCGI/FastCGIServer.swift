@@ -9,8 +9,9 @@ import Glibc
 
 /// Answers FastCGI requests on an inherited listening socket with `handler`, on `threads` threads
 /// that share one epoll set, of which at most `runningThreads` take requests at once (a
-/// `RunnerGate`; the others stand in for threads that announce a long wait, `yieldTurn`). Each
-/// thread owns one `State` (e.g. its database connection), made by `makeState`.
+/// `RunnerGate`; the others stand in for threads that announce a long wait, `yieldTurn`), and
+/// one sweeper takes the requests they leave waiting (`hasSweeper`). Each thread owns one `State`
+/// (e.g. its database connection), made by `makeState`.
 ///
 /// Why an event loop and not one blocking accept loop per thread (libfcgi's model, used before):
 /// nginx keeps upstream connections open (`fastcgi_keep_conn`), and a thread blocked on a kept
@@ -41,8 +42,8 @@ public final class FastCGIServer<State>: @unchecked Sendable {
     private let finished = DispatchGroup()
 
     /// With fewer turns than threads, thread 0 is the sweeper: it takes no turn and never waits in
-    /// epoll_wait, so no request wakes it; every `sweepInterval` it takes the requests that are
-    /// ready and that no runner has taken (all busy, or preempted), and then sleeps again. With one
+    /// epoll_wait, so no request wakes it; every few milliseconds (`SweepPace`) it takes the
+    /// requests that are ready and that no runner has taken (all busy, or preempted), then sleeps. With one
     /// turn per worker this answers as fast as a single thread (no second thread woken per request,
     /// README "Sizing") without leaving the ready list to a runner that shares its core with a hash.
     private var hasSweeper: Bool { gate.turns < threadCount }

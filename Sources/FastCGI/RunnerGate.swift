@@ -17,9 +17,9 @@ import Glibc
 /// Threads beyond the turns are still needed, for the requests that wait: hashing slots, mail
 /// and identity providers, locks held by a stuck process.
 ///
-/// One thread may be the server's sweeper (`enrol(sweeper: true)`), outside the turns: it holds no turn
-/// but lends one while it waits for long, and takes it back after (`debt`, paid by the next
-/// runner to finish a request).
+/// One thread may be the server's sweeper (`enrol(sweeper: true)`), outside the turns: it holds
+/// no turn but lends one while it waits for long, and takes it back after (`debt`, paid by the
+/// next runner to finish a request).
 final class RunnerGate: @unchecked Sendable {
     // @unchecked: the semaphore is used only through sem_* calls, which are thread-safe.
     private let semaphore: UnsafeMutablePointer<sem_t>
