@@ -81,6 +81,11 @@ final class RunnerGate: @unchecked Sendable {
             held = false
             gate.release()
         }
+
+        /// The thread ends: a runner passes its turn on; the sweeper's was never one of the gate's.
+        fileprivate func end() {
+            if sweeper { held = false } else { yield() }
+        }
     }
 
     /// Makes the calling thread's `Turn`, found again by `yieldCurrentThreadsTurn`; `leave` when
@@ -92,7 +97,7 @@ final class RunnerGate: @unchecked Sendable {
     }
 
     func leave(_ turn: Turn) {
-        turn.yield()
+        turn.end()
         if let pointer = pthread_getspecific(Self.threadTurn) {
             pthread_setspecific(Self.threadTurn, nil)
             Unmanaged<Turn>.fromOpaque(pointer).release()
