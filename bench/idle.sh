@@ -12,16 +12,7 @@ source bench/instance.sh
 bench_work idle
 start_dev ES256 "$WORK/instance"
 sleep 2
-master=$(pgrep -P "$DEV_PID" -f " serve " | head -1)
-ticks() {  # the workers' utime + stime so far, in clock ticks
-    local sum=0 pid
-    for pid in $(pgrep -P "$master" -f " worker "); do
-        sum=$((sum + $(awk '{print $14 + $15}' /proc/"$pid"/stat)))
-    done
-    echo "$sum"
-}
-before=$(ticks)
+before=$(workers_cpu_seconds)
 sleep "$IDLE_SECONDS"
-after=$(ticks)
-hz=$(getconf CLK_TCK)
-python3 -c "t = ($after - $before) / $hz; print(f'idle workers: {t:.2f} CPU s in $IDLE_SECONDS s = {100 * t / $IDLE_SECONDS:.2f} % of one core')"
+after=$(workers_cpu_seconds)
+python3 -c "t = $after - $before; print(f'idle workers: {t:.2f} CPU s in $IDLE_SECONDS s = {100 * t / $IDLE_SECONDS:.2f} % of one core')"

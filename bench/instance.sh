@@ -81,3 +81,13 @@ login_tokens() {
     fi
     rm -f "$headers" "$body"
 }
+
+# workers_cpu_seconds: the CPU seconds (user + system, /proc/<pid>/stat) the workers of the
+# instance start_dev started have used so far; CPU time, so other load on the machine does not
+# inflate it.
+workers_cpu_seconds() {
+    local master pid
+    master=$(pgrep -P "$DEV_PID" -f " serve " | head -1)
+    for pid in $(pgrep -P "$master" -f " worker "); do cat "/proc/$pid/stat"; done |
+        awk -v tick="$(getconf CLK_TCK)" '{ sum += ($14 + $15) / tick } END { printf "%.3f\n", sum }'
+}

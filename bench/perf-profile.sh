@@ -22,25 +22,16 @@ login_tokens bench@example.com 'Bench-Passw0rd!' 66 "$WORK/tokens" "$WORK/access
 ACCESS=$(cat "$WORK/access")
 WORKERS=$(pgrep -f "worker --config $WORK/instance" | paste -sd, -)
 
-# The workers' CPU seconds (user + system) so far, from /proc/<pid>/stat.
-cpu_seconds() {
-    local total=0 pid
-    for pid in ${WORKERS//,/ }; do
-        total=$(awk -v t="$total" '{print t + $14 + $15}' "/proc/$pid/stat")
-    done
-    python3 -c "import os; print($total / os.sysconf('SC_CLK_TCK'))"
-}
-
 # $1 label; the rest: wrk arguments.
 phase() {
     local label=$1; shift
     local before after out sent
-    before=$(cpu_seconds)
+    before=$(workers_cpu_seconds)
     perf record -q -e cpu-clock -g -p "$WORKERS" -o "$WORK/$label.perf" -- sleep "$DURATION" >/dev/null 2>&1 &
     local perf_pid=$!
     out=$(wrk -t2 -c64 -d"${DURATION}s" "$@" 2>&1)
     wait "$perf_pid" || true
-    after=$(cpu_seconds)
+    after=$(workers_cpu_seconds)
     sent=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$out")
     printf '\n== %s: %s req/s, %.1f µs of worker CPU per request (%s)\n' "$label" \
         "$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out")" \

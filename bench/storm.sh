@@ -58,22 +58,15 @@ fi
 ITERATIONS=$(sed -n 's/^ *password_iterations: *\([0-9]*\).*/\1/p' "$WORK/instance/config.yaml")
 create_user "$WORK/instance" "$EMAIL" "$PASSWORD"
 
-worker_cpu() {  # CPU seconds (user + system) the pool's workers have used so far
-    local master
-    master=$(pgrep -P "$DEV_PID" -f " serve " | head -1)
-    for pid in $(pgrep -P "$master" -f " worker "); do cat "/proc/$pid/stat"; done |
-        awk -v tick="$(getconf CLK_TCK)" '{ sum += ($14 + $15) / tick } END { printf "%.3f\n", sum }'
-}
-
 # Five logins one at a time on the quiet pool: the workers' CPU seconds per login are one hash on
 # one core (+ ~5 ms of RS256 signature and a small write, outside the hashing slot). CPU time, not
 # wall time: other load on the machine does not inflate it. The best wall time is shown beside it.
-CPU_BEFORE=$(worker_cpu)
+CPU_BEFORE=$(workers_cpu_seconds)
 WALL_S=$(for _ in 1 2 3 4 5; do
     curl -s -o /dev/null -w '%{time_total}\n' -H 'Content-Type: application/json' \
         -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" "http://127.0.0.1:$PORT/jwt-allauth/login/"
 done | sort -n | head -1)
-HASH_S=$(python3 -c "print(f'{($(worker_cpu) - $CPU_BEFORE) / 5:.3f}')")
+HASH_S=$(python3 -c "print(f'{($(workers_cpu_seconds) - $CPU_BEFORE) / 5:.3f}')")
 
 login_tokens "$EMAIL" "$PASSWORD" $((CHAINS + 2)) "$WORK/tokens"  # wrk's script check takes one token per thread
 read -r a_rps a_p50 a_p99 a_mean _ a_busy a_other a_errors <<<"$(refresh_run "$WORK/tokens")"
@@ -83,9 +76,9 @@ STORM_SECONDS=$((DURATION + 4))
 wrk -t2 -c"$STORM" -d"${STORM_SECONDS}s" --timeout 10s -s bench/login.lua "http://127.0.0.1:$PORT/jwt-allauth/login/" >"$WORK/storm.out" 2>&1 &
 STORM_PID=$!
 sleep 2  # the storm's queue fills
-STORM_CPU_BEFORE=$(worker_cpu); STORM_CPU_STARTED=$(date +%s.%N)
+STORM_CPU_BEFORE=$(workers_cpu_seconds); STORM_CPU_STARTED=$(date +%s.%N)
 read -r s_rps s_p50 s_p99 s_mean _ s_busy s_other s_errors <<<"$(refresh_run "$WORK/storm-tokens")"
-WORKER_CORES=$(python3 -c "print(f'{($(worker_cpu) - $STORM_CPU_BEFORE) / ($(date +%s.%N) - $STORM_CPU_STARTED):.2f}')")
+WORKER_CORES=$(python3 -c "print(f'{($(workers_cpu_seconds) - $STORM_CPU_BEFORE) / ($(date +%s.%N) - $STORM_CPU_STARTED):.2f}')")
 wait "$STORM_PID"; STORM_PID=""
 read -r _ _ _ l_mean l_ok l_busy l_other l_errors <<<"$(wrk_summary <"$WORK/storm.out")"
 
