@@ -43,9 +43,10 @@ public final class FastCGIServer<State>: @unchecked Sendable {
 
     /// With fewer turns than threads, thread 0 is the sweeper: it takes no turn and never waits in
     /// epoll_wait, so no request wakes it; every few milliseconds (`SweepPace`) it takes the
-    /// requests that are ready and that no runner has taken (all busy, or preempted), then sleeps. With one
-    /// turn per worker this answers as fast as a single thread (no second thread woken per request,
-    /// README "Sizing") without leaving the ready list to a runner that shares its core with a hash.
+    /// requests that are ready and that no runner has taken (all busy, or preempted), then sleeps.
+    /// With one turn per worker this answers as fast as a single thread (no second thread woken per
+    /// request, README "Sizing") without leaving the ready list to a runner that shares its core
+    /// with a hash.
     private var hasSweeper: Bool { gate.turns < threadCount }
     /// Events taken by any thread, for the sweeper's pace (relaxed: only whether it moved matters).
     private let handled = Atomic<Int>(0)

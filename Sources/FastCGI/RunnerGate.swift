@@ -41,7 +41,7 @@ final class RunnerGate: @unchecked Sendable {
     init(turns: Int) {
         self.turns = max(1, turns)
         semaphore = .allocate(capacity: 1)
-        sem_init(semaphore, 0, UInt32(max(1, turns)))
+        sem_init(semaphore, 0, UInt32(self.turns))
     }
 
     deinit {

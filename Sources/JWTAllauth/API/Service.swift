@@ -65,13 +65,13 @@ public final class Service: Sendable {
     static func hashingBudget(_ config: Config, logger: Logger) -> HashingBudget {
         let directory = URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().appendingPathComponent("hashing").path
         let accounts = config.accounts
+        let priority = HashingPriority(nice: accounts.hashingNice)
         do {
             return try SharedHashingBudget(directory: directory, slots: accounts.hashingConcurrency, wait: accounts.hashingWait,
-                                           priority: HashingPriority(nice: accounts.hashingNice))
+                                           priority: priority)
         } catch {
             logger.error("hashing budget: limiting hashes within this process only", metadata: ["error": "\(error)"])
-            return LocalHashingBudget(slots: accounts.hashingConcurrency, wait: accounts.hashingWait,
-                                      priority: HashingPriority(nice: accounts.hashingNice))
+            return LocalHashingBudget(slots: accounts.hashingConcurrency, wait: accounts.hashingWait, priority: priority)
         }
     }
 

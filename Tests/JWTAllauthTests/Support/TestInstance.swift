@@ -212,11 +212,11 @@ final class TestInstance {
 
     private static let handedOut = Mutex<Set<Int>>([])
 
-    private static var ephemeralLow: Int {
+    private static let ephemeralLow: Int = {
         let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
         let low = Int(range.split(whereSeparator: \.isWhitespace).first ?? "") ?? 32768
         return max(low, 20_000)
-    }
+    }()
 
     private static func canBind(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
