@@ -174,6 +174,9 @@ struct InviteCommand: ParsableCommand {
             print("invited user \(userID) <\(address)> role \(role); the invitation mail is queued")
         case .emailTaken:
             throw ValidationError("an account with \(address) exists already")
+        case .notAllowed, .roleAboveInviter:
+            // Only an account's invitation is limited by its role; the operator's never is.
+            preconditionFailure("the operator's invitation was refused for a role")
         }
     }
 }

@@ -5,8 +5,13 @@ extension RequestBody {
     /// A required e-mail address, trimmed and lower-cased (addresses compare case-insensitively).
     mutating func emailAddress(_ name: String = "email", maxLength: Int = EmailAddressFormat.maxLength) -> String? {
         guard let text = plainText(name, maxLength: maxLength) else { return nil }
-        guard EmailAddressFormat.isValid(text) else {
+        switch EmailAddressFormat.problem(text) {
+        case nil: break
+        case .invalid:
             fail(name, "Enter a valid email address.")
+            return nil
+        case .unicodeDomain:
+            fail(name, "Write the domain of this address in its ASCII (xn--) form.")
             return nil
         }
         return UserStore.normalise(text)
@@ -15,11 +20,16 @@ extension RequestBody {
     /// An optional first or last name: letters of any script, spaces, hyphens, apostrophes and
     /// periods, stored as typed (SPEC "Deliberate differences": `O'Brien`, `Love-lace`).
     mutating func personName(_ name: String) -> String {
-        guard let text = plainText(name, required: false, allowBlank: true, maxLength: 150) else { return "" }
+        personName(name, required: false) ?? ""
+    }
+
+    /// The same rules for `user/`: PUT requires the field, PATCH may leave it out (nil).
+    mutating func personName(_ name: String, required: Bool) -> String? {
+        guard let text = plainText(name, required: required, allowBlank: true, maxLength: 150) else { return nil }
         let allowed: Set<Unicode.Scalar> = [" ", "-", "'", "\u{2019}", "."]
         guard text.unicodeScalars.allSatisfy({ allowed.contains($0) || $0.properties.isAlphabetic || $0.properties.generalCategory == .nonspacingMark }) else {
             fail(name, "Incorrect format")
-            return ""
+            return nil
         }
         return text
     }

@@ -45,6 +45,37 @@ extension HandlerContext {
         return capability
     }
 
+    /// A page with a plain HTML form that posts back to us (no script needed): the answer sets the
+    /// CSRF cookie (a well-formed existing value is kept) and the template gets its value as
+    /// `csrf_token`, for the form's hidden `csrfmiddlewaretoken` field.
+    func formPage(_ template: PageTemplate, for request: Request, _ configure: (inout PageContext) -> Void) throws -> Response {
+        let csrf = request.cookies[Self.csrfCookieName].flatMap { Self.isWellFormedCSRF($0) ? $0 : nil } ?? Self.newCSRFValue()
+        var response = try page(template, for: request) { page in
+            page.csrfToken = csrf
+            configure(&page)
+        }
+        response.setCookie(Self.csrfCookie(beside: config.cookies.passwordSet), value: csrf)
+        return response
+    }
+
+    /// The POST of a `formPage` form: its `csrfmiddlewaretoken` field (or an `X-CSRFToken` header)
+    /// equals the CSRF cookie, and the `Origin`, when the browser sends one, is ours or allowed.
+    /// A form on another site can set neither. 403 otherwise; nothing is done.
+    func requireSameSiteForm(_ request: Request) throws {
+        try requireAllowedOriginIfSent(request)
+        guard let expected = request.cookies[Self.csrfCookieName], !expected.isEmpty else {
+            throw APIError.forbidden("CSRF Failed: CSRF cookie not set.", code: "csrf_failed")
+        }
+        var body = try RequestBody(request)
+        let field = body.string("csrfmiddlewaretoken", required: false, maxLength: 64)
+        guard let presented = field ?? request.headerFields[Self.csrfHeader], !presented.isEmpty else {
+            throw APIError.forbidden("CSRF Failed: CSRF token missing.", code: "csrf_failed")
+        }
+        guard constantTimeEquals(Array(presented.utf8), Array(expected.utf8)) else {
+            throw APIError.forbidden("CSRF Failed: CSRF token incorrect.", code: "csrf_failed")
+        }
+    }
+
     /// 401 for a capability that is spent, superseded, expired or unknown, or whose account is inactive.
     static let capabilityNotValid = APIError.unauthorized("Token is invalid or expired", code: "token_not_valid", challenge: "Cookie")
 
@@ -62,11 +93,12 @@ extension HandlerContext {
 }
 
 extension Response {
-    /// `302 Found` to `location` (a path or an absolute URL), never cached: it may carry cookies.
-    static func redirect(to location: String) -> Response {
+    /// `302 Found` (or `status`: `303 See Other` after a form's POST) to `location` (a path or an
+    /// absolute URL), never cached: it may carry cookies.
+    static func redirect(to location: String, status: HTTPResponse.Status = .found) -> Response {
         var fields = HTTPFields()
         fields[.location] = location
         fields[.cacheControl] = "no-store"
-        return Response(status: .found, headerFields: fields)
+        return Response(status: status, headerFields: fields)
     }
 }

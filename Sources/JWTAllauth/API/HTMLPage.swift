@@ -31,10 +31,11 @@ extension HandlerContext {
     /// the verification failure (400) answer with. `ignoringCapability`: a form page in its
     /// "link invalid" variant whatever cookie an earlier link left in the browser.
     func page(_ template: PageTemplate, for request: Request, status: HTTPResponse.Status = .ok,
-              ignoringCapability: Bool = false) throws -> Response {
+              ignoringCapability: Bool = false, _ configure: (inout PageContext) -> Void = { _ in }) throws -> Response {
         let nonce = Self.makeNonce()
         var context = pageContext(template, for: request, nonce: nonce)
         if ignoringCapability { context.hasCapability = false }
+        configure(&context)
         return .html(try service.templates.page(template, context, language: language), nonce: nonce, status: status)
     }
 
@@ -65,7 +66,7 @@ extension HandlerContext {
                                           scope: provider.scopes.joined(separator: " "))
             }
             return context
-        case .verified, .verificationFailed, .verificationSent, .passwordResetComplete:
+        case .verified, .verificationFailed, .verificationSent, .passwordResetComplete, .confirmEmail:
             return context
         }
         context.hasCapability = request.cookies[capability.name].map { !$0.isEmpty && $0 != "\"\"" } ?? false

@@ -70,8 +70,21 @@ struct HandlerContext {
 
     private static let bearer = Array("Bearer".utf8)
 
-    /// Authenticates the request by its access token, statelessly unless the session check is on.
-    func authenticate(_ request: Request) throws -> AccessIdentity {
+    /// The caller of an endpoint that acts for a user: a valid access token (and, with the session
+    /// check on, a live session) whose account row exists and is active. Rights come from that row.
+    func authenticate(_ request: Request) throws -> Principal {
+        let identity = try verifyAccessToken(request)
+        switch try Principal.authenticated(userID: identity.userID, session: identity.claims.session, users: users) {
+        case .success(let principal): return principal
+        case .failure(.noAccount): throw APIError.unauthorized("User not found", code: "user_not_found")
+        case .failure(.inactive): throw APIError.unauthorized("User is inactive", code: "user_inactive")
+        }
+    }
+
+    /// Checks the access token alone, statelessly unless the session check is on: for `verify/`,
+    /// which answers nginx's `auth_request` from the token's claims and acts for nobody. Endpoints
+    /// that act for a user call `authenticate`.
+    func verifyAccessToken(_ request: Request) throws -> AccessIdentity {
         let token: String
         do {
             token = try Self.bearerToken(request)
@@ -107,7 +120,13 @@ struct HandlerContext {
     /// Defence in depth beside SameSite. Requests without `Origin` (native apps) pass; in body
     /// mode there is no ambient cookie to abuse, so nothing is checked.
     func requireAllowedOrigin(_ request: Request) throws {
-        guard config.cookies.refreshAsCookie, let origin = request.headerFields[.origin] else { return }
+        guard config.cookies.refreshAsCookie else { return }
+        try requireAllowedOriginIfSent(request)
+    }
+
+    /// An `Origin` header, when the client sent one, names this service or an allowed origin.
+    func requireAllowedOriginIfSent(_ request: Request) throws {
+        guard let origin = request.headerFields[.origin] else { return }
         let normalised = origin.hasSuffix("/") ? String(origin.dropLast()) : origin
         if normalised == config.server.publicURL || config.cookies.allowedOrigins.contains(normalised) { return }
         throw APIError.forbidden("Origin \(origin) is not allowed.", code: "origin_not_allowed")

@@ -71,13 +71,17 @@ struct Router: Sendable {
     }
 
     private func answer(_ route: Route, method: HTTPRequest.Method, parameters: [String: String]) -> Match {
-        // HEAD is answered by the GET handler (the body is dropped by `App`).
-        let wanted = method == .head ? HTTPRequest.Method.get : method
-        if let handler = route.handlers.first(where: { $0.0 == wanted })?.1 {
+        if let handler = route.handlers.first(where: { $0.0 == method })?.1 {
+            return .handler(handler, parameters: parameters)
+        }
+        // HEAD is answered by the GET handler (the body is dropped by `App`), unless the route has
+        // a HEAD handler of its own: a link whose GET acts (`Service.addLinkRoute`) must not act
+        // for a mail scanner's HEAD.
+        if method == .head, let handler = route.handlers.first(where: { $0.0 == .get })?.1 {
             return .handler(handler, parameters: parameters)
         }
         var allowed = route.handlers.map(\.0)
-        if allowed.contains(.get) { allowed.append(.head) }
+        if allowed.contains(.get) && !allowed.contains(.head) { allowed.append(.head) }
         return .methodNotAllowed(allowed)
     }
 }

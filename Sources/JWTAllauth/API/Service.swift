@@ -95,6 +95,7 @@ public final class Service: Sendable {
         router.add("user/", .patch, UserDetailsHandler.patch)
         router.add("sessions/", .get, SessionsHandler.list)
         router.add("sessions/<id>/", .delete, SessionsHandler.delete)
+        router.add("reauthenticate/", .post, ReauthenticationHandler.post)
 
         // Built-in pages; a configured redirect replaces the page it names (as in the reference).
         router.add("registration/account_email_verification_sent/", .get, PageHandler.show(.verificationSent))
@@ -130,16 +131,27 @@ public final class Service: Sendable {
             router.add("registration/", .post, RegistrationHandler.register)
         }
         if accounts.invitations || accounts.emailVerification != .none {
-            router.add("registration/verification/<key>/", .get, RegistrationHandler.verify)
+            addLinkRoute("registration/verification/<key>/", to: &router, get: RegistrationHandler.verify)
+            router.add("registration/verification/<key>/", .post, RegistrationHandler.confirm)
         }
         router.add("password/change/", .post, PasswordChangeHandler.post)
         router.add("password/reset/", .post, PasswordResetHandler.request)
-        router.add("password/reset/confirm/<uidb64>/<token>/", .get, PasswordResetHandler.confirm)
+        addLinkRoute("password/reset/confirm/<uidb64>/<token>/", to: &router, get: PasswordResetHandler.confirm)
         router.add("password/reset/set-new/", .post, SetPasswordHandler.resetSetNew)
         if accounts.invitations {
             router.add("registration/user-register/", .post, InvitationHandler.invite)
             router.add("registration/set-password/", .post, SetPasswordHandler.invitationSetPassword)
         }
+    }
+
+    /// A link from a mail. Its GET may act (hand over a capability; confirm, under
+    /// `accounts.confirm_email_on_get`), so its HEAD, which mail scanners and link previews send,
+    /// gets an answer of its own that reads and changes nothing.
+    private static func addLinkRoute(_ pattern: String, to router: inout Router, get: @escaping Router.Handler) {
+        router.add(pattern, .get, get)
+        router.add(pattern, .head, { _, _ in
+            Response(status: .ok, headerFields: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"])
+        })
     }
 
     /// Social login (reference §2.24), routed when at least one provider is configured.

@@ -14,7 +14,7 @@ public struct AccountAdministration {
     /// Creates the invited account and queues its invitation mail.
     public func invite(_ invitee: Invitee, now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> InvitationOutcome {
         let mailer = AccountMailer(config: config, templates: try TemplateLibrary(config.templates), outbox: Outbox(db))
-        return try Invitations(db: db, config: config, mailer: mailer).invite(invitee, now: now)
+        return try Invitations(db: db, config: config, mailer: mailer).invite(invitee, by: .operator, now: now)
     }
 
     public enum Failure: Error, Equatable { case noSuchAccount }

@@ -32,18 +32,41 @@ struct CapabilityRedemption {
         // account is re-read under the lock (a deactivation in between wins). Durable: the old
         // password stops working.
         return try db.transaction(.immediate, durability: .full) { () throws -> CapabilityOutcome in
+            let users = UserStore(db)
             guard let userID = try tokens.consume(capability, purpose, now: now),
-                  let user = try UserStore(db).findLocked(id: userID), user.isActive
+                  var user = try users.findLocked(id: userID), user.isActive
             else { return .invalid }
             if purpose == .passwordSetAccess {
-                // The invitation is accepted: its link stops working even without revocation.
+                // The invitation is accepted: its link and every capability it handed over stop
+                // working even without revocation.
                 try tokens.revoke(.invitation, userID: user.id)
                 try tokens.revoke(.emailConfirmation, userID: user.id)
+                try tokens.revoke(.passwordSetAccess, userID: user.id)
+            }
+            if !user.emailVerified {
+                // Whoever holds the capability read the mailbox: the address is confirmed. A reset
+                // of an unconfirmed account is its owner taking it over from whoever signed it up
+                // (allauth's behaviour), so nothing that sign-up added survives: its sessions, its
+                // second factors and its provider connections.
+                try users.markVerified(userID: user.id)
+                try OneTimeTokens(db).revoke(.emailConfirmation, userID: user.id)
+                if purpose == .passwordResetAccess { try dropWaysIn(userID: user.id) }
+                user.emailVerified = true
             }
             try CredentialChange(db: db, config: config).apply(to: user, passwordHash: passwordHash)
             // A reset or an accepted invitation always ends signed in (or at the second factor),
             // revocation or not.
             return .passwordSet(user, signIn: try SignIn(db: db, config: config, issuer: issuer).finish(user, device: device, now: now))
         }
+    }
+
+    /// Every session, second factor, MFA challenge and provider connection of the account.
+    private func dropWaysIn(userID: Int64) throws {
+        try Whitelist(db).revoke(userID: userID)
+        let challenges = ChallengeStore(db: db)
+        try challenges.deleteAll(userID: userID)
+        try challenges.clearFailures(userID: userID)
+        try AuthenticatorStore(db).removeAll(userID: userID)
+        try SocialAccounts(db).deleteAll(userID: userID)
     }
 }

@@ -15,10 +15,22 @@ public struct Invitee: Sendable {
     }
 }
 
+/// Who asks for an invitation.
+public enum Inviter: Sendable {
+    /// An account over the API: its row's current role decides what it may do.
+    case account(Principal)
+    /// The operator at the command line (`jwt-allauth invite`), who may invite any role.
+    case `operator`
+}
+
 public enum InvitationOutcome: Equatable {
     case invited(userID: Int64)
     /// The address belongs to an established account (always reported: the caller is an admin).
     case emailTaken
+    /// The inviter's current role is not among `accounts.registration_allowed_roles`.
+    case notAllowed
+    /// The invitee's role is above the inviter's own: nobody hands out more than they hold.
+    case roleAboveInviter
 }
 
 /// Admin-managed registration (reference §2.13): an account with the given role and no usable
@@ -29,7 +41,11 @@ struct Invitations {
     let config: Config
     let mailer: AccountMailer
 
-    func invite(_ invitee: Invitee, now: Int64) throws -> InvitationOutcome {
+    func invite(_ invitee: Invitee, by inviter: Inviter, now: Int64) throws -> InvitationOutcome {
+        if case .account(let principal) = inviter {
+            guard config.accounts.registrationAllowedRoles.contains(principal.role) else { return .notAllowed }
+            guard invitee.role <= principal.role else { return .roleAboveInviter }
+        }
         let users = UserStore(db)
         // One write transaction: the check, the replacement, the account and its mail land together.
         return try db.transaction(.immediate) { () throws -> InvitationOutcome in

@@ -9,31 +9,31 @@ struct SignUp {
 /// What became of a sign-up (the handler only translates it into HTTP).
 enum RegistrationOutcome {
     /// A new account; `signIn` is how its first sign-in ended (a session, disabled while mandatory
-    /// verification waits for the link; or the MFA setup challenge of `required` mode), absent when
-    /// enumeration is hidden and no setup is owed.
+    /// verification waits for the link; or the MFA setup challenge of `required` mode), absent
+    /// under mandatory verification with enumeration hidden: no session and no second factor
+    /// before the address is confirmed.
     case created(UserRecord, signIn: SignInOutcome?)
-    /// The address belongs to an established account and enumeration is hidden: nothing was
+    /// The address belongs to an account (confirmed or not) and enumeration is hidden: nothing was
     /// created, the owner was told by mail, and the caller gets the same answer as a new sign-up.
     case hiddenConflict
-    /// The address belongs to an established account (reported: verification is not mandatory,
-    /// or hiding is off).
+    /// The address belongs to an account (reported: verification is not mandatory, or hiding is off).
     case emailTaken
 }
 
 /// Self-service sign-up `POST registration/` (reference §2.11, §8.1, §8.2) in the three
 /// verification modes.
+///
+/// Unlike the reference, a sign-up never replaces an account, not even an unconfirmed one (SPEC
+/// "Deliberate differences"): the reference deletes a pending sign-up when the address is signed
+/// up again, so a stranger could swap the owner's pending account for one with the stranger's
+/// password. The mailbox's owner gets the "account exists" mail instead, whose reset link takes a
+/// stranger's pending account over (a reset confirms the address and drops whatever the pending
+/// account had added: `CapabilityRedemption`).
 struct Registration {
     let db: any SQLConnection
     let config: Config
     let issuer: SessionIssuer
     let mailer: AccountMailer
-
-    /// An account already holding an address keeps it when somebody has shown they own or use
-    /// it: a confirmed address, a past login, a role above user, an operator's deactivation, or a
-    /// live invitation. Anything else is an abandoned sign-up that a new one replaces.
-    static func isClaimed(_ user: UserRecord, tokens: OneTimeTokens, now: Int64) throws -> Bool {
-        try isInUse(user) || provesMailboxControl(user, tokens: tokens, now: now)
-    }
 
     /// Somebody has shown they read this address: it is confirmed, an operator raised the role, or
     /// an invitation to it is live. Social login may link a provider to such an account (§8.2).
@@ -55,12 +55,9 @@ struct Registration {
         return try db.transaction(.immediate) { () throws -> RegistrationOutcome in
             try users.lockAddress(signUp.email)
             if let existing = try users.find(email: signUp.email) {
-                if try Self.isClaimed(existing, tokens: tokens, now: now) {
-                    guard verification == .mandatory && config.accounts.preventEnumeration else { return .emailTaken }
-                    if mayMail { try mailer.sendAccountExists(to: existing, now: now) }
-                    return .hiddenConflict
-                }
-                try users.delete(userID: existing.id)
+                guard verification == .mandatory && config.accounts.preventEnumeration else { return .emailTaken }
+                if mayMail { try mailer.sendAccountExists(to: existing, now: now) }
+                return .hiddenConflict
             }
             let user = try users.create(
                 email: signUp.email, passwordHash: signUp.passwordHash, firstName: signUp.firstName, lastName: signUp.lastName,
@@ -72,12 +69,12 @@ struct Registration {
                 let key = try tokens.issue(.emailConfirmation, userID: user.id, now: now, lifetime: config.accounts.emailConfirmationExpire)
                 if mayMail { try mailer.sendConfirmation(to: user, key: key, now: now) }
             }
-            if verification == .mandatory && config.accounts.preventEnumeration && config.mfa.mode != .required {
-                // No session for any sign-up, so a new address and a taken one look the same.
+            if verification == .mandatory && config.accounts.preventEnumeration {
+                // No session and no setup challenge for any sign-up, so a new address and a taken
+                // one look the same (under `required` mode the handler answers both with an id that
+                // leads nowhere), and no second factor exists before the address is confirmed.
                 return .created(user, signIn: nil)
             }
-            // Under `required` mode a new account owes its enrolment first (a setup challenge, also
-            // for hidden conflicts: the handler answers those with an id that leads nowhere).
             let signIn = try SignIn(db: db, config: config, issuer: issuer)
                 .finish(user, device: device, now: now, enabled: verification != .mandatory)
             return .created(user, signIn: signIn)

@@ -100,6 +100,12 @@ public struct Config: Sendable {
         public var registrationAllowedRoles: [Int]
         public var collectUserAgent: Bool
         public var passwordResetTimeout: TimeInterval
+        /// Whether a confirmation link's GET confirms (the reference's behaviour) instead of showing
+        /// a page whose button confirms by POST (allauth's default): a mail scanner's pre-fetch then
+        /// confirms the address.
+        public var confirmEmailOnGet: Bool
+        /// How long a `reauthenticate/` keeps the session allowed to add a way into the account.
+        public var reauthenticationTimeout: TimeInterval
         /// Password hashes running at once across the whole pool (`HashingBudget`): a login storm
         /// keeps to this many cores and leaves the rest to the sessions.
         public var hashingConcurrency: Int
@@ -376,6 +382,8 @@ public struct Config: Sendable {
             registrationAllowedRoles: allowedRoles,
             collectUserAgent: try r.bool("accounts.collect_user_agent", default: false),
             passwordResetTimeout: try r.duration("accounts.password_reset_timeout", default: 259_200, minimum: 1),
+            confirmEmailOnGet: try r.bool("accounts.confirm_email_on_get", default: false),
+            reauthenticationTimeout: try r.duration("accounts.reauthentication_timeout", default: 300, minimum: 1),
             // About half the host's cores by default: hashing never takes more than that from rotations.
             hashingConcurrency: try r.int("accounts.hashing_concurrency", default: max(1, ProcessInfo.processInfo.activeProcessorCount / 2),
                                           range: 1...256),

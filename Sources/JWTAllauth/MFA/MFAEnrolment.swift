@@ -7,6 +7,14 @@ struct TOTPProvisioning {
     var qrCodeSVG: String
 }
 
+/// What `mfa/setup/` did.
+enum SetupOutcome {
+    case provisioning(TOTPProvisioning)
+    case alreadyActive
+    /// The account's address is not confirmed yet (`MFAEnrolment.mayEnrol`).
+    case addressUnconfirmed
+}
+
 /// What `mfa/activate/` did.
 enum ActivationOutcome {
     /// Enrolled; `recoveryCodes` are shown this once. `session` is set in the bootstrap flow of
@@ -15,6 +23,7 @@ enum ActivationOutcome {
     case notInitiated
     case alreadyActive
     case wrongCode
+    case addressUnconfirmed
 }
 
 /// Enrolment and removal of TOTP: `mfa/setup/`, `mfa/activate/`, `mfa/deactivate/`, and the
@@ -27,9 +36,16 @@ struct MFAEnrolment {
     let issuer: SessionIssuer
     let key: MFAKey
 
+    /// No second factor before the address is confirmed (unless nothing is ever confirmed, under
+    /// `email_verification: none`): a stranger who signs up with somebody else's address must not
+    /// bring a factor that would own the account once the owner confirms it or resets its password.
+    func mayEnrol(_ user: UserRecord) -> Bool {
+        user.emailVerified || config.accounts.emailVerification == .none
+    }
+
     /// A new pending secret for `user` (replacing any earlier one), valid for the challenge lifetime.
-    /// nil when the user already has TOTP.
-    func begin(for user: UserRecord, now: Int64) throws -> TOTPProvisioning? {
+    func begin(for user: UserRecord, now: Int64) throws -> SetupOutcome {
+        guard mayEnrol(user) else { return .addressUnconfirmed }
         let authenticators = AuthenticatorStore(db)
         let secret = TOTP.newSecret()
         let sealed = try key.seal(secret, userID: user.id)
@@ -38,9 +54,9 @@ struct MFAEnrolment {
             try authenticators.storeSetupSecret(userID: user.id, sealedSecret: sealed, expires: now + Int64(config.mfa.challengeLifetime))
             return true
         }
-        guard stored else { return nil }
+        guard stored else { return .alreadyActive }
         let uri = TOTP.provisioningURI(secret: secret, account: user.email, issuer: config.mfa.issuer)
-        return TOTPProvisioning(secret: Base32.encode(secret), uri: uri, qrCodeSVG: try QRCode.svg(for: uri))
+        return .provisioning(TOTPProvisioning(secret: Base32.encode(secret), uri: uri, qrCodeSVG: try QRCode.svg(for: uri)))
     }
 
     /// Checks `code` against the pending secret and enrols. `setupChallenge` (already checked to
@@ -54,6 +70,9 @@ struct MFAEnrolment {
         // valid login code.
         return try db.transaction(.immediate) { () throws -> ActivationOutcome in
             try ChallengeStore(db: db).lockSecondFactors(userID: user.id)
+            // Re-read under the lock: the row the handler read may predate nothing, but the rule is the row's.
+            guard let current = try UserStore(db).find(id: user.id), current.isActive else { return .notInitiated }
+            guard mayEnrol(current) else { return .addressUnconfirmed }
             if try authenticators.hasTOTP(userID: user.id) { return .alreadyActive }
             guard let sealed = try authenticators.setupSecret(userID: user.id, now: now) else { return .notInitiated }
             let secret = try key.open(sealed, userID: user.id)
@@ -63,11 +82,7 @@ struct MFAEnrolment {
             try authenticators.replaceRecoveryCodes(userID: user.id, digests: digests, now: Double(now))
             guard let setupChallenge else { return .activated(recoveryCodes: codes, session: nil) }
             try ChallengeStore(db: db).delete(setupChallenge)
-            let current = try UserStore(db).find(id: user.id) ?? user
-            let waitsForConfirmation = config.accounts.emailVerification == .mandatory && !current.emailVerified
-            guard config.mfa.mode == .required, current.isActive, !waitsForConfirmation else {
-                return .activated(recoveryCodes: codes, session: nil)
-            }
+            guard config.mfa.mode == .required else { return .activated(recoveryCodes: codes, session: nil) }
             let session = try SignIn(db: db, config: config, issuer: issuer).openSession(current, device: device, now: now)
             return .activated(recoveryCodes: codes, session: session)
         }

@@ -58,6 +58,11 @@ struct SocialAccounts {
         try db.run("DELETE FROM social_accounts WHERE id = ?", [.integer(id)])
     }
 
+    /// Every connection of the account (a reset that takes an unconfirmed account over).
+    func deleteAll(userID: Int64) throws {
+        try db.run("DELETE FROM social_accounts WHERE user_id = ?", [.integer(userID)])
+    }
+
     func find(id: Int64, userID: Int64) throws -> SocialAccountRecord? {
         try db.first("SELECT \(Self.columns) FROM social_accounts WHERE id = ? AND user_id = ?", [.integer(id), .integer(userID)], Self.record)
     }

@@ -138,6 +138,16 @@ public enum Migrator {
         // i18n: the user's language (a catalog code such as `pt_BR`), set at sign-up and each login,
         // for the mails sent later; NULL until then (the default language).
         Migration(name: "0012_user_language", sql: "ALTER TABLE users ADD COLUMN language TEXT;"),
+        // The sessions that proved the password (and second factor) again lately: adding a way into
+        // the account needs one (`Reauthentication`).
+        Migration(name: "0013_reauthentications", sql: """
+            CREATE TABLE reauthentications (
+                session TEXT PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                at INTEGER NOT NULL
+            );
+            CREATE INDEX reauthentications_user ON reauthentications(user_id);
+            """),
     ]
 
     /// The steps for `engine`: `all` (SQLite) or `postgreSQL`, the same names in the same order.

@@ -3,6 +3,8 @@ public enum PageTemplate: String, CaseIterable, Sendable {
     case verified
     case verificationFailed = "verification_failed"
     case verificationSent = "verification_sent"
+    /// A confirmation link's GET: the address and a button that confirms it by POST.
+    case confirmEmail = "confirm_email"
     case passwordResetForm = "password_reset_form"
     case passwordResetComplete = "password_reset_complete"
     case setPasswordForm = "set_password_form"
@@ -19,7 +21,7 @@ public enum PageTemplate: String, CaseIterable, Sendable {
 /// What a page template may show. Templates see snake_case keys: `site_name`, `mount`, `nonce`
 /// (for the one inline `<style>` and `<script>` the CSP allows), `has_capability`, `form_action`,
 /// `complete_url`, `csrf_cookie`, `password_min_length`, `password_reset_request_url`,
-/// `signs_out_everywhere`.
+/// `signs_out_everywhere`, and on the confirmation page `email` and `csrf_token`.
 public struct PageContext: Sendable {
     public var siteName: String
     public var mount: String
@@ -42,6 +44,10 @@ public struct PageContext: Sendable {
     /// The social demo page: the providers it offers, as `social_providers` (id, name,
     /// authorization_endpoint, client_id, scope).
     public var socialProviders: [SocialProviderLink] = []
+    /// The confirmation page: the address to confirm, and the CSRF value its form posts back
+    /// (the same as the `csrftoken` cookie the answer carries).
+    public var email: String?
+    public var csrfToken: String?
 
     public init(siteName: String, mount: String, nonce: String = "", hasCapability: Bool = false, formAction: String? = nil,
                 completeURL: String? = nil, csrfCookieName: String = "csrftoken", passwordMinLength: Int = 8,
@@ -67,6 +73,8 @@ public struct PageContext: Sendable {
         if let formAction { values["form_action"] = formAction }
         if let completeURL { values["complete_url"] = completeURL }
         if let passwordResetRequestURL, !passwordResetRequestURL.isEmpty { values["password_reset_request_url"] = passwordResetRequestURL }
+        if let email { values["email"] = email }
+        if let csrfToken { values["csrf_token"] = csrfToken }
         values["social_providers"] = socialProviders.map { provider -> [String: Any] in
             ["id": provider.id, "name": provider.name, "authorization_endpoint": provider.authorizationEndpoint,
              "client_id": provider.clientID, "scope": provider.scope]
@@ -76,12 +84,18 @@ public struct PageContext: Sendable {
 
     /// What `check` and startup render every page template with (both variants of the forms).
     static func sample(for template: PageTemplate, hasCapability: Bool) -> PageContext {
-        PageContext(siteName: "auth.example.com", mount: "/jwt-allauth", nonce: "c2FtcGxlLW5vbmNl", hasCapability: hasCapability,
+        var context = PageContext(siteName: "auth.example.com", mount: "/jwt-allauth", nonce: "c2FtcGxlLW5vbmNl", hasCapability: hasCapability,
                     formAction: "/jwt-allauth/password/reset/set-new/",
                     completeURL: template == .passwordResetForm ? "/jwt-allauth/password/reset/complete/" : nil,
                     passwordResetRequestURL: "https://app.example.com/forgot-password",
                     socialProviders: [SocialProviderLink(id: "example", name: "Example", authorizationEndpoint: "https://id.example.com/authorize",
                                                          clientID: "abc", scope: "openid email")])
+        if template == .confirmEmail {
+            context.formAction = "/jwt-allauth/registration/verification/c2FtcGxlLWtleQ/"
+            context.email = "ada@example.com"
+            context.csrfToken = "c2FtcGxlLWNzcmYtdG9rZW4tdmFsdWUx"
+        }
+        return context
     }
 }
 

@@ -5,10 +5,7 @@ import FastCGI
 /// set through `SetPasswordHandler.invitationSetPassword`.
 enum InvitationHandler {
     static func invite(_ request: Request, _ context: HandlerContext) throws -> Response {
-        let identity = try context.authenticate(request)
-        guard context.config.accounts.registrationAllowedRoles.contains(identity.claims.role) else {
-            throw APIError.forbidden("You do not have permission to perform this action.")
-        }
+        let principal = try context.authenticate(request)
         var body = try RequestBody(request)
         let email = body.emailAddress(maxLength: 100)
         let role = body.integer("role", range: 0...32767)
@@ -16,11 +13,16 @@ enum InvitationHandler {
         let lastName = body.personName("last_name")
         try body.validate()
         guard let email, let role else { throw APIError.badRequest("Invalid data.") }
-        switch try context.invitations.invite(Invitee(email: email, role: role, firstName: firstName, lastName: lastName), now: context.now) {
+        let invitee = Invitee(email: email, role: role, firstName: firstName, lastName: lastName)
+        switch try context.invitations.invite(invitee, by: .account(principal), now: context.now) {
         case .invited:
             return .json(.object([]), status: .created)
         case .emailTaken:
             throw APIError.field("email", "A user is already registered with this e-mail address.")
+        case .notAllowed:
+            throw APIError.forbidden("You do not have permission to perform this action.")
+        case .roleAboveInviter:
+            throw APIError.field("role", "You cannot invite a role above your own.")
         }
     }
 }

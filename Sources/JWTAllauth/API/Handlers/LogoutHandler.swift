@@ -4,7 +4,7 @@ import FastCGI
 enum LogoutHandler {
     static func logout(_ request: Request, _ context: HandlerContext) throws -> Response {
         try context.requireAllowedOrigin(request)
-        let identity = try context.authenticate(request)
+        let principal = try context.authenticate(request)
         guard let token = try context.presentedRefreshToken(request) else {
             if context.config.cookies.refreshAsCookie { throw APIError.badRequest("Refresh token cookie not found.") }
             throw APIError.field("refresh", "This field is required.")
@@ -17,18 +17,18 @@ enum LogoutHandler {
         default:
             throw APIError.badRequest("Invalid token.")
         }
-        guard constantTimeEquals(Array(claims.userID.utf8), Array(identity.claims.userID.utf8)) else {
+        guard constantTimeEquals(Array(claims.userID.utf8), Array(String(principal.userID).utf8)) else {
             throw APIError.badRequest("Invalid token.")
         }
         // A repeated logout finds nothing to delete and is a harmless 200.
-        if try context.whitelist.revoke(session: claims.session, ofUser: identity.userID) { context.metrics.count(.sessionsRevoked) }
+        if try context.whitelist.revoke(session: claims.session, ofUser: principal.userID) { context.metrics.count(.sessionsRevoked) }
         return clearing(.detail("Successfully logged out."), context)
     }
 
     static func logoutAll(_ request: Request, _ context: HandlerContext) throws -> Response {
         try context.requireAllowedOrigin(request)
-        let identity = try context.authenticate(request)
-        context.metrics.count(.sessionsRevoked, try context.whitelist.revoke(userID: identity.userID))
+        let principal = try context.authenticate(request)
+        context.metrics.count(.sessionsRevoked, try context.whitelist.revoke(userID: principal.userID))
         return clearing(.detail("Successfully logged out from all devices."), context)
     }
 

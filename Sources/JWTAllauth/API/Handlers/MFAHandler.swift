@@ -8,11 +8,14 @@ enum MFAHandler {
 
     static func setup(_ request: Request, _ context: HandlerContext) throws -> Response {
         var body = try RequestBody(request)
-        let (user, _) = try enrollingUser(request, context, &body)
+        let (user, setupChallenge) = try enrollingUser(request, context, &body)
         let key = try context.requireMFAKey()
         try body.validate()
-        guard let provisioning = try context.mfaEnrolment(key).begin(for: user, now: context.now) else {
-            throw APIError.badRequest("TOTP already activated.")
+        let provisioning: TOTPProvisioning
+        switch try context.mfaEnrolment(key).begin(for: user, now: context.now) {
+        case .provisioning(let made): provisioning = made
+        case .alreadyActive: throw APIError.badRequest("TOTP already activated.")
+        case .addressUnconfirmed: throw addressUnconfirmed(context, viaChallenge: setupChallenge != nil)
         }
         return .json(.object([("secret", .string(provisioning.secret)), ("provisioning_uri", .string(provisioning.uri)),
                               ("qr_code", .string(provisioning.qrCodeSVG))]))
@@ -30,17 +33,22 @@ enum MFAHandler {
         switch try context.mfaEnrolment(key).activate(for: user, code: code, setupChallenge: setupChallenge,
                                                       device: context.device(request), now: context.now) {
         case .activated(let codes, let session):
-            var members: [(String, JSON)] = [("success", true), ("recovery_codes", .array(codes.map(JSON.string)))]
+            let members: [(String, JSON)] = [("success", true), ("recovery_codes", .array(codes.map(JSON.string)))]
             if let session { return context.sessionResponse(session, extra: members) }
-            if setupChallenge != nil && context.config.mfa.mode == .required {
-                // Enrolled before confirming the address: the session waits for the link.
-                members.append(("detail", .string(RegistrationHandler.verificationSent)))
-            }
             return .json(.object(members))
         case .notInitiated: throw APIError.badRequest("Setup not initiated.")
         case .alreadyActive: throw APIError.badRequest("TOTP already activated.")
         case .wrongCode: throw APIError.badRequest("Invalid code.")
+        case .addressUnconfirmed: throw addressUnconfirmed(context, viaChallenge: setupChallenge != nil)
         }
+    }
+
+    /// No second factor before the address is confirmed. Through a setup challenge under mandatory
+    /// verification the answer is the one a challenge that leads nowhere gets (the decoy a taken
+    /// address's sign-up receives), so the two cannot be told apart.
+    private static func addressUnconfirmed(_ context: HandlerContext, viaChallenge: Bool) -> APIError {
+        if viaChallenge && context.config.accounts.emailVerification == .mandatory { return .notProvided }
+        return .coded(.forbidden, "Confirm your e-mail address before adding a second factor.", code: "email_not_verified")
     }
 
     static func verify(_ request: Request, _ context: HandlerContext) throws -> Response {
@@ -52,13 +60,13 @@ enum MFAHandler {
     }
 
     static func deactivate(_ request: Request, _ context: HandlerContext) throws -> Response {
-        let identity = try context.authenticate(request)
+        let user = try context.authenticate(request).account
         let key = try context.requireMFAKey()
         guard context.config.mfa.mode != .required else { throw APIError.forbidden("MFA TOTP is required and cannot be disabled.") }
         var body = try RequestBody(request)
         let password = body.string("password")
         try body.validate()
-        guard let password, let user = try context.users.find(id: identity.userID) else { throw APIError.badRequest("Invalid data.") }
+        guard let password else { throw APIError.badRequest("Invalid data.") }
         guard try context.hasher.verify(password, against: user.password) != .mismatch else {
             context.record(.mfaFailed(factor: "password"), request)
             throw APIError.badRequest("Invalid password.")
@@ -68,9 +76,9 @@ enum MFAHandler {
     }
 
     static func authenticators(_ request: Request, _ context: HandlerContext) throws -> Response {
-        let identity = try context.authenticate(request)
+        let principal = try context.authenticate(request)
         _ = try context.requireMFAKey()
-        let rows = try AuthenticatorStore(context.db).list(userID: identity.userID)
+        let rows = try AuthenticatorStore(context.db).list(userID: principal.userID)
         return .json(.array(rows.map { row in
             .object([("id", .number(Double(row.id))), ("type", .string(row.type.rawValue)),
                      ("created_at", .string(timestamp(row.createdAt))), ("last_used_at", row.lastUsedAt.map { .string(timestamp($0)) } ?? .null)])
@@ -118,16 +126,21 @@ enum MFAHandler {
         }
     }
 
-    /// Who is enrolling: the Bearer token's user, or (anonymous, `required` mode's bootstrap) the
-    /// owner of a live `setup_challenge_id`. A challenge presented beside a Bearer token must be
+    /// Who is enrolling: the Bearer token's user (after a recent `reauthenticate/`), or (anonymous,
+    /// `required` mode's bootstrap) the owner of a live `setup_challenge_id`. A challenge presented beside a Bearer token must be
     /// that user's own. Answers the user and the challenge to spend at activation.
     private static func enrollingUser(_ request: Request, _ context: HandlerContext, _ body: inout RequestBody) throws -> (UserRecord, String?) {
         let challengeID = body.string("setup_challenge_id", required: false, maxLength: 64)
         let challengeOwner = try challengeID.flatMap { try ChallengeStore(db: context.db).find($0, kind: .setup, now: context.now)?.userID }
         let userID: Int64
         if request.authorization != nil {
-            userID = try context.authenticate(request).userID
+            let principal = try context.authenticate(request)
+            userID = principal.userID
             if challengeID != nil && challengeOwner != userID { throw challengeInvalid }
+            // A second factor is a way into the account: a stolen access token alone must not add
+            // one (and take its recovery codes). The setup challenge comes from a login that just
+            // proved the password.
+            if challengeOwner == nil { try context.requireRecentReauthentication(principal) }
         } else {
             guard let challengeOwner else { throw APIError.notProvided }
             userID = challengeOwner

@@ -7,8 +7,7 @@ enum PasswordChangeHandler {
     static func post(_ request: Request, _ context: HandlerContext) throws -> Response {
         // The answer may set the refresh cookie.
         try context.requireAllowedOrigin(request)
-        let identity = try context.authenticate(request)
-        guard let user = try context.users.find(id: identity.userID), user.isActive else { throw APIError.tokenNotValid() }
+        let user = try context.authenticate(request).account
         let config = context.config
         var body = try RequestBody(request)
         let old = config.accounts.oldPasswordFieldEnabled ? body.string("old_password", maxLength: 128) : nil

@@ -31,8 +31,11 @@ enum RegistrationHandler {
         let signUp = SignUp(email: email, passwordHash: hash, firstName: firstName, lastName: lastName)
 
         switch try context.registration.register(signUp, mayMail: mayMail, device: context.device(request), now: context.now) {
-        case .hiddenConflict where config.mfa.mode == .required:
-            // The same answer as a new account's: a setup challenge id (one that leads nowhere).
+        case .hiddenConflict where config.mfa.mode == .required, .created(_, signIn: nil) where config.mfa.mode == .required:
+            // The reference's answer under `required` mode, for a new address and a taken one
+            // alike: a setup challenge id that leads nowhere. The enrolment comes after the address
+            // is confirmed, at the first login (no second factor before then: a stranger's sign-up
+            // must not bring its own).
             return try context.signInResponse(.mfaSetupChallenge(id: ChallengeStore.newIdentifier()),
                                               extra: [("detail", .string(verificationSent))], status: .created)
         case .created(_, signIn: nil), .hiddenConflict:
@@ -48,11 +51,38 @@ enum RegistrationHandler {
         }
     }
 
+    /// `GET registration/verification/<key>/`: a confirmation key shows the page whose button
+    /// confirms (`confirm`), or confirms at once under `accounts.confirm_email_on_get`; an invitation
+    /// key hands over the set-password capability, which confirms nothing by itself.
     static func verify(_ request: Request, _ context: HandlerContext) throws -> Response {
+        let key = context.parameters["key"] ?? ""
+        if context.config.accounts.confirmEmailOnGet { return try follow(key, request, context) }
+        switch try context.emailConfirmation.inspect(key: key, now: context.now) {
+        case .invalid:
+            return try context.page(.verificationFailed, for: request, status: .badRequest)
+        case .invitation:
+            return try follow(key, request, context)
+        case .confirmation(let user):
+            return try context.formPage(.confirmEmail, for: request) { page in
+                page.email = user.email
+                page.formAction = request.path
+            }
+        }
+    }
+
+    /// `POST registration/verification/<key>/`: the confirmation page's button. Same-site only
+    /// (the CSRF value of the page, and an allowed `Origin` when the browser sends one).
+    static func confirm(_ request: Request, _ context: HandlerContext) throws -> Response {
+        try context.requireSameSiteForm(request)
+        return try follow(context.parameters["key"] ?? "", request, context)
+    }
+
+    private static func follow(_ key: String, _ request: Request, _ context: HandlerContext) throws -> Response {
         let config = context.config
-        switch try context.emailConfirmation.follow(key: context.parameters["key"] ?? "", now: context.now) {
+        switch try context.emailConfirmation.follow(key: key, now: context.now) {
         case .confirmed:
-            return .redirect(to: context.redirectTarget(config.redirects.emailVerified, builtIn: "registration/verified/"))
+            return .redirect(to: context.redirectTarget(config.redirects.emailVerified, builtIn: "registration/verified/"),
+                             status: request.method == .post ? .seeOther : .found)
         case .invitationAccepted(_, let capability):
             return context.capabilityRedirect(
                 request, to: context.redirectTarget(config.redirects.passwordSet, builtIn: "registration/set-password/default/"),

@@ -4,8 +4,8 @@ import Foundation
 /// `GET sessions/` and `DELETE sessions/<id>/`: the caller's own devices.
 enum SessionsHandler {
     static func list(_ request: Request, _ context: HandlerContext) throws -> Response {
-        let identity = try context.authenticate(request)
-        let sessions = try context.whitelist.sessions(userID: identity.userID)
+        let principal = try context.authenticate(request)
+        let sessions = try context.whitelist.sessions(userID: principal.userID)
         return .json(.array(sessions.map { summary in
             var members: [(String, JSON)] = [
                 ("id", .string(summary.session)),
@@ -24,20 +24,20 @@ enum SessionsHandler {
                 ("is_tablet", device.map { .bool($0.isTablet) } ?? .null),
                 ("is_pc", device.map { .bool($0.isPC) } ?? .null),
                 ("is_bot", device.map { .bool($0.isBot) } ?? .null),
-                ("current", .bool(summary.session == identity.claims.session)),
+                ("current", .bool(summary.session == principal.session)),
             ]
             return .object(members)
         }))
     }
 
     static func delete(_ request: Request, _ context: HandlerContext) throws -> Response {
-        let identity = try context.authenticate(request)
+        let principal = try context.authenticate(request)
         let session = context.parameters["id"] ?? ""
         // Someone else's session id answers exactly like one that does not exist.
-        guard try context.whitelist.revoke(session: session, ofUser: identity.userID) else { throw APIError.notFound }
+        guard try context.whitelist.revoke(session: session, ofUser: principal.userID) else { throw APIError.notFound }
         context.metrics.count(.sessionsRevoked)
         var response = Response.detail("Session revoked.")
-        if session == identity.claims.session && context.config.cookies.refreshAsCookie {
+        if session == principal.session && context.config.cookies.refreshAsCookie {
             response.clearCookie(context.config.cookies.refresh)
         }
         return response

@@ -25,26 +25,29 @@ enum SocialHandler {
     }
 
     static func connectToken(_ request: Request, _ context: HandlerContext) throws -> Response {
-        let caller = try context.authenticate(request)
+        let principal = try context.authenticate(request)
+        // A provider connection is a way into the account.
+        try context.requireRecentReauthentication(principal)
         let (client, identity) = try verifiedToken(request, context)
-        return try connect(identity, provider: client.provider.id, to: caller.userID, context)
+        return try connect(identity, provider: client.provider.id, to: principal.userID, context)
     }
 
     static func connectCode(_ request: Request, _ context: HandlerContext) throws -> Response {
-        let caller = try context.authenticate(request)
+        let principal = try context.authenticate(request)
+        try context.requireRecentReauthentication(principal)
         let (client, identity) = try exchangedCode(request, context)
-        return try connect(identity, provider: client.provider.id, to: caller.userID, context)
+        return try connect(identity, provider: client.provider.id, to: principal.userID, context)
     }
 
     static func accounts(_ request: Request, _ context: HandlerContext) throws -> Response {
-        let caller = try context.authenticate(request)
-        return .json(.array(try SocialAccounts(context.db).list(userID: caller.userID).map(representation)))
+        let principal = try context.authenticate(request)
+        return .json(.array(try SocialAccounts(context.db).list(userID: principal.userID).map(representation)))
     }
 
     static func disconnect(_ request: Request, _ context: HandlerContext) throws -> Response {
-        let caller = try context.authenticate(request)
+        let principal = try context.authenticate(request)
         guard let id = context.parameters["id"].flatMap({ Int64($0) }) else { return Response(status: .notFound) }
-        switch try context.socialLogin.disconnect(id: id, userID: caller.userID) {
+        switch try context.socialLogin.disconnect(id: id, userID: principal.userID) {
         case .disconnected: return Response(status: .noContent)
         // As the reference: someone else's connection is simply not found, with an empty body.
         case .notFound: return Response(status: .notFound)

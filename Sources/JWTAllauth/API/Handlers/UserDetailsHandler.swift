@@ -4,7 +4,7 @@ import FastCGI
 /// characters, stored as typed.
 enum UserDetailsHandler {
     static func get(_ request: Request, _ context: HandlerContext) throws -> Response {
-        .json(representation(try user(request, context)))
+        .json(representation(try context.authenticate(request).account))
     }
 
     static func patch(_ request: Request, _ context: HandlerContext) throws -> Response {
@@ -17,26 +17,17 @@ enum UserDetailsHandler {
     }
 
     private static func update(_ request: Request, _ context: HandlerContext, partial: Bool) throws -> Response {
-        var current = try user(request, context)
+        // A deactivated account's live access token reads and writes nothing here (`authenticate`).
+        var current = try context.authenticate(request).account
         var body = try RequestBody(request)
-        let firstName = body.plainText("first_name", required: !partial, allowBlank: true, maxLength: 150)
-        let lastName = body.plainText("last_name", required: !partial, allowBlank: true, maxLength: 150)
+        // The same name rules as sign-up; PATCH leaves an absent field as it is.
+        let firstName = body.personName("first_name", required: !partial)
+        let lastName = body.personName("last_name", required: !partial)
         try body.validate()
         current.firstName = firstName ?? current.firstName
         current.lastName = lastName ?? current.lastName
         try context.users.updateNames(userID: current.id, firstName: current.firstName, lastName: current.lastName)
         return .json(representation(current))
-    }
-
-    private static func user(_ request: Request, _ context: HandlerContext) throws -> UserRecord {
-        let identity = try context.authenticate(request)
-        guard let user = try context.users.find(id: identity.userID) else {
-            throw APIError.unauthorized("User not found", code: "user_not_found")
-        }
-        // Unlike the reference, a deactivated account's live access token reads and writes nothing
-        // here: the row is read anyway, so refusing costs nothing.
-        guard user.isActive else { throw APIError.tokenNotValid() }
-        return user
     }
 
     private static func representation(_ user: UserRecord) -> JSON {

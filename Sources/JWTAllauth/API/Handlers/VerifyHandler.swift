@@ -12,7 +12,7 @@ enum VerifyHandler {
     static func get(_ request: Request, _ context: HandlerContext) throws -> Response {
         let identity: AccessIdentity
         do {
-            identity = try context.authenticate(request)
+            identity = try context.verifyAccessToken(request)
         } catch let error as APIError {
             // The JSON explains the 401 to a client calling verify/ directly; nginx's
             // auth_request reads only the status and the headers and discards the body.
