@@ -67,7 +67,10 @@ struct AccountInputTests {
                 #expect(reset.cookie("password_reset_access_token") == nil)
             }
         }
-        #expect(try instance.client.request("POST", "/jwt-allauth/registration/verification/abc/").status == 405)
+        // The confirmation page's button posts here; a POST without the page's CSRF value does nothing.
+        let forged = try instance.client.request("POST", "/jwt-allauth/registration/verification/abc/")
+        #expect(forged.status == 403 && forged.json?["code"]?.string == "csrf_failed", "\(forged.text)")
+        #expect(try instance.client.request("PUT", "/jwt-allauth/registration/verification/abc/").status == 405)
         #expect(try instance.client.get("/jwt-allauth/password/reset/").status == 405)
     }
 

@@ -63,11 +63,27 @@ extension TestInstance {
                         json: #"{"email":"\#(email)","password1":"\#(password)","password2":"\#(password)"\#(extra)}"#, headers: headers)
     }
 
-    /// Follows the link of the `count`-th mail to `address`.
+    /// What a person does with the link of the `count`-th mail to `address`: opens it and, when it
+    /// shows the confirmation page, presses its button. Answers the last response.
     func followMailLink(to address: String, count: Int = 1, headers: [(String, String)] = []) throws -> HTTPResponse {
+        let opened = try openMailLink(to: address, count: count, headers: headers)
+        return try pressConfirmButton(on: opened) ?? opened
+    }
+
+    /// Only opens (GETs) the link of the `count`-th mail to `address`, as a mail scanner would.
+    func openMailLink(to address: String, count: Int = 1, headers: [(String, String)] = []) throws -> HTTPResponse {
         let mail = try awaitMail(to: address, count: count)
         let link = try #require(mail.link(port: port), "a link in \(mail.text)")
         return try client.get(path(of: link), headers: headers)
+    }
+
+    /// Submits the confirmation page's form as a browser would (its hidden CSRF field and the
+    /// `csrftoken` cookie the page set); nil when `page` has no such form.
+    func pressConfirmButton(on page: HTTPResponse, headers: [(String, String)] = []) throws -> HTTPResponse? {
+        guard page.status == 200, let form = ConfirmationForm(page) else { return nil }
+        return try client.request("POST", form.action, headers: [("Cookie", "csrftoken=\(form.cookie)"),
+                                                              ("Content-Type", "application/x-www-form-urlencoded")] + headers,
+                                  body: Array("csrfmiddlewaretoken=\(form.token)".utf8))
     }
 
     /// The capability and CSRF cookies a capability redirect set.
@@ -87,6 +103,25 @@ extension TestInstance {
 }
 
 enum MailError: Error { case notReceived(String, Int) }
+
+/// The confirmation page's form, read from its HTML and its `Set-Cookie`.
+struct ConfirmationForm {
+    var action: String
+    var token: String
+    var cookie: String
+
+    init?(_ page: HTTPResponse) {
+        func value(after marker: String) -> String? {
+            guard let start = page.text.range(of: marker) else { return nil }
+            return String(page.text[start.upperBound...].prefix { $0 != "\"" })
+        }
+        guard page.text.contains("name=\"csrfmiddlewaretoken\""), let action = value(after: "<form method=\"post\" action=\""),
+              let token = value(after: "name=\"csrfmiddlewaretoken\" value=\""), let cookie = page.cookie("csrftoken") else { return nil }
+        self.action = action
+        self.token = token
+        self.cookie = cookie
+    }
+}
 
 extension HTTPResponse {
     /// An HTML page with its per-response CSP nonce blanked, to compare two answers.

@@ -34,6 +34,9 @@ struct MFAFlowTests {
         let first = try instance.session(Self.email)
         #expect(try instance.client.get("/jwt-allauth/mfa/authenticators/", headers: [first.bearer]).text == "[]")
         #expect(try instance.mfaPost("setup/", "{}").status == 401, "setup needs a Bearer token or a setup challenge")
+        let unconfirmed = try instance.mfaPost("setup/", "{}", headers: [first.bearer])
+        #expect(unconfirmed.status == 401 && unconfirmed.json?["code"]?.string == "reauthentication_required", "\(unconfirmed.text)")
+        #expect(try instance.reauthenticate(first).status == 200)
 
         let setup = try instance.mfaPost("setup/", "{}", headers: [first.bearer])
         let secret = try #require(setup.json?["secret"]?.string)
@@ -203,12 +206,16 @@ struct MFAFlowTests {
         #expect(ClientSession(verified) != nil)
         #expect(try instance.mfaPost("setup/", #"{"setup_challenge_id":"\#(setupChallenge)"}"#).status == 401, "the setup challenge is spent")
 
-        // Sign-up (mandatory verification): enrol first, the session waits for the confirmation link.
+        // Sign-up (mandatory verification): the reference's shape, but no second factor before the
+        // address is confirmed; the first login after the link owes the enrolment.
         let signUp = try instance.register("newcomer@world.com")
         #expect(signUp.status == 201 && signUp.json?["mfa_setup_required"]?.bool == true && signUp.json?["access"] == nil, "\(signUp.text)")
-        let (newcomer, signUpActivation) = try instance.enrol(setupChallenge: try #require(signUp.json?["setup_challenge_id"]?.string))
-        #expect(signUpActivation.json?["access"] == nil && signUpActivation.json?["detail"]?.string == "Verification e-mail sent.")
+        let early = try instance.mfaPost("setup/", #"{"setup_challenge_id":"\#(try #require(signUp.json?["setup_challenge_id"]?.string))"}"#)
+        #expect(early.status == 401, "nothing to enrol before the link: \(early.text)")
         #expect(try instance.followMailLink(to: "newcomer@world.com").status == 302)
+        let firstLogin = try instance.login("newcomer@world.com")
+        let (newcomer, signUpActivation) = try instance.enrol(setupChallenge: try #require(firstLogin.json?["setup_challenge_id"]?.string))
+        #expect(ClientSession(signUpActivation) != nil, "\(signUpActivation.text)")
         #expect(ClientSession(try instance.verify(try instance.challenge("newcomer@world.com"), code: IndependentTOTP.code(secret: newcomer.secret))) != nil)
 
         // Signing up with a taken address answers the same shape (no enumeration); its id leads nowhere.
@@ -218,6 +225,7 @@ struct MFAFlowTests {
         let nowhere = try #require(taken.json?["setup_challenge_id"]?.string)
         let nowhereSetup = try instance.mfaPost("setup/", #"{"setup_challenge_id":"\#(nowhere)"}"#)
         #expect(nowhere.count == 32 && nowhereSetup.status == 401)
+        #expect(nowhereSetup.body == early.body, "a taken address's id and a new sign-up's answer alike")
 
         // Invitation: set-password ends at the setup challenge; activation opens the session.
         #expect(try instance.command(["invite", "--email", "invitee@world.com"]).status == 0)

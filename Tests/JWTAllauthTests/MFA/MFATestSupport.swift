@@ -20,8 +20,13 @@ extension TestInstance {
     /// `mfa/setup/` then `mfa/activate/` with a code computed by the independent generator, for
     /// the caller identified by `auth` (a Bearer header) or `setupChallenge`. The activation code
     /// is the previous step's, so the next two steps stay free for logins.
-    func enrol(bearer: ClientSession? = nil, setupChallenge: String? = nil) throws -> (Enrolment, HTTPResponse) {
+    func enrol(bearer: ClientSession? = nil, setupChallenge: String? = nil, password: String = TestInstance.strongPassword) throws -> (Enrolment, HTTPResponse) {
         let headers = bearer.map { [$0.bearer] } ?? []
+        if let bearer, setupChallenge == nil {
+            // Adding a second factor with an access token needs a recent reauthentication.
+            let again = try reauthenticate(bearer, password: password)
+            #expect(again.status == 200, "reauthenticate: \(again.text)")
+        }
         let challenge = setupChallenge.map { #""setup_challenge_id":"\#($0)""# }
         let setup = try mfaPost("setup/", "{\(challenge ?? "")}", headers: headers)
         #expect(setup.status == 200, "setup: \(setup.text)")
@@ -32,6 +37,12 @@ extension TestInstance {
         #expect(activated.status == 200, "activate: \(activated.text)")
         let codes = try #require(activated.json?["recovery_codes"]?.array).compactMap(\.string)
         return (Enrolment(secret: secret, recoveryCodes: codes), activated)
+    }
+
+    /// `POST reauthenticate/` for `session` (with the second factor's `code` when given).
+    func reauthenticate(_ session: ClientSession, password: String = TestInstance.strongPassword, code: String? = nil) throws -> HTTPResponse {
+        let codeMember = code.map { #","code":"\#($0)""# } ?? ""
+        return try client.post("\(mount)/reauthenticate/", json: #"{"password":"\#(password)"\#(codeMember)}"#, headers: [session.bearer])
     }
 
     /// Logs in and answers the MFA challenge id the login must give.

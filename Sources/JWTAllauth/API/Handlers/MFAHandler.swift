@@ -137,6 +137,7 @@ enum MFAHandler {
             let principal = try context.authenticate(request)
             userID = principal.userID
             if challengeID != nil && challengeOwner != userID { throw challengeInvalid }
+            _ = try context.requireMFAKey()
             // A second factor is a way into the account: a stolen access token alone must not add
             // one (and take its recovery codes). The setup challenge comes from a login that just
             // proved the password.

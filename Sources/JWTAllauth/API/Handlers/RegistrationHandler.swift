@@ -82,7 +82,7 @@ enum RegistrationHandler {
         switch try context.emailConfirmation.follow(key: key, now: context.now) {
         case .confirmed:
             return .redirect(to: context.redirectTarget(config.redirects.emailVerified, builtIn: "registration/verified/"),
-                             status: request.method == .post ? .seeOther : .found)
+)
         case .invitationAccepted(_, let capability):
             return context.capabilityRedirect(
                 request, to: context.redirectTarget(config.redirects.passwordSet, builtIn: "registration/set-password/default/"),
