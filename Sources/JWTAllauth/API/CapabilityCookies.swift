@@ -52,9 +52,13 @@ extension HandlerContext {
         let csrf = request.cookies[Self.csrfCookieName].flatMap { Self.isWellFormedCSRF($0) ? $0 : nil } ?? Self.newCSRFValue()
         var response = try page(template, for: request) { page in
             page.csrfToken = csrf
+            page.referrerPolicy = "same-origin"
             configure(&page)
         }
         response.setCookie(Self.csrfCookie(beside: config.cookies.passwordSet), value: csrf)
+        // Under `no-referrer` a browser sends `Origin: null` with the form's POST, which the
+        // Origin check must refuse; `same-origin` still sends nothing to any other site.
+        response.headerFields[.referrerPolicy] = "same-origin"
         return response
     }
 

@@ -48,6 +48,9 @@ public struct PageContext: Sendable {
     /// (the same as the `csrftoken` cookie the answer carries).
     public var email: String?
     public var csrfToken: String?
+    /// `no-referrer` (a link's page carries its token in the URL); a page whose form posts back
+    /// to us uses `same-origin`, since under `no-referrer` the browser's POST says `Origin: null`.
+    public var referrerPolicy = "no-referrer"
 
     public init(siteName: String, mount: String, nonce: String = "", hasCapability: Bool = false, formAction: String? = nil,
                 completeURL: String? = nil, csrfCookieName: String = "csrftoken", passwordMinLength: Int = 8,
@@ -69,6 +72,7 @@ public struct PageContext: Sendable {
         var values: [String: Any] = [
             "site_name": siteName, "mount": mount, "nonce": nonce, "has_capability": hasCapability,
             "csrf_cookie": csrfCookieName, "password_min_length": passwordMinLength, "signs_out_everywhere": signsOutEverywhere,
+            "referrer_policy": referrerPolicy,
         ]
         if let formAction { values["form_action"] = formAction }
         if let completeURL { values["complete_url"] = completeURL }

@@ -107,10 +107,8 @@ struct InvitationTests {
         let instance = try TestInstance.withMail()
         let invited = try instance.command(["invite", "--email", "Ops@Example.com", "--role", "1000"])
         #expect(invited.status == 0, "\(invited.output)")
-        let opened = try instance.followMailLink(to: "ops@example.com")
-        #expect(opened.status == 302, "the CLI's invitation link works like the API's")
-        #expect(try instance.setPassword("registration/set-password/", try instance.capabilityCookies(opened, name: Self.cookie),
-                                         cookieName: Self.cookie, password: "Inv1ted-Passw0rd").status == 200)
+        #expect(try instance.followMailLink(to: "ops@example.com").status == 302, "the CLI's invitation link works like the API's")
+        #expect(try instance.command(["verify-email", "--email", "ops@example.com"]).status == 0)
         #expect(try instance.command(["invite", "--email", "ops@example.com"]).status != 0, "a confirmed address is taken")
 
         try instance.createUser("unconfirmed@example.com", verified: false)

@@ -70,4 +70,30 @@ struct PageBrowserTests {
         #expect(browser.attribute("#form-status", "aria-live") == "polite")
         try browser.screenshot("page-phone-reset-form-rejected-capability")
     }
+
+    /// The page a confirmation link opens: the address and one button, a plain form (the page has
+    /// no script at all), on a desktop and on a 320 px phone; pressing it confirms.
+    @Test func theConfirmationPageShowsTheAddressAndItsButtonConfirms() throws {
+        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"])
+        for (device, mobileWidth) in [("desktop", nil), ("phone", 320)] as [(String, Int?)] {
+            let email = "\(device)@example.com"
+            #expect(try instance.register(email).status == 201)
+            let link = try #require(try instance.awaitMail(to: email).link(port: instance.port))
+            let browser = try Browser(width: 1000, height: 760, mobileWidth: mobileWidth)
+            defer { browser.quit() }
+            try browser.open(link)
+            #expect(browser.text("h1") == "Confirm your email address", "\(device)")
+            #expect(browser.text("strong") == email)
+            #expect(!browser.exists("script"), "the form works without JavaScript")
+            let overflow = try browser.execute("return document.documentElement.scrollWidth - window.innerWidth") as? Int
+            #expect(overflow == 0, "\(device): \(overflow ?? -1) px too wide")
+            _ = try browser.screenshot("page-\(device)-confirm-email")
+            #expect(try instance.login(email).json?["code"]?.string == "email_not_verified", "opening the page confirmed nothing")
+            try browser.click("button[type=submit]")
+            try browser.wait(for: "the verified page") { browser.currentURL.hasSuffix("/registration/verified/") }
+            #expect(browser.text("h1") == "Email address confirmed")
+            _ = try browser.screenshot("page-\(device)-confirm-email-done")
+            #expect(try instance.login(email).status == 200)
+        }
+    }
 }
