@@ -13,12 +13,14 @@ struct BudgetedHasher {
         try inSlot { hasher.hash(password) }
     }
 
-    func verify(_ password: String, against encoded: String) throws -> PasswordHasher.Verdict {
-        try inSlot { hasher.verify(password, against: encoded) }
+    /// `failureCost`: see `PasswordHasher.verify`; where the answer's timing must not tell which
+    /// accounts exist (login), the highest round count stored (`StoredRoundsCeiling`).
+    func verify(_ password: String, against encoded: String, failureCost: Int = 0) throws -> PasswordHasher.Verdict {
+        try inSlot { hasher.verify(password, against: encoded, failureCost: failureCost) }
     }
 
-    func verifyNothing(_ password: String) throws {
-        try inSlot { hasher.verifyNothing(password) }
+    func verifyNothing(_ password: String, failureCost: Int = 0) throws {
+        try inSlot { hasher.verifyNothing(password, failureCost: failureCost) }
     }
 
     private func inSlot<T>(_ work: () throws -> T) throws -> T {

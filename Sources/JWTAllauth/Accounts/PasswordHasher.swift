@@ -24,31 +24,54 @@ public struct PasswordHasher: Sendable {
     public enum Verdict: Equatable {
         case mismatch
         case match
-        /// Correct, but hashed with fewer iterations than configured: store `hash(password)` again.
+        /// Correct, but hashed with another round count than configured (fewer or more): store
+        /// `hash(password)` again, as Django's `must_update` does.
         case matchNeedsRehash
     }
 
-    public func verify(_ password: String, against encoded: String) -> Verdict {
-        let parts = encoded.split(separator: "$", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "pbkdf2_sha256", let rounds = Int(parts[1]), rounds > 0, rounds <= 100_000_000 else {
-            // Spend the same time as a real check, so unusable or foreign hashes don't stand out.
-            _ = Self.derive(password, salt: "timing-equaliser", iterations: iterations)
+    /// Checks `password` against `encoded`. A failure costs at least `failureCost` rounds (and never
+    /// fewer than configured): pass the highest round count stored (`StoredRoundsCeiling`), so that
+    /// a wrong password on an account whose hash is cheaper or dearer than the others, and an
+    /// unknown address (`verifyNothing` with the same cost), all take the same time.
+    public func verify(_ password: String, against encoded: String, failureCost: Int = 0) -> Verdict {
+        let cost = max(iterations, failureCost)
+        guard let rounds = Self.rounds(of: encoded) else {
+            // Unusable or foreign hashes cost what a real check costs, so they don't stand out.
+            burn(password, rounds: cost)
             return .mismatch
         }
+        let parts = encoded.split(separator: "$", omittingEmptySubsequences: false)
         let computed = Self.derive(password, salt: String(parts[2]), iterations: rounds)
         guard constantTimeEquals(Array(computed.utf8), Array(parts[3].utf8)) else {
-            // An imported hash with fewer rounds must not fail faster than a current one (or an
-            // unknown address): the difference would tell which accounts are old imports that
-            // have not logged in since. Pad the failure to the configured cost.
-            if rounds < iterations { _ = Self.derive(password, salt: "timing-equaliser", iterations: iterations - rounds) }
+            // A hash with fewer rounds (an old import) is padded to the cost of the dearest one:
+            // the difference would tell which accounts exist and which have not logged in since.
+            burn(password, rounds: cost - rounds)
             return .mismatch
         }
-        return rounds < iterations ? .matchNeedsRehash : .match
+        return rounds == iterations ? .match : .matchNeedsRehash
     }
 
-    /// Burns the time of one verification; used when the account does not exist.
-    public func verifyNothing(_ password: String) {
-        _ = Self.derive(password, salt: "timing-equaliser", iterations: iterations)
+    /// Burns the time of one failed verification (`verify`'s `failureCost`, at least the configured
+    /// rounds); used when the account does not exist.
+    public func verifyNothing(_ password: String, failureCost: Int = 0) {
+        burn(password, rounds: max(iterations, failureCost))
+    }
+
+    /// The round count of a `pbkdf2_sha256` hash this hasher checks; nil for anything else
+    /// (unusable, foreign, or beyond `maximumRounds`), which never matches.
+    public static func rounds(of encoded: String) -> Int? {
+        let parts = encoded.split(separator: "$", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "pbkdf2_sha256", let rounds = Int(parts[1]), rounds > 0, rounds <= maximumRounds else {
+            return nil
+        }
+        return rounds
+    }
+
+    /// The most rounds a stored hash may have and still be checked (about 20 s of a core).
+    public static let maximumRounds = 100_000_000
+
+    private func burn(_ password: String, rounds: Int) {
+        if rounds > 0 { _ = Self.derive(password, salt: "timing-equaliser", iterations: rounds) }
     }
 
     static func derive(_ password: String, salt: String, iterations: Int) -> String {

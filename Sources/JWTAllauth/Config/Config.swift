@@ -142,15 +142,18 @@ public struct Config: Sendable {
 
     public struct Throttle: Sendable {
         public var enabled: Bool
-        /// Failed logins per client address.
+        /// Failed logins (and wrong old passwords) per client address, across accounts (`FailedLoginBudget`).
         public var loginIP: Rate?
-        /// Failed logins per account (e-mail address), whatever the client address.
+        /// Failed logins per account (e-mail address) from one client address: failures from
+        /// elsewhere never lock the owner out.
         public var loginAccount: Rate?
         /// Multiplies every count: raise it for load tests instead of editing each rate.
         public var scale: Double
         /// Sign-ups per client address.
         public var registrationIP: Rate?
-        /// Password-reset requests per client address and per target address (429 alike for both).
+        /// Password-reset requests per client address, and per target address from one client
+        /// address (429 alike for both); also the reset mails per target address, whoever asks
+        /// (beyond it the request succeeds, and no new link is sent).
         public var passwordResetIP: Rate?
         public var passwordResetAddress: Rate?
         /// Confirmation and "account exists" mails per address: beyond it the request succeeds but

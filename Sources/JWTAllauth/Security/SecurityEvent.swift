@@ -4,6 +4,10 @@
 public enum SecurityEvent: Sendable, Equatable {
     /// Wrong e-mail or password on `login/`.
     case loginFailed
+    /// A wrong old password on `password/change/`: a password guess like a wrong login, so it is
+    /// written as `login_failed` too (fail2ban bans on it), with the route and the account, whose
+    /// access token the guesser holds.
+    case oldPasswordRejected(userID: Int64)
     /// A request refused by one of the service's own rate limits (429), on `route`.
     case throttled(route: String)
     /// A rotated refresh token presented again: the whole session was revoked.
@@ -18,7 +22,7 @@ public enum SecurityEvent: Sendable, Equatable {
     /// The `event=` value. fail2ban's filter bans on `login_failed`, `mfa_failed`, `throttled` and `replay_detected`.
     public var name: String {
         switch self {
-        case .loginFailed: "login_failed"
+        case .loginFailed, .oldPasswordRejected: "login_failed"
         case .throttled: "throttled"
         case .replayDetected: "replay_detected"
         case .mfaFailed: "mfa_failed"
@@ -31,6 +35,7 @@ public enum SecurityEvent: Sendable, Equatable {
     var fields: [(String, String)] {
         switch self {
         case .loginFailed: []
+        case .oldPasswordRejected(let userID): [("route", "password/change/"), ("user", String(userID))]
         case .throttled(let route): [("route", route)]
         case .replayDetected(let session, let userID): [("session", session), ("user", userID)]
         case .mfaFailed(let factor): [("factor", factor)]
@@ -41,7 +46,7 @@ public enum SecurityEvent: Sendable, Equatable {
     /// The pool counter this event also adds to, if any.
     var counter: PoolCounter? {
         switch self {
-        case .loginFailed: .failedLogins
+        case .loginFailed, .oldPasswordRejected: .failedLogins
         case .throttled: .throttledRequests
         case .replayDetected: .replaysDetected
         case .mfaFailed, .passwordChanged, .passwordReset, .accountDeactivated: nil

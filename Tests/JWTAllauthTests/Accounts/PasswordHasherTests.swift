@@ -16,6 +16,21 @@ struct PasswordHasherTests {
         #expect(PasswordHasher(iterations: 260_000).verify("Val1dPasw0rd", against: django) == .match)
     }
 
+    @Test func moreStoredIterationsThanConfiguredAsksForARehashToo() {
+        let django = "pbkdf2_sha256$260000$AbCdEfGh12345678$9WuNWjYkQdZ/fYys+bPliFs0eDdHUBU9iuR++drSsdU="
+        #expect(PasswordHasher(iterations: 100_000).verify("Val1dPasw0rd", against: django) == .matchNeedsRehash, "down as well as up")
+        #expect(PasswordHasher(iterations: 100_000).verify("Val1dPasw0rd", against: django, failureCost: 900_000) == .matchNeedsRehash)
+        #expect(PasswordHasher(iterations: 100_000).verify("wrong", against: django, failureCost: 260_000) == .mismatch)
+    }
+
+    @Test func roundsAreReadOnlyFromHashesTheHasherChecks() {
+        #expect(PasswordHasher.rounds(of: "pbkdf2_sha256$260000$salt$hash") == 260_000)
+        #expect(PasswordHasher.rounds(of: PasswordHasher.unusable()) == nil)
+        #expect(PasswordHasher.rounds(of: "argon2$argon2id$v=19$m=102400,t=2,p=8$salt$hash") == nil)
+        #expect(PasswordHasher.rounds(of: "pbkdf2_sha256$0$salt$hash") == nil)
+        #expect(PasswordHasher.rounds(of: "pbkdf2_sha256$100000001$salt$hash") == nil)
+    }
+
     @Test func hashesInDjangoFormatWithARandomSalt() {
         let hasher = PasswordHasher(iterations: 1000)
         let a = hasher.hash("secret"), b = hasher.hash("secret")

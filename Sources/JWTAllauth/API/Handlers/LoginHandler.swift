@@ -10,21 +10,12 @@ enum LoginHandler {
         try body.validate()
         guard let email, let password else { throw APIError.badRequest("Invalid data.") }
 
-        // Failed-login limits per client address and per account. A unit is taken now and given
-        // back if the password is right, so only failures count, and parallel guesses cannot
-        // all slip past the check.
-        let throttle = context.throttle
-        let limits = context.config.throttle
-        let reservation: Throttle.Reservation
-        switch try throttle.consume([
-            (Throttle.bucket("login_ip", request.remoteAddress), limits.loginIP),
-            (Throttle.bucket("login_account", UserStore.normalise(email)), limits.loginAccount),
-        ]) {
-        case .allowed(let taken):
-            reservation = taken
-        case .limited(let retryAfter):
-            throw APIError.throttled("Too many failed login attempts. Try again later.", retryAfter: retryAfter)
-        }
+        // Failed-login limits per client network, and per account from that network
+        // (`FailedLoginBudget`). A unit is taken now and given back if the password is right, so
+        // only failures count, and parallel guesses cannot all slip past the check.
+        let reservation = try context.requireWithinLimits(
+            FailedLoginBudget.buckets(account: email, client: request.remoteAddress, context.config.throttle),
+            detail: FailedLoginBudget.exhausted)
 
         let hasher = context.hasher
         // Unknown address and wrong password: one answer, one event (no enumeration in the log either).
@@ -33,15 +24,18 @@ enum LoginHandler {
             return APIError.unauthorized("Incorrect credentials", code: "incorrect_credentials")
         }
         let user = try context.users.find(email: email)
+        // Every failure costs what the dearest stored hash costs, so that neither an unknown address
+        // nor an account with a cheaper or dearer hash answers in another time.
+        let failureCost = try StoredRoundsCeiling.shared.rounds(context.users, store: context.config.database.location, seen: user?.password)
         // Refused for load, not for the password: the attempt does not count as a failure.
         let verdict = try context.refundingOnOverload(reservation) { () throws -> PasswordHasher.Verdict in
-            if let user { return try hasher.verify(password, against: user.password) }
+            if let user { return try hasher.verify(password, against: user.password, failureCost: failureCost) }
             // Same work as a real check, slot included: an unknown address must not answer faster.
-            try hasher.verifyNothing(password)
+            try hasher.verifyNothing(password, failureCost: failureCost)
             return .mismatch
         }
         guard let user, verdict != .mismatch else { throw refused() }
-        try throttle.release(reservation)
+        try context.throttle.release(reservation)
 
         if context.config.accounts.emailVerification == .mandatory && !user.emailVerified {
             throw APIError.unauthorized("User email is not verified", code: "email_not_verified")

@@ -13,9 +13,7 @@ enum PasswordChangeHandler {
         let old = config.accounts.oldPasswordFieldEnabled ? body.string("old_password", maxLength: 128) : nil
         let first = body.string("new_password1", maxLength: 128)
         let second = body.string("new_password2", maxLength: 128)
-        if let old, try context.hasher.verify(old, against: user.password) == .mismatch {
-            body.fail("old_password", "Your old password was entered incorrectly. Please enter it again.")
-        }
+        if let old { try checkOldPassword(old, of: user, &body, request, context) }
         try body.validate()
         guard let first, let second else { throw APIError.badRequest("Invalid data.") }
         let attributes = PasswordPolicy.Attributes(email: user.email, firstName: user.firstName, lastName: user.lastName)
@@ -31,5 +29,19 @@ enum PasswordChangeHandler {
         let detail: [(String, JSON)] = [("detail", "New password has been saved.")]
         guard let session else { return .json(.object(detail)) }
         return context.sessionResponse(session, extra: detail)
+    }
+
+    /// A wrong old password is a password guess by whoever holds the access token: it counts
+    /// against the same failed-login budget as `login/` (429 once spent, before any hashing) and is
+    /// logged as a failed login that fail2ban bans on. A right one gives its unit back.
+    private static func checkOldPassword(_ old: String, of user: UserRecord, _ body: inout RequestBody, _ request: Request,
+                                         _ context: HandlerContext) throws {
+        let reservation = try context.requireWithinLimits(
+            FailedLoginBudget.buckets(account: user.email, client: request.remoteAddress, context.config.throttle),
+            detail: FailedLoginBudget.exhausted)
+        let verdict = try context.refundingOnOverload(reservation) { try context.hasher.verify(old, against: user.password) }
+        guard verdict == .mismatch else { return try context.throttle.release(reservation) }
+        context.record(.oldPasswordRejected(userID: user.id), request)
+        body.fail("old_password", "Your old password was entered incorrectly. Please enter it again.")
     }
 }

@@ -15,11 +15,19 @@ enum PasswordResetHandler {
         try body.validate()
         guard let email else { throw APIError.badRequest("Invalid data.") }
         let limits = context.config.throttle
-        // Counted before the look-up, so unknown addresses run out exactly like known ones.
-        try context.requireWithinLimits([(Throttle.bucket("password_reset_ip", request.remoteAddress), limits.passwordResetIP),
-                                         (Throttle.bucket("password_reset_address", email), limits.passwordResetAddress)],
+        // Counted before the look-up, so unknown addresses run out exactly like known ones. The 429
+        // is per client network and per target address from that network: requests from elsewhere
+        // for the same address cannot make the owner's own request fail.
+        let client = ClientNetwork.of(request.remoteAddress)
+        try context.requireWithinLimits([(Throttle.bucket("password_reset_ip", client), limits.passwordResetIP),
+                                         (Throttle.bucket("password_reset_address", email + " from " + client), limits.passwordResetAddress)],
                                         detail: "Too many password reset requests for this e-mail address.")
-        try context.passwordReset.request(email: email, now: context.now)
+        // What protects the mailbox is the address's own mail budget, whoever asks. Once it is
+        // spent no new link is issued: the answer stays the same, and the last link mailed stays
+        // the one that works, so the owner can still reset through a flood of requests.
+        if case .allowed = try context.throttle.consume([(Throttle.bucket("password_reset_mail", email), limits.passwordResetAddress)]) {
+            try context.passwordReset.request(email: email, now: context.now)
+        }
         let remaining = minimumDuration - Date().timeIntervalSince(started)
         if remaining > 0 { usleep(UInt32(remaining * 1_000_000)) }
         return .detail("Password reset e-mail has been sent.")
