@@ -15,8 +15,9 @@ enum ReauthenticationHandler {
 
         // A wrong password here is a guess like a wrong login: the same per-address and per-account
         // budget, given back when the password is right.
-        let reservation = try context.requireWithinLimits(context.failedLoginBuckets(request, email: principal.account.email),
-                                                          detail: "Too many failed login attempts. Try again later.")
+        let reservation = try context.requireWithinLimits(
+            FailedLoginBudget.buckets(account: principal.account.email, client: request.remoteAddress, context.config.throttle),
+            detail: FailedLoginBudget.exhausted)
         let verdict = try context.refundingOnOverload(reservation) { try context.hasher.verify(password, against: principal.account.password) }
         let matches = verdict != .mismatch
         if matches { try context.throttle.release(reservation) }
@@ -47,11 +48,5 @@ extension HandlerContext {
     func requireRecentReauthentication(_ principal: Principal) throws {
         guard try !reauthentication.isRecent(principal, now: now) else { return }
         throw APIError.unauthorized("Please confirm your password (reauthenticate/) to continue.", code: "reauthentication_required")
-    }
-
-    /// The failed-login budgets a password guess for `email` from this client spends.
-    func failedLoginBuckets(_ request: Request, email: String) -> [(bucket: String, rate: Config.Rate?)] {
-        [(Throttle.bucket("login_ip", request.remoteAddress), config.throttle.loginIP),
-         (Throttle.bucket("login_account", UserStore.normalise(email)), config.throttle.loginAccount)]
     }
 }
