@@ -138,6 +138,14 @@ public enum Migrator {
         // i18n: the user's language (a catalog code such as `pt_BR`), set at sign-up and each login,
         // for the mails sent later; NULL until then (the default language).
         Migration(name: "0012_user_language", sql: "ALTER TABLE users ADD COLUMN language TEXT;"),
+        // Social login: the id_tokens already accepted (`SpentIDTokens`), each until it expires, so
+        // that a token is accepted once across workers and hosts.
+        Migration(name: "0013_social_id_token_replay", sql: """
+            CREATE TABLE social_id_tokens (
+                digest TEXT PRIMARY KEY,
+                expires INTEGER NOT NULL
+            );
+            """),
     ]
 
     /// The steps for `engine`: `all` (SQLite) or `postgreSQL`, the same names in the same order.
