@@ -11,8 +11,9 @@ SYSTEM_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev curl wrk ope
 SYSTEM_PACKAGES += chromium chromium-driver
 # Operations: fail2ban-regex runs the shipped filter over the service's own security events.
 SYSTEM_PACKAGES += fail2ban
-# The OpenID provider of the social-login tests signs its id_tokens with python3-cryptography.
-SYSTEM_PACKAGES += python3-cryptography
+# The OpenID provider of the social-login tests signs its id_tokens with python3-cryptography; the
+# real one (django-oidc-provider, from PyPI) is installed by its test into a venv.
+SYSTEM_PACKAGES += python3-cryptography python3-venv
 # TOTP QR codes (libqrencode); the MFA tests render the SVG to PNG (rsvg-convert) and decode it (zbarimg).
 SYSTEM_PACKAGES += libqrencode-dev zbar-tools librsvg2-bin
 # Translations: gettext's msgfmt checks the catalogs in the tests; CJK fonts for the page screenshots.

@@ -79,9 +79,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
-            // The SMTP sink the mail tests run (python3-aiosmtpd) and the OpenID provider of the
-            // social tests (python3-cryptography), found beside their Swift wrappers.
-            exclude: ["Support/smtp_sink.py", "Support/oidc_provider.py"]
+            // The SMTP sink the mail tests run (python3-aiosmtpd), the OpenID provider of the
+            // social tests (python3-cryptography) and the Django project around django-oidc-provider
+            // (from PyPI, in a venv), found beside their Swift wrappers.
+            exclude: ["Support/smtp_sink.py", "Support/oidc_provider.py", "Support/django_oidc_provider"]
         ),
     ]
 )

@@ -77,12 +77,20 @@ struct CheckCommand: ParsableCommand {
         let templates = try TemplateLibrary(config.templates)
         let mfaKey = try MFAKey.load(config.mfa)
         let commonPasswords = try PasswordPolicy.commonPasswords(in: ShareDirectory.locate())
+        if !config.social.providers.isEmpty && config.social.callbackURLs.isEmpty {
+            // The service starts (the token flow needs no callback), but every code-flow sign-in fails.
+            throw ValidationError("social.callback_urls: no callback URL is listed, so social/<provider>/code/ refuses every request;"
+                                  + " list the callback_url each of your apps sends")
+        }
         print("config ok: \(config.path)")
         print("password validators: minimum length \(config.accounts.passwordMinLength), \(commonPasswords.count) common passwords")
         print("templates ok: \(config.templates.directory.map { "shipped, overridden from \($0)" } ?? "shipped")")
         print("translations ok: \(templates.translations.languages.joined(separator: ", ")); default \(templates.translations.defaultLanguage)")
         print("access tokens: \(keys.accessSigner.algorithm), kid \(keys.accessSigner.kid); \(keys.accessVerifiers.count) verification key(s)")
         print("mfa: \(config.mfa.mode.rawValue)\(mfaKey != nil ? ", key \(config.mfa.secretKey)" : "")")
+        if !config.social.providers.isEmpty {
+            print("social: \(config.social.providers.map(\.id).joined(separator: ", ")); \(config.social.callbackURLs.count) callback URL(s)")
+        }
         print("workers \(config.server.workers) × threads \(config.server.threads) on \(config.server.socket)")
         guard case .postgreSQL = config.database.location else {
             // An SQLite file is not opened here: check may run as another user than the service.

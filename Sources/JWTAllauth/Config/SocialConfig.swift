@@ -46,8 +46,8 @@ extension Config {
         public var emailLinking: EmailLinking
         public var requireVerifiedEmail: Bool
         public var autoSignup: Bool
-        /// The code flow's allowed `callback_url`s; nil: any.
-        public var callbackURLs: [String]?
+        /// The code flow's allowed `callback_url`s, compared whole; none: the code flow is refused.
+        public var callbackURLs: [String]
         /// Bounds every request to a provider (discovery, JWKS, code exchange).
         public var httpTimeout: TimeInterval
 
@@ -113,7 +113,9 @@ extension Config {
 
         let linking: EmailLinking
         let linkingKey = "social.email_linking"
-        let linkingValues = try r.stringList(linkingKey, default: ["true"])
+        // Off by default, as allauth's SOCIALACCOUNT_EMAIL_AUTHENTICATION: turned on, it trusts the
+        // provider's `email_verified` with the way into every account holding that address.
+        let linkingValues = try r.stringList(linkingKey, default: ["false"])
         switch linkingValues.map({ $0.lowercased() }) {
         case ["true"], ["yes"], ["on"]: linking = .all
         case ["false"], ["no"], ["off"], []: linking = .none
@@ -124,7 +126,14 @@ extension Config {
             linking = .providers(Set(linkingValues))
         }
         let callbackKey = "social.callback_urls"
-        let callbacks = r.isExplicitlyNull(callbackKey) ? nil : try r.stringList(callbackKey, default: []).nilIfEmpty
+        let callbacks = try r.stringList(callbackKey, default: [])
+        for url in callbacks {
+            // Where a provider sends the browser back with a code: an absolute http(s) URL, and
+            // without a fragment (RFC 6749 §3.1.2), as the app will send it.
+            guard let parts = URLComponents(string: url), ["http", "https"].contains(parts.scheme?.lowercased() ?? ""),
+                  !(parts.host ?? "").isEmpty, parts.fragment == nil
+            else { throw ConfigError(key: callbackKey, problem: "\"\(url)\" is not an absolute http(s) URL without a fragment") }
+        }
         return Social(
             providers: providers,
             emailLinking: linking,
@@ -136,6 +145,3 @@ extension Config {
     }
 }
 
-extension Array {
-    fileprivate var nilIfEmpty: Self? { isEmpty ? nil : self }
-}

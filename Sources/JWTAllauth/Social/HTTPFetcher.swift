@@ -17,9 +17,29 @@ public enum HTTPFetchError: Error, Equatable {
 }
 
 /// How the OpenID client talks HTTP: injected, so the client is testable alone and the transport
-/// stays dumb. `form`: an `application/x-www-form-urlencoded` POST body; nil for a GET.
+/// stays dumb. `form`: an `application/x-www-form-urlencoded` POST body; nil for a GET. `bearer`:
+/// an OAuth access token sent as `Authorization: Bearer` (UserInfo).
 public protocol HTTPFetcher: Sendable {
-    func fetch(_ url: String, form: [(String, String)]?) throws(HTTPFetchError) -> FetchedResponse
+    func fetch(_ url: String, form: [(String, String)]?, bearer: String?) throws(HTTPFetchError) -> FetchedResponse
+}
+
+extension HTTPFetcher {
+    func fetch(_ url: String, form: [(String, String)]?) throws(HTTPFetchError) -> FetchedResponse {
+        try fetch(url, form: form, bearer: nil)
+    }
+}
+
+/// RFC 6750's `b64token`: what may follow `Bearer ` in an `Authorization` header. A provider's
+/// access token is checked against it before it goes into one, so nothing can be smuggled in.
+enum BearerToken {
+    static func isValid(_ token: String) -> Bool {
+        let bytes = Array(token.utf8)
+        let padding = bytes.reversed().prefix { $0 == UInt8(ascii: "=") }.count
+        let body = bytes.dropLast(padding)
+        return !body.isEmpty && bytes.count <= 8192 && body.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || "-._~+/".utf8.contains(byte)
+        }
+    }
 }
 
 /// `HTTPFetcher` over libcurl (Debian libcurl4-openssl-dev), which ARCHITECTURE.md names for the
@@ -38,12 +58,14 @@ public struct CurlHTTPFetcher: HTTPFetcher {
         self.timeout = timeout
     }
 
-    public func fetch(_ url: String, form: [(String, String)]?) throws(HTTPFetchError) -> FetchedResponse {
+    public func fetch(_ url: String, form: [(String, String)]?, bearer: String?) throws(HTTPFetchError) -> FetchedResponse {
+        if let bearer, !BearerToken.isValid(bearer) { throw .unreachable("not a bearer token") }
         guard let curl = curl_easy_init() else { throw .unreachable("curl_easy_init failed") }
         defer { curl_easy_cleanup(curl) }
         let sink = Sink()
         let postBody = form.map(Self.formEncode)
-        let headers: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Accept: application/json")
+        var headers: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Accept: application/json")
+        if let bearer { headers = curl_slist_append(headers, ["Authorization:", "Bearer", bearer].joined(separator: " ")) }
         defer { curl_slist_free_all(headers) }
         let context = Unmanaged.passUnretained(sink).toOpaque()
         var setup: [CURLcode] = [

@@ -3,7 +3,8 @@ import _CryptoExtras
 import Foundation
 import Synchronization
 
-/// Who a provider says the user is, from a verified id_token.
+/// Who a provider says the user is, from a verified id_token (and its UserInfo when the id_token
+/// names no address).
 struct ProviderIdentity: Sendable, Equatable {
     /// `sub`: the provider's stable id for the user.
     var uid: String
@@ -12,6 +13,8 @@ struct ProviderIdentity: Sendable, Equatable {
     var emailVerified: Bool
     /// The verified claims, kept as the connection's `extra_data`.
     var claims: JSON
+    /// The id_token it came from, which is accepted once.
+    var token: IDTokenUse
 }
 
 /// Why a provider interaction failed; the handler maps these to HTTP.
@@ -19,12 +22,38 @@ enum OpenIDError: Error, Equatable {
     /// The provider could not be reached within the timeout, or answered with something that is
     /// not a discovery document or key set: 503, try later.
     case unavailable(String)
-    /// The provider, or our check of its id_token, refused the credential: 401 `invalid_social_token`.
+    /// Our check of the id_token refused the credential: 401 `invalid_social_token`.
     case rejected(String)
+    /// The provider refused the exchange or answered what no provider should: the user gets the
+    /// answer of `rejected`, the operator a log line (a wrong client secret shows up here).
+    case providerFault(ProviderFault)
+}
+
+/// A provider's refusal or malformed answer, as the operator's log shows it: never a secret, a
+/// code or a token, only the endpoint, the HTTP status and the provider's own `error` code.
+struct ProviderFault: Sendable, Equatable {
+    /// "token endpoint" or "UserInfo".
+    var endpoint: String
+    var status: Int
+    /// The provider's `error` (RFC 6749 §5.2, RFC 6750 §3), when it gave a readable one.
+    var error: String?
+    var problem: String
+
+    /// Refusals a user's own request causes (a spent or expired code, a stale access token): not the
+    /// operator's to fix, so logged below warning.
+    var isTheClients: Bool { error == "invalid_grant" || error == "invalid_token" }
+
+    /// An `error` code as the log may show it: RFC 6749's characters, short; else nil.
+    static func errorCode(_ raw: String?) -> String? {
+        guard let raw, (1...64).contains(raw.utf8.count),
+              raw.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F || $0 == 0x2E || $0 == 0x2D })
+        else { return nil }
+        return raw
+    }
 }
 
 /// The OpenID Connect relying party for one configured provider: discovery, key set, id_token
-/// verification and the code exchange. Transport-free (HTTP through the injected `HTTPFetcher`).
+/// verification, the code exchange and UserInfo. Transport-free (HTTP through the injected `HTTPFetcher`).
 /// Discovery and keys are cached per worker for their HTTP cache lifetime (`Cache-Control:
 /// max-age`) and the keys fetched again once when a token names a `kid` we do not know (the
 /// provider rotated). This is the one per-process cache of the service: it holds only what the
@@ -46,7 +75,14 @@ final class OpenIDClient: Sendable {
         var issuer: String
         var authorizationEndpoint: String?
         var tokenEndpoint: String?
+        var userInfoEndpoint: String?
         var jwksURI: String
+    }
+
+    /// What the token endpoint answers a code exchange.
+    struct TokenResponse: Sendable, Equatable {
+        var idToken: String
+        var accessToken: String?
     }
 
     private struct Cache {
@@ -70,7 +106,8 @@ final class OpenIDClient: Sendable {
         // OpenID Discovery §4.3: the document must be the issuer's own.
         guard issuer == provider.issuer else { throw .unavailable("the discovery document names issuer \(issuer)") }
         let discovery = Discovery(issuer: issuer, authorizationEndpoint: document["authorization_endpoint"]?.stringValue,
-                                  tokenEndpoint: document["token_endpoint"]?.stringValue, jwksURI: jwksURI)
+                                  tokenEndpoint: document["token_endpoint"]?.stringValue,
+                                  userInfoEndpoint: document["userinfo_endpoint"]?.stringValue, jwksURI: jwksURI)
         cache.withLock { $0.discovery = (discovery, now + lifetime) }
         return discovery
     }
@@ -153,15 +190,33 @@ final class OpenIDClient: Sendable {
 
     // MARK: id_token
 
-    /// Verifies an id_token: signature with a key the provider publishes (RS256 or ES256, the
-    /// key's own algorithm), `iss`, `aud`/`azp`, `exp`/`iat` with a small leeway, and `nonce`
-    /// when the client sent one.
+    /// The identity behind an id_token the client sent (token flow): verified, then completed from
+    /// UserInfo with the client's access token when the id_token names no address.
+    func identity(idToken: String, accessToken: String?, nonce: String?, now: Int64) throws(OpenIDError) -> ProviderIdentity {
+        let identity = try verify(idToken: idToken, nonce: nonce, now: now)
+        guard identity.email == nil, let accessToken else { return identity }
+        return try completedFromUserInfo(identity, accessToken: accessToken, now: now)
+    }
+
+    /// The identity behind an authorization code (code flow): exchanged, verified, and completed
+    /// from UserInfo with the exchange's access token when the id_token names no address (as
+    /// django-oidc-provider's by default).
+    func identity(code: String, callbackURL: String, codeVerifier: String?, nonce: String?, now: Int64) throws(OpenIDError) -> ProviderIdentity {
+        let tokens = try exchange(code: code, callbackURL: callbackURL, codeVerifier: codeVerifier, now: now)
+        return try identity(idToken: tokens.idToken, accessToken: tokens.accessToken, nonce: nonce, now: now)
+    }
+
+    /// Verifies an id_token: no critical header extension, signature with a key the provider
+    /// publishes (RS256 or ES256, the key's own algorithm), `iss`, `aud`/`azp`, `exp`/`iat` with a
+    /// small leeway, and `nonce`: when either the token or the client has one, both must, equal.
     func verify(idToken: String, nonce: String?, now: Int64) throws(OpenIDError) -> ProviderIdentity {
         guard let jws = CompactJWS(idToken, maxLength: Self.maxTokenLength), let alg = jws.algorithm else {
             throw .rejected("not a signed JWT")
         }
+        // RFC 7515 §4.1.11: we understand no extension, so a token that names any is refused.
+        guard jws.header["crit"] == nil else { throw .rejected("critical header extension") }
         // Never "none", never HS256 (which a public key could be abused to forge).
-        guard alg == "RS256" || alg == "ES256" else { throw .rejected("algorithm \(alg) is not accepted") }
+        guard alg == "RS256" || alg == "ES256" else { throw .rejected("algorithm not accepted") }
         guard let key = try key(kid: jws.kid, algorithm: alg, now: now) else { throw .rejected("signed by a key the provider does not publish") }
         guard key.verify(jws.signature, for: jws.signingInput), let claims = jws.payload() else { throw .rejected("bad signature") }
 
@@ -178,15 +233,18 @@ final class OpenIDClient: Sendable {
         }
         guard let exp = claims["exp"]?.int64Value, exp + Self.leeway > now else { throw .rejected("expired") }
         guard let iat = claims["iat"]?.int64Value, iat <= now + Self.leeway else { throw .rejected("issued in the future") }
-        if let nonce {
-            guard let claimed = claims["nonce"]?.stringValue,
+        // A token minted for a request with a nonce is only good with that nonce: without this, a
+        // token lifted from one sign-in could be replayed by a client that simply sends none.
+        if nonce != nil || claims["nonce"] != nil {
+            guard let nonce, let claimed = claims["nonce"]?.stringValue,
                   Array(SHA256.hash(data: Array(claimed.utf8))) == Array(SHA256.hash(data: Array(nonce.utf8)))
             else { throw .rejected("nonce mismatch") }
         }
         guard let uid = claims["sub"]?.stringValue, !uid.isEmpty, uid.utf8.count <= 255 else { throw .rejected("no subject") }
-        let email = claims["email"]?.stringValue.flatMap { EmailAddressFormat.isValid($0) ? $0 : nil }
-        let verified = claims["email_verified"]?.boolValue ?? (claims["email_verified"]?.stringValue == "true")
-        return ProviderIdentity(uid: uid, email: email, emailVerified: verified, claims: claims)
+        let (email, verified) = Self.address(claims)
+        let fingerprint = claims["jti"]?.stringValue.map { Array("\(provider.id)\n\(issuer)\n\($0)".utf8) } ?? jws.signingInput
+        let use = IDTokenUse(digest: SHA256.hash(data: fingerprint).map { String(format: "%02x", $0) }.joined(), expires: exp + Self.leeway)
+        return ProviderIdentity(uid: uid, email: email, emailVerified: verified, claims: claims, token: use)
     }
 
     /// The issuer, with a multi-tenant template filled from the token's own `tid`.
@@ -196,11 +254,67 @@ final class OpenIDClient: Sendable {
         return provider.issuer.replacingOccurrences(of: "{tenantid}", with: tenant)
     }
 
+    // MARK: UserInfo
+
+    /// The identity with UserInfo's claims beside the id_token's (which win where both have one).
+    /// OpenID Connect Core §5.3.2: an answer about another `sub` must not be used. The access token
+    /// must be the one the id_token's `at_hash` names, when it names one.
+    func completedFromUserInfo(_ identity: ProviderIdentity, accessToken: String, now: Int64) throws(OpenIDError) -> ProviderIdentity {
+        guard let endpoint = try discovery(now: now).userInfoEndpoint else { return identity }
+        guard BearerToken.isValid(accessToken) else { throw .rejected("malformed access token") }
+        if let atHash = identity.claims["at_hash"] {
+            // §3.1.3.6: the left half of the SHA-256 of the access token (RS256 and ES256 alike).
+            let half = Array(SHA256.hash(data: Array(accessToken.utf8))).prefix(16)
+            guard atHash.stringValue == Base64URL.encode(Array(half)) else { throw .rejected("at_hash does not match the access token") }
+        }
+        let response: FetchedResponse
+        do {
+            response = try fetcher.fetch(endpoint, form: nil, bearer: accessToken)
+        } catch {
+            throw .unavailable("\(endpoint): \(error)")
+        }
+        if response.status >= 500 { throw .unavailable("userinfo endpoint answered \(response.status)") }
+        let json = try? JSON.parse(response.body, maxDepth: 16)
+        guard response.status == 200 else {
+            let challenge = response.header("www-authenticate").flatMap(Self.bearerError)
+            throw .providerFault(ProviderFault(endpoint: "UserInfo", status: response.status,
+                                               error: ProviderFault.errorCode(challenge ?? json?["error"]?.stringValue),
+                                               problem: "refused the access token"))
+        }
+        guard let json, case .object(let members) = json else {
+            // A signed UserInfo answer (application/jwt) is one we never asked for.
+            throw .providerFault(ProviderFault(endpoint: "UserInfo", status: 200, error: nil, problem: "answered without a JSON object"))
+        }
+        guard json["sub"]?.stringValue == identity.uid else {
+            throw .providerFault(ProviderFault(endpoint: "UserInfo", status: 200, error: nil, problem: "answered for another subject than the id_token's"))
+        }
+        guard case .object(var claims) = identity.claims else { return identity }
+        for (name, value) in members where !claims.contains(where: { $0.0 == name }) { claims.append((name, value)) }
+        var completed = identity
+        completed.claims = .object(claims)
+        (completed.email, completed.emailVerified) = Self.address(completed.claims)
+        return completed
+    }
+
+    /// `email` when it is a valid address, and whether the provider vouches for it
+    /// (`email_verified`; Apple sends it as a string).
+    private static func address(_ claims: JSON) -> (email: String?, verified: Bool) {
+        let email = claims["email"]?.stringValue.flatMap { EmailAddressFormat.isValid($0) ? $0 : nil }
+        return (email, claims["email_verified"]?.boolValue ?? (claims["email_verified"]?.stringValue == "true"))
+    }
+
+    /// `error="…"` of a `WWW-Authenticate: Bearer …` challenge.
+    static func bearerError(_ challenge: String) -> String? {
+        guard let start = challenge.range(of: "error=\"") else { return nil }
+        let rest = challenge[start.upperBound...]
+        return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
+    }
+
     // MARK: code flow
 
     /// Exchanges an authorization code at the token endpoint (with the PKCE verifier when given)
-    /// and answers the id_token it returns, not yet verified.
-    func exchange(code: String, callbackURL: String, codeVerifier: String?, now: Int64) throws(OpenIDError) -> String {
+    /// and answers the id_token it returns, not yet verified, and the access token.
+    func exchange(code: String, callbackURL: String, codeVerifier: String?, now: Int64) throws(OpenIDError) -> TokenResponse {
         guard let endpoint = try discovery(now: now).tokenEndpoint else { throw .unavailable("the provider has no token endpoint") }
         var form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", callbackURL), ("client_id", provider.clientID)]
         let secret: String?
@@ -217,11 +331,18 @@ final class OpenIDClient: Sendable {
         } catch {
             throw .unavailable("\(endpoint): \(error)")
         }
-        // 4xx: the provider refused this code (used, expired, wrong verifier); 5xx: it is unwell.
+        // 4xx: the provider refused this code (used, expired, wrong verifier) or us (a wrong
+        // secret: `invalid_client`); 5xx: it is unwell.
         if response.status >= 500 { throw .unavailable("token endpoint answered \(response.status)") }
-        guard response.status == 200, let json = try? JSON.parse(response.body, maxDepth: 16), let idToken = json["id_token"]?.stringValue else {
-            throw .rejected("the provider refused the code")
+        let json = try? JSON.parse(response.body, maxDepth: 16)
+        guard response.status == 200 else {
+            throw .providerFault(ProviderFault(endpoint: "token endpoint", status: response.status, error: ProviderFault.errorCode(json?["error"]?.stringValue),
+                                               problem: "refused the code exchange"))
         }
-        return idToken
+        guard let json, case .object = json, let idToken = json["id_token"]?.stringValue else {
+            throw .providerFault(ProviderFault(endpoint: "token endpoint", status: 200, error: ProviderFault.errorCode(json?["error"]?.stringValue),
+                                               problem: "answered without an id_token"))
+        }
+        return TokenResponse(idToken: idToken, accessToken: json["access_token"]?.stringValue)
     }
 }

@@ -3,6 +3,8 @@ enum SocialLoginOutcome {
     /// The account was found through its connection, linked by its verified address, or created;
     /// the sign-in ends as every sign-in does (`SignIn.finish`): a session or an MFA challenge.
     case signedIn(UserRecord, SignInOutcome)
+    /// The id_token was accepted before: each is accepted once.
+    case replayed
     /// The address belongs to an account with a proven mailbox, and linking is off for this provider.
     case emailAlreadyRegistered
     /// The address belongs to an account in use whose address was never confirmed: linking would
@@ -23,6 +25,8 @@ enum SocialConnectOutcome {
     case connected(SocialAccountRecord)
     /// The identity is connected to another account.
     case inUseElsewhere
+    /// The id_token was accepted before: each is accepted once.
+    case replayed
 }
 
 /// Social login and connections (reference §2.24, §8.2): resolves a verified provider identity
@@ -33,11 +37,13 @@ struct SocialLogin {
     let issuer: SessionIssuer
 
     /// One write transaction from the look-ups to the session: two logins of one new identity in
-    /// two workers cannot both create an account, and nothing is half-made if a step fails.
+    /// two workers cannot both create an account, and nothing is half-made if a step fails. The
+    /// id_token is spent first, in the same transaction: whatever the outcome, it is not accepted again.
     func logIn(_ identity: ProviderIdentity, provider: String, device: DeviceInfo, now: Int64) throws -> SocialLoginOutcome {
         let users = UserStore(db)
         let connections = SocialAccounts(db)
         return try db.transaction(.immediate) { () throws -> SocialLoginOutcome in
+            guard try SpentIDTokens(db).spend(identity.token) else { return .replayed }
             // The identity, then its address: always in this order, so two logins never wait crosswise.
             try connections.lockIdentity(provider: provider, uid: identity.uid)
             if let email = identity.email { try users.lockAddress(email) }
@@ -101,6 +107,7 @@ struct SocialLogin {
     func connect(_ identity: ProviderIdentity, provider: String, to userID: Int64, now: Int64) throws -> SocialConnectOutcome {
         let connections = SocialAccounts(db)
         return try db.transaction(.immediate) { () throws -> SocialConnectOutcome in
+            guard try SpentIDTokens(db).spend(identity.token) else { return .replayed }
             try connections.lockIdentity(provider: provider, uid: identity.uid)
             if let existing = try connections.find(provider: provider, uid: identity.uid) {
                 return existing.userID == userID ? .connected(existing) : .inUseElsewhere

@@ -138,9 +138,17 @@ public enum Migrator {
         // i18n: the user's language (a catalog code such as `pt_BR`), set at sign-up and each login,
         // for the mails sent later; NULL until then (the default language).
         Migration(name: "0012_user_language", sql: "ALTER TABLE users ADD COLUMN language TEXT;"),
+        // Social login: the id_tokens already accepted (`SpentIDTokens`), each until it expires, so
+        // that a token is accepted once across workers and hosts.
+        Migration(name: "0013_social_id_token_replay", sql: """
+            CREATE TABLE social_id_tokens (
+                digest TEXT PRIMARY KEY,
+                expires INTEGER NOT NULL
+            );
+            """),
         // The sessions that proved the password (and second factor) again lately: adding a way into
         // the account needs one (`Reauthentication`).
-        Migration(name: "0013_reauthentications", sql: """
+        Migration(name: "0014_reauthentications", sql: """
             CREATE TABLE reauthentications (
                 session TEXT PRIMARY KEY,
                 user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,

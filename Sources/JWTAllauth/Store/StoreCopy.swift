@@ -52,6 +52,7 @@ public struct StoreCopy {
         Table("mfa_challenges", ["id_digest", "user_id", "kind", "failures", "expires"], hasIdentity: false),
         .keyedByRowID("mfa_failures", ["user_id", "at"]),
         Table("social_accounts", ["id", "user_id", "provider", "uid", "last_login", "date_joined", "extra_data"]),
+        Table("social_id_tokens", ["digest", "expires"], hasIdentity: false),
         Table("reauthentications", ["session", "user_id", "at"], hasIdentity: false),
     ]
 

@@ -18,8 +18,18 @@ struct SocialConfigTests {
         #expect(provider.clientID == "abc")
         guard case .shared("s3cret") = provider.clientSecret else { Issue.record("secret not read"); return }
         #expect(provider.scopes == ["openid", "email", "profile"])
-        #expect(config.social.emailLinking == .all)
-        #expect(config.social.callbackURLs == nil)
+        // Off unless asked for (allauth's SOCIALACCOUNT_EMAIL_AUTHENTICATION), and no callback URL allowed.
+        #expect(config.social.emailLinking == .none)
+        #expect(config.social.callbackURLs == [])
+    }
+
+    @Test func callbackURLsAreAbsoluteHTTPURLsAndNullAllowsNone() throws {
+        let config = try parse("social:\n  callback_urls: [\"https://app.example.com/cb\", \"http://127.0.0.1:3000/cb?x=1\"]\n")
+        #expect(config.social.callbackURLs == ["https://app.example.com/cb", "http://127.0.0.1:3000/cb?x=1"])
+        #expect(try parse("social:\n  callback_urls: null\n").social.callbackURLs == [])
+        for bad in ["/relative/cb", "javascript:alert(1)", "https://app.example.com/cb#fragment", "https:///cb"] {
+            #expect(throws: ConfigError.self, "\(bad)") { try parse("", ["JWT_ALLAUTH_SOCIAL_CALLBACK_URLS": "[\"\(bad)\"]"]) }
+        }
     }
 
     @Test func presetsFillGoogleAndATenantAwareMicrosoftIssuer() throws {

@@ -55,11 +55,177 @@ struct SocialLoginTests {
         let response = try world.codeLogin()
         #expect(response.status == 400)
         #expect(response.json?["code"]?.string == "callback_url_not_allowed")
+        // Nor a URL that only starts like a listed one.
+        let code = try world.provider.code(redirectURI: "https://app.example.com/callback.evil.example", verifier: String(repeating: "v", count: 43))
+        let lookalike = try world.post("example/code/", ["code": code, "callback_url": "https://app.example.com/callback.evil.example",
+                                                         "code_verifier": String(repeating: "v", count: 43)])
+        #expect(lookalike.status == 400)
         #expect(try world.provider.fetches().token == 0)
     }
 
-    @Test func verifiedProviderAddressLinksAConfirmedAccountWhichKeepsItsPassword() throws {
+    @Test func withNoCallbackURLListedTheCodeFlowIsRefusedNamingTheSettingAndCheckReportsIt() throws {
+        let world = try SocialWorld(environment: ["JWT_ALLAUTH_SOCIAL_CALLBACK_URLS": "[]"])
+        let response = try world.codeLogin()
+        #expect(response.status == 400, "\(response.text)")
+        #expect(response.json?["code"]?.string == "callback_url_not_allowed")
+        #expect(response.json?["detail"]?.string?.contains("social.callback_urls") == true, "\(response.text)")
+        #expect(try world.provider.fetches().token == 0)
+        // The token flow needs no callback and still works.
+        #expect(try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-cb", "cb@example.com"))).status == 200)
+
+        let check = try world.instance.command(["check"])
+        #expect(check.status != 0, "\(check.output)")
+        #expect(check.output.contains("social.callback_urls"), "\(check.output)")
+        let listed = try world.instance.command(["check"], extraEnvironment: ["JWT_ALLAUTH_SOCIAL_CALLBACK_URLS": world.callbackURL])
+        #expect(listed.status == 0, "\(listed.output)")
+    }
+
+    @Test func anIDTokenIsAcceptedOnceOnEveryEndpointAndWorker() throws {
         let world = try SocialWorld()
+        let user = SocialWorld.user("u-once", "once@example.com")
+        let token = try world.provider.idToken(user: user)
+        #expect(try world.tokenLogin(token).status == 200)
+        // The same token again, from any worker: a replay.
+        for _ in 0..<3 {
+            let replay = try world.tokenLogin(token)
+            #expect(replay.status == 401, "\(replay.text)")
+            #expect(replay.json?["code"]?.string == "invalid_social_token")
+            #expect(replay.json?["detail"]?.string == "This id_token has already been used.", "\(replay.text)")
+        }
+        try world.instance.createUser("me@example.com")
+        let me = try world.instance.session("me@example.com")
+        let connect = try world.post("example/connect/token/", ["id_token": token], headers: [me.bearer])
+        #expect(connect.status == 401, "\(connect.text)")
+        #expect(try world.count("SELECT COUNT(*) FROM social_accounts") == 1)
+
+        // A token without a jti is remembered by its hash: of its signed part, since an ECDSA
+        // signature can be rewritten into another valid one (s → n − s) without the key.
+        let anonymous = try world.provider.idToken(user: user, alg: "ES256", omit: ["jti"])
+        #expect(try world.tokenLogin(anonymous).status == 200)
+        #expect(try world.tokenLogin(anonymous).status == 401)
+        let twin = try OpenIDProvider.malleated(anonymous)
+        #expect(twin != anonymous)
+        let replayedTwin = try world.tokenLogin(twin)
+        #expect(replayedTwin.status == 401, "\(replayedTwin.text)")
+        #expect(replayedTwin.json?["detail"]?.string == "This id_token has already been used.", "the twin verifies, and is the same token")
+
+        // Presented many times at once: exactly one login.
+        let raced = try world.provider.idToken(user: user)
+        let before = try world.instance.whitelistRows(userID: try #require(try UserStore(world.instance.database()).find(email: "once@example.com")).id)
+        let client = world.instance.client
+        let path = "\(world.instance.mount)/social/example/token/"
+        let statuses = simultaneously(8) { _ in (try? client.post(path, json: #"{"id_token": "\#(raced)"}"#))?.status ?? -1 }
+        #expect(statuses.sorted() == [200] + Array(repeating: 401, count: 7))
+        let owner = try #require(try UserStore(world.instance.database()).find(email: "once@example.com"))
+        #expect(try world.instance.whitelistRows(userID: owner.id) == before + 1)
+    }
+
+    @Test func aNonceInTheTokenMustBeSentBackByTheClient() throws {
+        let world = try SocialWorld()
+        let user = SocialWorld.user("u-nonce", "nonce@example.com")
+        for (name, extra) in [("missing", [:]), ("wrong", ["nonce": "n-2"]), ("empty", ["nonce": ""])] as [(String, [String: Any])] {
+            let response = try world.tokenLogin(try world.provider.idToken(user: user, claims: ["nonce": "n-1"]), extra: extra)
+            #expect(response.status == 401 || response.status == 400, "\(name): \(response.status) \(response.text)")
+        }
+        // A nonce the client expects but the token lacks.
+        #expect(try world.tokenLogin(try world.provider.idToken(user: user), extra: ["nonce": "n-1"]).status == 401)
+        #expect(try world.userCount() == 0)
+        // In the code flow too.
+        let verifier = String(repeating: "n", count: 43)
+        let code = try world.provider.code(user: user, redirectURI: world.callbackURL, verifier: verifier, nonce: "n-code")
+        let missing = try world.post("example/code/", ["code": code, "callback_url": world.callbackURL, "code_verifier": verifier])
+        #expect(missing.status == 401, "\(missing.text)")
+        let again = try world.provider.code(user: user, redirectURI: world.callbackURL, verifier: verifier, nonce: "n-code")
+        let matching = try world.post("example/code/", ["code": again, "callback_url": world.callbackURL, "code_verifier": verifier, "nonce": "n-code"])
+        #expect(matching.status == 200, "\(matching.text)")
+        #expect(try world.tokenLogin(try world.provider.idToken(user: user, claims: ["nonce": "n-3"]), extra: ["nonce": "n-3"]).status == 200)
+    }
+
+    @Test func aCriticalHeaderExtensionIsRefused() throws {
+        let world = try SocialWorld()
+        let user = SocialWorld.user("u-crit", "crit@example.com")
+        for crit in [["exp"], ["b64"], [], ["https://example.com/ext"]] as [[String]] {
+            var header: [String: Any] = ["crit": crit]
+            if crit == ["b64"] { header["b64"] = true }
+            let response = try world.tokenLogin(try world.provider.idToken(user: user, header: header))
+            #expect(response.status == 401, "crit \(crit): \(response.status) \(response.text)")
+            #expect(response.json?["code"]?.string == "invalid_social_token")
+        }
+        #expect(try world.userCount() == 0)
+    }
+
+    @Test func theAddressIsReadFromUserInfoWhenTheIDTokenCarriesNone() throws {
+        let world = try SocialWorld()
+        // Code flow: the id_token has only `sub`; UserInfo has the address.
+        let response = try world.codeLogin(user: SocialWorld.user("u-ui", "UserInfo@example.com"), userInfoOnly: true)
+        #expect(response.status == 200, "\(response.text)")
+        let user = try #require(try UserStore(world.instance.database()).find(email: "userinfo@example.com"))
+        #expect(user.emailVerified && !user.hasUsablePassword)
+        #expect(try world.provider.fetches().userInfo == 1)
+        // An id_token that has the address: UserInfo is not asked.
+        #expect(try world.codeLogin(user: SocialWorld.user("u-ui2", "direct@example.com")).status == 200)
+        #expect(try world.provider.fetches().userInfo == 1)
+
+        // Token flow: the client's access token reads UserInfo.
+        let token = try world.provider.idToken(user: ["sub": "u-tf"])
+        let access = try world.provider.accessToken(claims: SocialWorld.user("u-tf", "tokenflow@example.com"))
+        let tokenFlow = try world.tokenLogin(token, extra: ["access_token": access])
+        #expect(tokenFlow.status == 200, "\(tokenFlow.text)")
+        #expect(try UserStore(world.instance.database()).find(email: "tokenflow@example.com") != nil)
+    }
+
+    @Test func aUserInfoAnswerAboutAnotherSubjectIsRefused() throws {
+        let world = try SocialWorld()
+        // The provider's UserInfo speaks of someone else (OpenID Connect Core §5.3.2: never use it).
+        let response = try world.codeLogin(user: SocialWorld.user("u-a", "a@example.com"), userInfoOnly: true,
+                                           userInfo: SocialWorld.user("u-victim", "victim@example.com"))
+        #expect(response.status == 401, "\(response.text)")
+        #expect(response.json?["code"]?.string == "invalid_social_token")
+        // Token flow: an access token of another user beside my id_token.
+        let mine = try world.provider.idToken(user: ["sub": "u-attacker"])
+        let theirs = try world.provider.accessToken(claims: SocialWorld.user("u-victim", "victim@example.com"))
+        #expect(try world.tokenLogin(mine, extra: ["access_token": theirs]).status == 401)
+        // No `sub` at all, or a UserInfo that refuses the access token.
+        #expect(try world.codeLogin(user: SocialWorld.user("u-b", "b@example.com"), userInfoOnly: true, userInfo: ["email": "b@example.com", "email_verified": true]).status == 401)
+        #expect(try world.tokenLogin(try world.provider.idToken(user: ["sub": "u-c"]), extra: ["access_token": "not-issued"]).status == 401)
+        #expect(try world.userCount() == 0)
+        #expect(world.instance.log.contains("another subject"), "logged for the operator")
+    }
+
+    @Test func providerFaultsAreLoggedWithTheProviderAndItsErrorCodeNeverASecretOrToken() throws {
+        // The instance's client secret is not the one the provider issued.
+        let world = try SocialWorld(secret: "wrong-secret-123")
+        let verifier = String(repeating: "w", count: 43)
+        let code = try world.provider.code(user: SocialWorld.user("u-w", "w@example.com"), redirectURI: world.callbackURL, verifier: verifier)
+        let refused = try world.post("example/code/", ["code": code, "callback_url": world.callbackURL, "code_verifier": verifier])
+        #expect(refused.status == 401, "\(refused.text)")
+        #expect(refused.json?["code"]?.string == "invalid_social_token")
+        #expect(!refused.text.contains("invalid_client"), "the user gets the generic answer")
+        let line = try #require(world.instance.log.split(separator: "\n").first { $0.contains("invalid_client") }, "\(world.instance.log)")
+        #expect(line.contains("example"), "names the provider: \(line)")
+        #expect(!world.instance.log.contains("wrong-secret-123") && !world.instance.log.contains(code), "never the secret or the code")
+
+        // A token endpoint that answers something that is not a token response.
+        let fixed = try SocialWorld()
+        let garbled = try fixed.codeLogin(reply: (200, "<html>maintenance</html>"))
+        #expect(garbled.status == 401, "\(garbled.text)")
+        let noToken = try fixed.codeLogin(reply: (200, #"{"access_token": "at-secret-value", "token_type": "Bearer"}"#))
+        #expect(noToken.status == 401, "\(noToken.text)")
+        let garbledLines = fixed.instance.log.split(separator: "\n").filter { $0.contains("example") && $0.contains("token endpoint") }
+        #expect(garbledLines.count >= 2, "\(fixed.instance.log)")
+        #expect(!fixed.instance.log.contains("at-secret-value"))
+
+        // An unreachable token endpoint: 503 for the user, a line naming the provider for the operator.
+        let verifierDown = String(repeating: "d", count: 43)
+        let codeDown = try fixed.provider.code(redirectURI: fixed.callbackURL, verifier: verifierDown)
+        fixed.provider.stop()
+        let down = try fixed.post("example/code/", ["code": codeDown, "callback_url": fixed.callbackURL, "code_verifier": verifierDown])
+        #expect(down.status == 503, "\(down.text)")
+        #expect(fixed.instance.log.split(separator: "\n").contains { $0.contains("unavailable") && $0.contains("example") })
+    }
+
+    @Test func verifiedProviderAddressLinksAConfirmedAccountWhichKeepsItsPassword() throws {
+        let world = try SocialWorld(environment: ["JWT_ALLAUTH_SOCIAL_EMAIL_LINKING": "true"])
         let owner = try world.instance.createUser("owner@example.com", verified: true)
         let response = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-owner", "OWNER@example.com")))
         #expect(response.status == 200, "\(response.text)")
@@ -68,8 +234,9 @@ struct SocialLoginTests {
         #expect(try world.instance.login("owner@example.com").status == 200, "the password still works")
     }
 
-    @Test func withLinkingOffAConfirmedAccountsAddressAnswers409AndNothingIsWritten() throws {
-        let world = try SocialWorld(environment: ["JWT_ALLAUTH_SOCIAL_EMAIL_LINKING": "false"])
+    @Test func linkingIsOffByDefaultSoAConfirmedAccountsAddressAnswers409AndNothingIsWritten() throws {
+        // As allauth's SOCIALACCOUNT_EMAIL_AUTHENTICATION: nobody gets into an account by a provider's word alone.
+        let world = try SocialWorld()
         let owner = try world.instance.createUser("owner@example.com", verified: true)
         let response = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-owner", "owner@example.com")))
         #expect(response.status == 409)
@@ -122,7 +289,8 @@ struct SocialLoginTests {
     }
 
     @Test func signUpClosedAnswers403AndAnInactiveAccountCannotLogIn() throws {
-        let world = try SocialWorld(environment: ["JWT_ALLAUTH_ACCOUNTS_ADMIN_MANAGED_REGISTRATION": "true"])
+        // Linking on, so that the inactive account is reached (and refused) through its address.
+        let world = try SocialWorld(environment: ["JWT_ALLAUTH_ACCOUNTS_ADMIN_MANAGED_REGISTRATION": "true", "JWT_ALLAUTH_SOCIAL_EMAIL_LINKING": "true"])
         let closed = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-x", "x@example.com")))
         #expect(closed.status == 403)
         #expect(closed.json?["code"]?.string == "signup_closed")

@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized)
 struct SocialMFATests {
     @Test func anEnrolledAccountGetsTheMFAChallengeAndIsLinkedOnlyAfterTheSecondFactor() throws {
-        let world = try SocialWorld(environment: ["JWT_ALLAUTH_MFA_MODE": "optional"])
+        let world = try SocialWorld(environment: ["JWT_ALLAUTH_MFA_MODE": "optional", "JWT_ALLAUTH_SOCIAL_EMAIL_LINKING": "true"])
         let owner = try world.instance.createUser("mfa@example.com")
         let session = try world.instance.session("mfa@example.com")
         let (enrolment, _) = try world.instance.enrol(bearer: session)

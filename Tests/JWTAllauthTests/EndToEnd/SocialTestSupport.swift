@@ -2,17 +2,23 @@ import Foundation
 @testable import JWTAllauth
 
 /// A social-login test's world: the test's own OpenID provider and an instance configured for it
-/// through `JWT_ALLAUTH_SOCIAL_PROVIDERS` (a YAML flow value in the environment).
+/// through `JWT_ALLAUTH_SOCIAL_PROVIDERS` (a YAML flow value in the environment), with the app's
+/// callback and the demo page as its `social.callback_urls`. `environment` overrides any of it;
+/// `secret`: a client secret the provider does not know.
 struct SocialWorld {
     let provider: OpenIDProvider
     let instance: TestInstance
 
-    init(maxAge: Int = 300, environment: [String: String] = [:]) throws {
+    init(maxAge: Int = 300, secret: String? = nil, environment: [String: String] = [:]) throws {
         provider = try OpenIDProvider(maxAge: maxAge)
-        instance = try TestInstance(environment: provider.environment(extra: environment))
+        let port = TestInstance.freePort()
+        let callbacks = ["JWT_ALLAUTH_SOCIAL_CALLBACK_URLS": "\(Self.callbackURL(port)),http://127.0.0.1:\(port)/jwt-allauth/social/demo/"]
+        instance = try TestInstance(environment: provider.environment(secret: secret, extra: callbacks.merging(environment) { $1 }), port: port)
     }
 
-    var callbackURL: String { "http://127.0.0.1:\(instance.port)/app/callback" }
+    static func callbackURL(_ port: Int) -> String { "http://127.0.0.1:\(port)/app/callback" }
+
+    var callbackURL: String { Self.callbackURL(instance.port) }
 
     func post(_ path: String, _ body: [String: Any], headers: [(String, String)] = []) throws -> HTTPResponse {
         let data = try JSONSerialization.data(withJSONObject: body)
@@ -24,8 +30,9 @@ struct SocialWorld {
     }
 
     /// A code flow as a client would run it: a code bound to the verifier's challenge, then the exchange.
-    func codeLogin(user: [String: Any]? = nil, verifier: String = String(repeating: "v", count: 43)) throws -> HTTPResponse {
-        let code = try provider.code(user: user, redirectURI: callbackURL, verifier: verifier)
+    func codeLogin(user: [String: Any]? = nil, verifier: String = String(repeating: "v", count: 43), userInfoOnly: Bool = false,
+                   userInfo: [String: Any]? = nil, reply: (status: Int, body: String)? = nil) throws -> HTTPResponse {
+        let code = try provider.code(user: user, redirectURI: callbackURL, verifier: verifier, userInfoOnly: userInfoOnly, userInfo: userInfo, reply: reply)
         return try post("example/code/", ["code": code, "callback_url": callbackURL, "code_verifier": verifier])
     }
 

@@ -3,8 +3,8 @@ import Foundation
 
 /// The OpenID provider of the social-login tests: `oidc_provider.py` (stdlib http.server and
 /// python3-cryptography) on a free loopback port. It publishes discovery and a JWKS, signs with
-/// keys it generates (RS256 and ES256), runs the code flow with PKCE, and through its `/control/`
-/// endpoints mints tokens, issues codes, rotates keys, answers slowly, and counts fetches.
+/// keys it generates (RS256 and ES256), runs the code flow with PKCE and UserInfo, and through its
+/// `/control/` endpoints mints tokens, issues codes, rotates keys, answers slowly, and counts fetches.
 final class OpenIDProvider {
     let port: Int
     let clientID = "abc"
@@ -31,9 +31,10 @@ final class OpenIDProvider {
 
     static var script: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("oidc_provider.py") }
 
-    /// `social.providers` for an instance, as the YAML flow value in the environment.
-    func environment(id: String = "example", extra: [String: String] = [:]) -> [String: String] {
-        ["JWT_ALLAUTH_SOCIAL_PROVIDERS": "{\(id): {name: Example, issuer: \"\(issuer)\", client_id: \(clientID), client_secret: \(clientSecret)}}"]
+    /// `social.providers` for an instance, as the YAML flow value in the environment; `secret`:
+    /// another client secret than the provider's (a misconfigured instance).
+    func environment(id: String = "example", secret: String? = nil, extra: [String: String] = [:]) -> [String: String] {
+        ["JWT_ALLAUTH_SOCIAL_PROVIDERS": "{\(id): {name: Example, issuer: \"\(issuer)\", client_id: \(clientID), client_secret: \(secret ?? clientSecret)}}"]
             .merging(extra) { $1 }
     }
 
@@ -73,12 +74,49 @@ final class OpenIDProvider {
     }
 
     /// A one-time code for `user`, bound to `redirectURI` and the S256 challenge of `verifier`.
-    func code(user: [String: Any]? = nil, redirectURI: String, verifier: String?, nonce: String? = nil, alg: String = "RS256") throws -> String {
-        var body: [String: Any] = ["redirect_uri": redirectURI, "alg": alg]
+    /// `userInfoOnly`: its id_token carries only `sub`, the address is at UserInfo (django-oidc-provider's
+    /// default); `userInfo`: what UserInfo answers instead; `reply`: the token endpoint's raw answer.
+    func code(user: [String: Any]? = nil, redirectURI: String, verifier: String?, nonce: String? = nil, alg: String = "RS256",
+              userInfoOnly: Bool = false, userInfo: [String: Any]? = nil, reply: (status: Int, body: String)? = nil) throws -> String {
+        var body: [String: Any] = ["redirect_uri": redirectURI, "alg": alg, "userinfo_only": userInfoOnly]
         if let verifier { body["code_challenge"] = Self.challenge(verifier) }
         if let nonce { body["nonce"] = nonce }
         if let user { body["user"] = user }
+        if let userInfo { body["userinfo"] = userInfo }
+        if let reply { body["reply"] = ["status": reply.status, "body": reply.body] }
         return try post("/control/code", body)["code"]?.string ?? ""
+    }
+
+    /// An access token whose UserInfo answer is `claims` (by default the current user's).
+    func accessToken(claims: [String: Any]? = nil) throws -> String {
+        try post("/control/access-token", claims.map { ["claims": $0] } ?? [:])["access_token"]?.string ?? ""
+    }
+
+    /// The same ES256 token with its signature (r, s) rewritten to (r, n − s): as valid, and a
+    /// different string (ECDSA's malleability; anyone can do this without the key).
+    static func malleated(_ token: String) throws -> String {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        var base64 = parts.count == 3 ? parts[2].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/") : ""
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let signature = Data(base64Encoded: base64).map(Array.init), signature.count == 64 else {
+            throw ProviderError.badAnswer("not an ES256 token")
+        }
+        // P-256's group order n, big-endian.
+        let order: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                              0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51]
+        let s = Array(signature[32...])
+        var difference = [UInt8](repeating: 0, count: 32)
+        var borrow = 0
+        for index in stride(from: 31, through: 0, by: -1) {
+            var value = Int(order[index]) - Int(s[index]) - borrow
+            borrow = value < 0 ? 1 : 0
+            if value < 0 { value += 256 }
+            difference[index] = UInt8(value)
+        }
+        let rewritten = Array(signature[..<32]) + difference
+        let encoded = Data(rewritten).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        return "\(parts[0]).\(parts[1]).\(encoded)"
     }
 
     static func challenge(_ verifier: String) -> String {
@@ -96,9 +134,9 @@ final class OpenIDProvider {
     /// Every OIDC endpoint (not /control/) waits this long before answering.
     func setDelay(_ seconds: Double) throws { try post("/control/delay", ["seconds": seconds]) }
 
-    /// How often discovery, the JWKS and the token endpoint were fetched.
-    func fetches() throws -> (discovery: Int, jwks: Int, token: Int) {
+    /// How often discovery, the JWKS, the token endpoint and UserInfo were fetched.
+    func fetches() throws -> (discovery: Int, jwks: Int, token: Int, userInfo: Int) {
         let json = try control.get("/control/stats").json
-        return (json?["discovery"]?.int ?? -1, json?["jwks"]?.int ?? -1, json?["token"]?.int ?? -1)
+        return (json?["discovery"]?.int ?? -1, json?["jwks"]?.int ?? -1, json?["token"]?.int ?? -1, json?["userinfo"]?.int ?? -1)
     }
 }

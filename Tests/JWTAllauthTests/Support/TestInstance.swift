@@ -32,16 +32,17 @@ final class TestInstance {
     /// `directory`: an instance directory prepared by the test (config, keys, database), e.g. a
     /// restored backup; by default a fresh one. `engine`: by default the one the test run asks for
     /// (`TestEngine.current`); `postgres`: a database another instance already uses (two hosts).
+    /// `port`: one the test chose beforehand (`freePort()`), when its configuration names it.
     init(algorithm: String = "ES256", environment: [String: String] = [:], nginxWorkers: Int = 1, smtp: Bool = false,
          directory existing: URL? = nil, engine: TestEngine = .current, postgres shared: PostgresDatabase? = nil,
-         credentialRate: String = "1000r/s") throws {
+         credentialRate: String = "1000r/s", port chosenPort: Int? = nil) throws {
         mailSink = smtp ? try SMTPSink() : nil
         let engine = shared == nil ? engine : .postgresql
         self.engine = engine
         postgres = engine == .postgresql ? try shared ?? PostgresCluster.shared().createDatabase() : nil
         directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("jwt-allauth-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        port = Self.freePort()
+        port = chosenPort ?? Self.freePort()
         client = HTTPClient(port: port)
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("JWT_ALLAUTH_") }
         env["JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS"] = String(Self.passwordIterations)

@@ -3,10 +3,13 @@
 Debian's python3-cryptography).
 
 Publishes discovery and a JWKS (with Cache-Control: max-age), signs id_tokens RS256 and ES256 with
-keys it generates at start, and implements the authorization-code flow with PKCE (S256): /authorize
-redirects straight back with a one-time code for the current test user, /token exchanges it once.
+keys it generates at start (each with a fresh jti), and implements the authorization-code flow with
+PKCE (S256): /authorize redirects straight back with a one-time code for the current test user,
+/token exchanges it once, /userinfo answers the user's claims for the access token it gave.
 Test-only /control/ endpoints mint tokens (with any claims, a key it never published, or alg none),
-issue codes directly, set the user, rotate the keys, make the OIDC endpoints slow, and count fetches.
+issue codes directly (optionally with the address only at UserInfo, another UserInfo answer, or a
+raw token-endpoint reply), set the user, rotate the keys, make the OIDC endpoints slow, and count
+fetches.
 Runs until SIGTERM.
 """
 import argparse
@@ -69,7 +72,9 @@ class Provider:
         self.user = {"sub": "user-1", "email": "social@example.com", "email_verified": True}
         self.codes = {}
         self.delay = 0.0
-        self.fetches = {"discovery": 0, "jwks": 0, "token": 0}
+        self.fetches = {"discovery": 0, "jwks": 0, "token": 0, "userinfo": 0}
+        # access token -> the claims /userinfo answers for it
+        self.access_tokens = {}
 
     def rotate(self):
         self.generation += 1
@@ -78,7 +83,7 @@ class Provider:
     def id_token(self, alg="RS256", key="current", claims=None, omit=(), header=None, user=None):
         now = int(time.time())
         body = dict(user or self.user)
-        body.update({"iss": self.issuer, "aud": self.client_id, "iat": now, "exp": now + 300})
+        body.update({"iss": self.issuer, "aud": self.client_id, "iat": now, "exp": now + 300, "jti": secrets.token_hex(16)})
         body.update(claims or {})
         for name in omit:
             body.pop(name, None)
@@ -92,10 +97,14 @@ class Provider:
         signing_input = b64url(json.dumps(head).encode()) + "." + b64url(json.dumps(body).encode())
         return signing_input + "." + b64url(pair.sign(signing_input.encode()))
 
-    def issue_code(self, redirect_uri, challenge, nonce=None, user=None, alg="RS256"):
+    def issue_code(self, redirect_uri, challenge, nonce=None, user=None, alg="RS256", userinfo_only=False, userinfo=None, reply=None):
+        """`userinfo_only`: the id_token carries no address (only sub), as django-oidc-provider's
+        default; `userinfo`: what /userinfo answers instead of the user; `reply`: the token
+        endpoint's raw answer {status, body} instead of tokens."""
         code = secrets.token_urlsafe(24)
         with self.lock:
-            self.codes[code] = {"redirect_uri": redirect_uri, "challenge": challenge, "nonce": nonce, "user": dict(user or self.user), "alg": alg}
+            self.codes[code] = {"redirect_uri": redirect_uri, "challenge": challenge, "nonce": nonce, "user": dict(user or self.user), "alg": alg,
+                                "userinfo_only": userinfo_only, "userinfo": userinfo, "reply": reply}
         return code
 
 
@@ -133,7 +142,8 @@ class Handler(BaseHTTPRequestHandler):
             p.fetches["discovery"] += 1
             self.answer(200, {
                 "issuer": p.issuer, "authorization_endpoint": p.issuer + "/authorize", "token_endpoint": p.issuer + "/token",
-                "jwks_uri": p.issuer + "/jwks", "response_types_supported": ["code"], "subject_types_supported": ["public"],
+                "userinfo_endpoint": p.issuer + "/userinfo", "jwks_uri": p.issuer + "/jwks",
+                "response_types_supported": ["code"], "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256", "ES256"], "code_challenge_methods_supported": ["S256"],
             }, cache)
         elif url.path == "/jwks":
@@ -157,6 +167,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Location", target + "?" + urllib.parse.urlencode(params))
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif url.path == "/userinfo":
+            self.slow()
+            p.fetches["userinfo"] += 1
+            header = self.headers.get("Authorization", "")
+            with p.lock:
+                claims = p.access_tokens.get(header[len("Bearer "):]) if header.startswith("Bearer ") else None
+            if claims is None:
+                self.answer(401, {"error": "invalid_token"}, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            else:
+                self.answer(200, claims, {"Cache-Control": "no-store"})
         elif url.path == "/control/stats":
             self.answer(200, p.fetches)
         else:
@@ -182,9 +202,19 @@ class Handler(BaseHTTPRequestHandler):
             if grant["challenge"] and b64url(hashlib.sha256(verifier.encode()).digest()) != grant["challenge"]:
                 self.answer(400, {"error": "invalid_grant", "error_description": "PKCE verification failed"})
                 return
+            if grant["reply"]:
+                reply = grant["reply"]
+                self.answer(reply.get("status", 200), reply.get("body", "").encode())
+                return
             claims = {"nonce": grant["nonce"]} if grant["nonce"] else {}
-            token = p.id_token(alg=grant["alg"], user=grant["user"], claims=claims)
-            self.answer(200, {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "expires_in": 300, "id_token": token},
+            user = grant["user"]
+            access_token = secrets.token_urlsafe(16)
+            with p.lock:
+                p.access_tokens[access_token] = grant["userinfo"] or user
+            if grant["userinfo_only"]:
+                user = {"sub": user["sub"]}
+            token = p.id_token(alg=grant["alg"], user=user, claims=claims)
+            self.answer(200, {"access_token": access_token, "token_type": "Bearer", "expires_in": 300, "id_token": token},
                         {"Cache-Control": "no-store"})
             return
         body = json.loads(raw or b"{}")
@@ -193,7 +223,14 @@ class Handler(BaseHTTPRequestHandler):
                                                      body.get("omit", ()), body.get("header"), body.get("user"))})
         elif path == "/control/code":
             self.answer(200, {"code": p.issue_code(body["redirect_uri"], body.get("code_challenge"), body.get("nonce"),
-                                                   body.get("user"), body.get("alg", "RS256"))})
+                                                   body.get("user"), body.get("alg", "RS256"), body.get("userinfo_only", False),
+                                                   body.get("userinfo"), body.get("reply"))})
+        elif path == "/control/access-token":
+            # An access token for the token flow's UserInfo read, answering `claims` (or the user's).
+            access_token = secrets.token_urlsafe(16)
+            with p.lock:
+                p.access_tokens[access_token] = body.get("claims") or p.user
+            self.answer(200, {"access_token": access_token})
         elif path == "/control/user":
             p.user = body
             self.answer(200, p.user)

@@ -69,7 +69,8 @@ enum SocialHandler {
         return client
     }
 
-    /// `id_token` (and optional `nonce`) → a verified identity.
+    /// `id_token` (optional `nonce`, and `access_token` for UserInfo when the id_token names no
+    /// address) → a verified identity.
     private static func verifiedToken(_ request: Request, _ context: HandlerContext) throws -> (OpenIDClient, ProviderIdentity) {
         var body = try RequestBody(request)
         let client = try client(context, &body)
@@ -84,7 +85,9 @@ enum SocialHandler {
             }
             throw APIError.field("non_field_errors", "Either an id_token or an access_token is required.")
         }
-        return (client, try providerCall(context) { () throws(OpenIDError) in try client.verify(idToken: idToken, nonce: nonce, now: context.now) })
+        return (client, try providerCall(client, context) { () throws(OpenIDError) in
+            try client.identity(idToken: idToken, accessToken: accessToken, nonce: nonce, now: context.now)
+        })
     }
 
     /// `code`, `callback_url`, optional `code_verifier` (PKCE) and `nonce` → exchanged, verified identity.
@@ -98,25 +101,46 @@ enum SocialHandler {
         let nonce = body.string("nonce", required: false, maxLength: 512)
         try body.validate()
         guard let code, let callbackURL else { throw APIError.badRequest("Invalid data.") }
-        if let allowed = context.config.social.callbackURLs, !allowed.contains(callbackURL) {
+        // Only the listed URLs: a code sent back to any other is a code someone else may hold.
+        let allowed = context.config.social.callbackURLs
+        if allowed.isEmpty {
+            throw APIError.coded(.badRequest, "The code flow is off: the service's social.callback_urls lists no callback URL.",
+                                 code: "callback_url_not_allowed")
+        }
+        if !allowed.contains(callbackURL) {
             throw APIError.coded(.badRequest, "The callback_url is not allowed.", code: "callback_url_not_allowed")
         }
-        return (client, try providerCall(context) { () throws(OpenIDError) in
-            let idToken = try client.exchange(code: code, callbackURL: callbackURL, codeVerifier: verifier, now: context.now)
-            return try client.verify(idToken: idToken, nonce: nonce, now: context.now)
+        return (client, try providerCall(client, context) { () throws(OpenIDError) in
+            try client.identity(code: code, callbackURL: callbackURL, codeVerifier: verifier, nonce: nonce, now: context.now)
         })
     }
 
-    /// Maps provider trouble to HTTP: unreachable → 503, refused → 401.
-    private static func providerCall<T>(_ context: HandlerContext, _ body: () throws(OpenIDError) -> T) throws -> T {
+    /// Maps provider trouble to HTTP: unreachable → 503, refused → 401. The operator's log gets
+    /// the provider's side of it (never a secret, code or token); the user the generic answer.
+    private static func providerCall<T>(_ client: OpenIDClient, _ context: HandlerContext, _ body: () throws(OpenIDError) -> T) throws -> T {
+        let logger = context.service.logger
         do {
             return try body()
         } catch .unavailable(let reason) {
-            context.service.logger.warning("identity provider unavailable", metadata: ["reason": "\(reason)"])
+            logger.warning("identity provider unavailable", metadata: ["provider": "\(client.provider.id)", "reason": "\(reason)"])
             throw APIError.coded(.serviceUnavailable, "The identity provider cannot be reached; try again later.", code: "provider_unavailable")
         } catch .rejected {
-            throw APIError.unauthorized("The provider did not confirm this credential.", code: "invalid_social_token")
+            throw invalidSocialToken
+        } catch .providerFault(let fault) {
+            logger.log(level: fault.isTheClients ? .notice : .warning, "identity provider refused or garbled an exchange", metadata: [
+                "provider": "\(client.provider.id)", "endpoint": "\(fault.endpoint)", "status": "\(fault.status)",
+                "error": "\(fault.error ?? "-")", "problem": "\(fault.problem)",
+            ])
+            throw invalidSocialToken
         }
+    }
+
+    private static var invalidSocialToken: APIError {
+        .unauthorized("The provider did not confirm this credential.", code: "invalid_social_token")
+    }
+
+    private static var replayedToken: APIError {
+        .unauthorized("This id_token has already been used.", code: "invalid_social_token")
     }
 
     // MARK: answers
@@ -127,6 +151,8 @@ enum SocialHandler {
             // As after a password: later mails to this user speak this request's language.
             try context.users.setLanguage(userID: user.id, context.language)
             return try context.signInResponse(outcome)
+        case .replayed:
+            throw replayedToken
         case .emailAlreadyRegistered:
             throw APIError.coded(.conflict, "An account already uses this e-mail address; sign in and connect the provider.",
                                  code: "email_already_registered")
@@ -150,6 +176,8 @@ enum SocialHandler {
         case .connected(let record): return .json(representation(record), status: .created)
         case .inUseElsewhere:
             throw APIError.coded(.conflict, "This provider account is connected to another user.", code: "social_account_in_use")
+        case .replayed:
+            throw replayedToken
         }
     }
 

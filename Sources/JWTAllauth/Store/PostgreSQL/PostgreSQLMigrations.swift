@@ -134,7 +134,13 @@ extension Migrator {
             CREATE INDEX social_accounts_user ON social_accounts(user_id);
             """),
         Migration(name: "0012_user_language", sql: "ALTER TABLE users ADD COLUMN language TEXT;"),
-        Migration(name: "0013_reauthentications", sql: """
+        Migration(name: "0013_social_id_token_replay", sql: """
+            CREATE TABLE social_id_tokens (
+                digest TEXT PRIMARY KEY,
+                expires BIGINT NOT NULL
+            );
+            """),
+        Migration(name: "0014_reauthentications", sql: """
             CREATE TABLE reauthentications (
                 session TEXT PRIMARY KEY,
                 user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,

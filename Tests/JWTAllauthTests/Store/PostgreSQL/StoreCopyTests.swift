@@ -37,6 +37,7 @@ struct StoreCopyTests {
                 _ = try challenges.issue(.login, userID: user.id, now: now, lifetime: 300)
                 try challenges.addFailure(userID: user.id, at: 3.25)
                 try SocialAccounts(db).connect(userID: user.id, provider: "example", uid: "u-1", claims: .object([("sub", "u-1")]), now: now)
+                _ = try SpentIDTokens(db).spend(IDTokenUse(digest: String(repeating: "ab", count: 32), expires: now + 600))
             }
         }
         return (db, session!, resetToken)
