@@ -11,6 +11,8 @@ struct SocialAccountsTests {
         let alice = try world.instance.createUser("alice@example.com")
         let session = try world.instance.session("alice@example.com")
         let identity = SocialWorld.user("u-alice", "somewhere-else@example.com")
+        // A connection is a way into the account (`ReauthenticationTests`).
+        #expect(try world.instance.reauthenticate(session).status == 200)
 
         #expect(try world.post("example/connect/token/", ["id_token": try world.provider.idToken(user: identity)]).status == 401, "needs Bearer")
         let first = try world.post("example/connect/token/", ["id_token": try world.provider.idToken(user: identity)], headers: [session.bearer])
@@ -28,6 +30,7 @@ struct SocialAccountsTests {
         // Bob cannot take Alice's provider identity, by token or by code.
         try world.instance.createUser("bob@example.com")
         let bob = try world.instance.session("bob@example.com")
+        #expect(try world.instance.reauthenticate(bob).status == 200)
         let taken = try world.post("example/connect/token/", ["id_token": try world.provider.idToken(user: identity)], headers: [bob.bearer])
         #expect(taken.status == 409)
         #expect(taken.json?["code"]?.string == "social_account_in_use")
@@ -50,6 +53,7 @@ struct SocialAccountsTests {
         let social = try #require(ClientSession(login))
         try world.instance.createUser("other@example.com")
         let other = try world.instance.session("other@example.com")
+        #expect(try world.instance.reauthenticate(other).status == 200)
         let otherConnection = try world.post("example/connect/token/", ["id_token": try world.provider.idToken(user: SocialWorld.user("u-other", "o@example.com"))],
                                              headers: [other.bearer])
         let otherID = try #require(otherConnection.json?["id"]?.int)
@@ -77,6 +81,7 @@ struct SocialAccountsTests {
         let world = try SocialWorld()
         try world.instance.createUser("me@example.com")
         let session = try world.instance.session("me@example.com")
+        #expect(try world.instance.reauthenticate(session).status == 200, "so the connect endpoints read their bodies")
         let mount = world.instance.mount
         let client = world.instance.client
         let endpoints = ["example/token/", "example/code/", "example/connect/token/", "example/connect/code/"]

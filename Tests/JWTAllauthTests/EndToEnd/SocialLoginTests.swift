@@ -94,8 +94,9 @@ struct SocialLoginTests {
         }
         try world.instance.createUser("me@example.com")
         let me = try world.instance.session("me@example.com")
+        #expect(try world.instance.reauthenticate(me).status == 200)
         let connect = try world.post("example/connect/token/", ["id_token": token], headers: [me.bearer])
-        #expect(connect.status == 401, "\(connect.text)")
+        #expect(connect.status == 401 && connect.json?["code"]?.string == "invalid_social_token", "\(connect.text)")
         #expect(try world.count("SELECT COUNT(*) FROM social_accounts") == 1)
 
         // A token without a jti is remembered by its hash: of its signed part, since an ECDSA
