@@ -38,6 +38,8 @@ struct StoreCopyTests {
                 try challenges.addFailure(userID: user.id, at: 3.25)
                 try SocialAccounts(db).connect(userID: user.id, provider: "example", uid: "u-1", claims: .object([("sub", "u-1")]), now: now)
                 _ = try SpentIDTokens(db).spend(IDTokenUse(digest: String(repeating: "ab", count: 32), expires: now + 600))
+                _ = try db.run("INSERT INTO reauthentications (session, user_id, at) VALUES (?, ?, ?)",
+                               [.text(entry.session), .integer(user.id), .integer(now)])
             }
         }
         return (db, session!, resetToken)
