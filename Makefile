@@ -51,7 +51,7 @@ run: release
 # (SQLite's file, writer lock and PRAGMA synchronous); the multi-host and PostgreSQL fault suites,
 # which always run on PostgreSQL. PoolUnderFaultTests is left out for now: on PostgreSQL under a
 # loaded machine its reload test timed out or lost a request in 3 of 6 runs (a worker TERM'd under load still had requests at the stop timeout).
-POSTGRES_SUITES = SessionTests|TokenSecurityTests|RegistrationTests|RegistrationMailFaultTests|PasswordResetTests|PasswordChangeTests|InvitationTests|AccountInputTests|AdminCommandTests|MailDeliveryTests|MailFaultTests|SocialLoginTests|SocialAccountsTests|SocialMFATests|MFAFlowTests|MFAInputTests|HostileClientTests|RobustnessTests|WorkerPoolTests|SecurityEventTests
+POSTGRES_SUITES = SessionTests|TokenSecurityTests|RegistrationTests|RegistrationMailFaultTests|PasswordResetTests|PasswordChangeTests|InvitationTests|AccountInputTests|AdminCommandTests|MailDeliveryTests|MailFaultTests|SocialLoginTests|SocialAccountsTests|SocialMFATests|MFAFlowTests|MFAInputTests|HostileClientTests|RobustnessTests|WorkerPoolTests|SecurityEventTests|AuthorisationTests|PendingSignUpTests|ReauthenticationTests|MailScannerTests|LockoutTests
 
 test: build
 	$(SWIFT) test --no-parallel
