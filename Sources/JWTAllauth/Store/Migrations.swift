@@ -156,6 +156,47 @@ public enum Migrator {
             );
             CREATE INDEX reauthentications_user ON reauthentications(user_id);
             """),
+        // A TEXT PRIMARY KEY may hold NULL on SQLite (a quirk it keeps for compatibility; several
+        // NULL keys even), where PostgreSQL's is NOT NULL (SchemaTests found it). SQLite cannot
+        // alter a column, so each such table is rebuilt with NOT NULL, its rows and indexes kept
+        // (no table refers to these, so dropping them cascades nowhere). PostgreSQL: nothing to do.
+        Migration(name: "0015_text_keys_not_null", sql: """
+            CREATE TABLE mfa_challenges_rebuilt (
+                id_digest TEXT NOT NULL PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                kind TEXT NOT NULL CHECK (kind IN ('login', 'setup')),
+                failures INTEGER NOT NULL DEFAULT 0,
+                expires INTEGER NOT NULL
+            );
+            INSERT INTO mfa_challenges_rebuilt (id_digest, user_id, kind, failures, expires)
+                SELECT id_digest, user_id, kind, failures, expires FROM mfa_challenges WHERE id_digest IS NOT NULL;
+            DROP TABLE mfa_challenges;
+            ALTER TABLE mfa_challenges_rebuilt RENAME TO mfa_challenges;
+            CREATE INDEX mfa_challenges_user ON mfa_challenges(user_id, kind);
+
+            CREATE TABLE social_id_tokens_rebuilt (
+                digest TEXT NOT NULL PRIMARY KEY,
+                expires INTEGER NOT NULL
+            );
+            INSERT INTO social_id_tokens_rebuilt (digest, expires) SELECT digest, expires FROM social_id_tokens WHERE digest IS NOT NULL;
+            DROP TABLE social_id_tokens;
+            ALTER TABLE social_id_tokens_rebuilt RENAME TO social_id_tokens;
+
+            CREATE TABLE reauthentications_rebuilt (
+                session TEXT NOT NULL PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                at INTEGER NOT NULL
+            );
+            INSERT INTO reauthentications_rebuilt (session, user_id, at) SELECT session, user_id, at FROM reauthentications WHERE session IS NOT NULL;
+            DROP TABLE reauthentications;
+            ALTER TABLE reauthentications_rebuilt RENAME TO reauthentications;
+            CREATE INDEX reauthentications_user ON reauthentications(user_id);
+
+            CREATE TABLE schema_migrations_rebuilt (name TEXT NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL);
+            INSERT INTO schema_migrations_rebuilt (name, applied_at) SELECT name, applied_at FROM schema_migrations WHERE name IS NOT NULL;
+            DROP TABLE schema_migrations;
+            ALTER TABLE schema_migrations_rebuilt RENAME TO schema_migrations;
+            """),
     ]
 
     /// The steps for `engine`: `all` (SQLite) or `postgreSQL`, the same names in the same order.
@@ -197,8 +238,9 @@ public enum Migrator {
     }
 
     private static func schemaTable(_ engine: DatabaseEngine) -> String {
-        // `applied_at` is BIGINT on PostgreSQL (INTEGER there is 32-bit).
-        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at \(engine == .sqlite ? "INTEGER" : "BIGINT") NOT NULL)"
+        // `applied_at` is BIGINT on PostgreSQL (INTEGER there is 32-bit). NOT NULL for SQLite's sake
+        // (0015 rebuilt the tables made before it said so).
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT NOT NULL PRIMARY KEY, applied_at \(engine == .sqlite ? "INTEGER" : "BIGINT") NOT NULL)"
     }
 
     /// Names of applied migrations, in order (the names are numbered).

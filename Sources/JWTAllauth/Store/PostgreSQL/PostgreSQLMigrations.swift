@@ -148,5 +148,7 @@ extension Migrator {
             );
             CREATE INDEX reauthentications_user ON reauthentications(user_id);
             """),
+        // SQLite's TEXT PRIMARY KEYs made NOT NULL, as PostgreSQL's primary keys always are.
+        Migration(name: "0015_text_keys_not_null", sql: ""),
     ]
 }
