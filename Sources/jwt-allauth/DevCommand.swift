@@ -45,8 +45,8 @@ struct DevCommand: ParsableCommand {
         let config = try Config.load(path: configPath)
         // A local directory made before MFA existed gets its TOTP key now, so any mode works at once.
         if !FileManager.default.fileExists(atPath: config.mfa.secretKey) {
-            FileManager.default.createFile(atPath: config.mfa.secretKey, contents: Data(MFAKey.generate().utf8),
-                                           attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: config.mfa.secretKey, contents: Data(MFAKey.generate().utf8),
+                                               attributes: [.posixPermissions: 0o600])
         }
         for sub in ["log", "mail", "run", "nginx-tmp"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(sub), withIntermediateDirectories: true)
@@ -63,19 +63,52 @@ struct DevCommand: ParsableCommand {
             "verify_cache_zone": verifyCache.zone, "auth_request": authRequest.path,
         ]).write(to: nginxConf, atomically: true, encoding: .utf8)
 
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let serve = try spawn(executable, ["serve", "--config", configPath])
-        defer { stop(serve, signal: SIGTERM) }
-        // nginx connects lazily, but wait for the socket so the first request does not 502.
-        let deadline = Date().addingTimeInterval(30)
-        while !FileManager.default.fileExists(atPath: config.server.socket) && Date() < deadline { usleep(20_000) }
-        // nginx's own unix socket (the protected demo app); a stale one from a killed run would block bind().
-        unlink(root.appendingPathComponent("run/protected-app.sock").path)
+        // Before anything starts: a missing nginx must not leave a pool behind.
         let nginxBinary = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let nginxBinary else { throw ValidationError("nginx is not installed (apt-get install nginx-light)") }
-        let nginx = try spawn(nginxBinary, ["-p", root.path, "-c", nginxConf.path, "-e", root.appendingPathComponent("log/nginx-error.log").path])
-        // QUIT: nginx finishes the requests it has, then exits.
-        defer { stop(nginx, signal: SIGQUIT) }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+
+        let startDeadline = Date().addingTimeInterval(Self.startTimeout)
+        let pool = try ChildProcess("the worker pool", path: executable, arguments: ["serve", "--config", configPath])
+        var nginx: ChildProcess?
+        // Until it is up nginx serves nothing, and it may not have seen a signal sent while it was starting.
+        var nginxStopTimeout: TimeInterval = 3
+        // However dev ends (stopped, a failed start, an error), nothing it started outlives it.
+        defer {
+            // QUIT: nginx finishes the requests it has, then exits.
+            nginx?.stop(SIGQUIT, timeout: nginxStopTimeout)
+            pool.stop(SIGTERM, timeout: 20)
+        }
+
+        /// Waits until `ready`, until `startDeadline` at most; a child that exits, or a stop signal, ends the start.
+        func waitForStart(_ what: () -> String, until ready: () -> Bool) throws {
+            while !ready() {
+                for child in [pool] + (nginx.map { [$0] } ?? []) where !child.isRunning {
+                    throw startFailed("\(child.name) exited (\(child.exitDescription)) before the instance was up")
+                }
+                guard Date() < startDeadline else { throw startFailed("\(what()) within \(Int(Self.startTimeout)) s") }
+                var wait = timespec(tv_sec: 0, tv_nsec: 50_000_000)
+                let signal = sigtimedwait(&stopSignals, nil, &wait)
+                if [SIGTERM, SIGINT, SIGQUIT].contains(signal) { throw startFailed("a stop signal came before the instance was up") }
+            }
+        }
+
+        // The master opens the socket once the configuration, keys and database have passed its checks.
+        try waitForStart({ "the worker pool did not open \(config.server.socket)" }) {
+            FileManager.default.fileExists(atPath: config.server.socket)
+        }
+        // nginx's own unix socket (the protected demo app); a stale one from a killed run would block bind().
+        unlink(root.appendingPathComponent("run/protected-app.sock").path)
+        nginx = try ChildProcess("nginx", path: nginxBinary,
+                                 arguments: ["-p", root.path, "-c", nginxConf.path, "-e", root.appendingPathComponent("log/nginx-error.log").path])
+        // Up means a request through nginx reached a worker that read the database.
+        let health = HealthProbe(port: port, path: "\(config.server.mount)/health/")
+        var lastAnswer: Int?
+        try waitForStart({ "health/ did not answer 200 through nginx (last answer: \(lastAnswer.map(String.init) ?? "none"))" }) {
+            lastAnswer = health.status()
+            return lastAnswer == 200
+        }
+        nginxStopTimeout = 20
 
         print("jwt-allauth is up: http://127.0.0.1:\(port)\(config.server.mount)/health/  (mail: \(config.mail.directory); Ctrl-C stops)")
         fflush(nil)
@@ -83,11 +116,9 @@ struct DevCommand: ParsableCommand {
             var signal: Int32 = 0
             sigwait(&stopSignals, &signal)
             if signal == SIGCHLD {
-                var status: Int32 = 0
-                let pid = waitpid(-1, &status, WNOHANG)
-                if pid == serve || pid == nginx {
-                    print("\(pid == serve ? "the worker pool" : "nginx") exited; stopping")
-                    if pid == serve { stop(nginx, signal: SIGQUIT) } else { stop(serve, signal: SIGTERM) }
+                for child in [pool, nginx].compactMap({ $0 }) where !child.isRunning {
+                    print("\(child.name) exited (\(child.exitDescription)); stopping")
+                    fflush(nil)
                     throw ExitCode(1)
                 }
                 continue
@@ -96,43 +127,24 @@ struct DevCommand: ParsableCommand {
                 // The master re-reads config.yaml and replaces its workers; nginx re-reads nginx.conf.
                 print("reloading")
                 fflush(nil)
-                kill(serve, SIGHUP)
-                kill(nginx, SIGHUP)
+                kill(pool.pid, SIGHUP)
+                if let nginx { kill(nginx.pid, SIGHUP) }
                 continue
             }
             print("stopping")
+            fflush(nil)
             return
         }
     }
 
-    private func spawn(_ path: String, _ arguments: [String]) throws -> pid_t {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, nil, &attributes, argv, environ)
-        guard result == 0 else { throw ValidationError("cannot start \(path): \(String(cString: strerror(result)))") }
-        return pid
-    }
+    /// How long the pool and nginx have, together, to answer health/ before the start has failed.
+    static let startTimeout: TimeInterval = 60
 
-    /// Signals a child and waits for it (killing it after 20 s).
-    private func stop(_ pid: pid_t, signal: Int32) {
-        guard kill(pid, 0) == 0 else { return }
-        kill(pid, signal)
-        for _ in 0..<2000 {
-            var status: Int32 = 0
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == pid || result < 0 { return }
-            usleep(10_000)
-        }
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+    /// Says why the start failed (the child's own error is already above) and makes dev exit 1; the
+    /// caller's defer then stops what was started.
+    private func startFailed(_ reason: String) -> ExitCode {
+        fflush(nil)
+        FileHandle.standardError.write(Data("jwt-allauth dev: \(reason); stopping what it started\n".utf8))
+        return ExitCode(1)
     }
 }
