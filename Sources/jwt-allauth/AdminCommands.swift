@@ -120,6 +120,7 @@ struct PurgeTokensCommand: ParsableCommand {
         print("throttle counters: \(report.throttleHits) \(verb).")
         print("mail sent or failed over 30 days ago: \(report.sentMail) \(verb).")
         print("expired MFA challenges, setup secrets and old MFA failures: \(report.mfaRows) \(verb).")
+        print("spent id_tokens and reauthentications past their use: \(report.proofRows) \(verb).")
         print("\(report.total) expired row(s) \(verb).")
         if report.slices > 0 {
             let longest = report.longestHold.components

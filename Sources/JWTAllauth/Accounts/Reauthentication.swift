@@ -17,7 +17,7 @@ enum ReauthenticationOutcome: Equatable {
 /// comes later: passkeys, e-mail change, account deletion, the admin console) asks for
 /// `requireRecent`, so a stolen access token alone cannot take the account for good.
 /// Kept per session (the access token's `session`), for `accounts.reauthentication_timeout`.
-/// All of `reauthentications`' SQL is here.
+/// All of `reauthentications`' SQL is here, but for `Purge`'s expiry rule.
 struct Reauthentication {
     let db: any SQLConnection
     let config: Config
@@ -71,11 +71,5 @@ struct Reauthentication {
         let marked = try db.first("SELECT 1 FROM reauthentications WHERE session = ? AND user_id = ? AND at > ?",
                                   [.text(principal.session), .integer(principal.userID), .integer(since)]) { _ in true } ?? false
         return try marked && Whitelist(db).isLive(session: principal.session)
-    }
-
-    /// Deletes marks older than any timeout could still honour (`purge-tokens`).
-    @discardableResult
-    static func purge(_ db: any SQLConnection, olderThan cutoff: Int64) throws -> Int {
-        try db.run("DELETE FROM reauthentications WHERE at < ?", [.integer(cutoff)])
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// Deletes rows nobody can use any more: expired refresh tokens, expired one-time tokens and
 /// throttle counters older than a day (longer than any window), and outbox rows sent or failed
-/// more than 30 days ago; expired MFA challenges and setup secrets, and MFA failures over 30 days old.
+/// more than 30 days ago; expired MFA challenges and setup secrets, and MFA failures over 30 days old;
+/// spent social id_tokens past their expiry, and reauthentications over a day old.
 ///
 /// It runs beside the live pool, so it never holds the write lock for long. On SQLite each table is
 /// walked in rowid order: a read, which takes no lock a writer waits for, lists the next rows to
@@ -24,7 +25,9 @@ public struct Purge {
         public var sentMail = 0
         /// Expired MFA challenges and setup secrets, and second-factor failures past any lockout window.
         public var mfaRows = 0
-        public var total: Int { refreshTokens + oneTimeTokens + throttleHits + sentMail + mfaRows }
+        /// Spent id_tokens past their expiry (`SpentIDTokens`) and old reauthentications (`Reauthentication`).
+        public var proofRows = 0
+        public var total: Int { refreshTokens + oneTimeTokens + throttleHits + sentMail + mfaRows + proofRows }
         /// Slices (transactions) run, and the longest any held the write lock: what the pool waited at worst.
         public var slices = 0
         public var longestHold = Duration.zero
@@ -60,6 +63,10 @@ public struct Purge {
             Rule(table: "mfa_setup_secrets", condition: "expires <= ?", bindings: [.integer(now)], keyPath: \.mfaRows),
             // A lockout window is configurable; thirty days outlasts any sensible one.
             Rule(table: "mfa_failures", condition: "at < ?", bindings: [.real(Double(mailCutoff))], keyPath: \.mfaRows),
+            // An expired id_token is refused by its `exp` anyway.
+            Rule(table: "social_id_tokens", condition: "expires <= ?", bindings: [.integer(now)], keyPath: \.proofRows),
+            // A day outlasts any sensible `accounts.reauthentication_timeout`.
+            Rule(table: "reauthentications", condition: "at < ?", bindings: [.integer(now - 86400)], keyPath: \.proofRows),
         ]
         var report = Report()
         for rule in rules {

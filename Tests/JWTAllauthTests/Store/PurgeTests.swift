@@ -71,4 +71,18 @@ final class PurgeTests {
         #expect(automaticCheckpointDuringThePurge == [0], "pages that start a checkpoint inside COMMIT: \(automaticCheckpointDuringThePurge)")
         #expect(try db.first("PRAGMA wal_autocheckpoint") { $0.int(0) } == 700)
     }
+
+    /// Spent id_tokens live until they expire, reauthentications for a day: then the purge drops them.
+    @Test func spentIDTokensPastExpiryAndDayOldReauthenticationsGo() throws {
+        let user = try UserStore(db).create(email: "proofs@example.com", passwordHash: "x", emailVerified: true, dateJoined: now)
+        _ = try SpentIDTokens(db).spend(IDTokenUse(digest: "expired", expires: now - 1))
+        _ = try SpentIDTokens(db).spend(IDTokenUse(digest: "live", expires: now + 600))
+        for (session, at) in [("old", now - 86_401), ("recent", now - 60)] {
+            _ = try db.run("INSERT INTO reauthentications (session, user_id, at) VALUES (?, ?, ?)", [.text(session), .integer(user.id), .integer(at)])
+        }
+        let report = try Purge(db).run(now: now, dryRun: false)
+        #expect(report.proofRows == 2)
+        #expect(try db.first("SELECT group_concat(digest) FROM social_id_tokens") { $0.string(0) } == "live")
+        #expect(try db.first("SELECT group_concat(session) FROM reauthentications") { $0.string(0) } == "recent")
+    }
 }
