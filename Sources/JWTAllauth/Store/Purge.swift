@@ -45,7 +45,7 @@ public struct Purge {
     /// The lock time each slice aims at; the rows it deletes follow what the last one took.
     var sliceTarget: Duration = .milliseconds(1)
     /// The most rows one transaction deletes, however fast the slices before it were: the cap that
-    /// keeps one slice's lock in milliseconds. 256 random-key sessions took ~6 ms on an idle test
+    /// keeps one slice's lock in milliseconds. 256 random-key sessions took ~6 ms on the loaded test
     /// machine; 1,024 overflowed SQLite's page cache and took ~130 ms.
     static let maxSliceRows = 256
 
