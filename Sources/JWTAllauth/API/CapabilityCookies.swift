@@ -97,12 +97,11 @@ extension HandlerContext {
 }
 
 extension Response {
-    /// `302 Found` (or `status`: `303 See Other` after a form's POST) to `location` (a path or an
-    /// absolute URL), never cached: it may carry cookies.
-    static func redirect(to location: String, status: HTTPResponse.Status = .found) -> Response {
+    /// `302 Found` to `location` (a path or an absolute URL), never cached: it may carry cookies.
+    static func redirect(to location: String) -> Response {
         var fields = HTTPFields()
         fields[.location] = location
         fields[.cacheControl] = "no-store"
-        return Response(status: status, headerFields: fields)
+        return Response(status: .found, headerFields: fields)
     }
 }

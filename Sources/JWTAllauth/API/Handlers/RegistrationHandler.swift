@@ -81,8 +81,7 @@ enum RegistrationHandler {
         let config = context.config
         switch try context.emailConfirmation.follow(key: key, now: context.now) {
         case .confirmed:
-            return .redirect(to: context.redirectTarget(config.redirects.emailVerified, builtIn: "registration/verified/"),
-)
+            return .redirect(to: context.redirectTarget(config.redirects.emailVerified, builtIn: "registration/verified/"))
         case .invitationAccepted(_, let capability):
             return context.capabilityRedirect(
                 request, to: context.redirectTarget(config.redirects.passwordSet, builtIn: "registration/set-password/default/"),
