@@ -78,7 +78,7 @@ install: release
 deb: release
 	VERSION=$(VERSION) bash packaging/build-deb.sh
 
-# Installs that package on this machine and deploys it as the README says (root; CI runs it).
+# Installs that package on this machine and deploys it as docs/deploying.md says (root; CI runs it).
 test-deploy: deb
 	bash Tests/Deployment/deploy-test.sh .build/jwt-allauth_$(VERSION)_$$(dpkg --print-architecture).deb
 

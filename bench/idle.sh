@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What an idle pool costs: the CPU time (user + system, from /proc) its workers spend in
 # IDLE_SECONDS (20) without a single request, after a short settle. The workers' sweepers wake
-# on their own (README "Sizing"); everything else waits for a request.
+# on their own (docs/sizing.md); everything else waits for a request.
 # Usage: bash bench/idle.sh   (after `make release`; BIN=… another build,
 #        JWT_ALLAUTH_SERVER_RUNNING_THREADS=N to try a setting; N = server.threads has no sweeper)
 set -euo pipefail

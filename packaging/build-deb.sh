@@ -9,7 +9,9 @@ stage=.build/deb/jwt-allauth_${version}_${arch}
 rm -rf "$stage"
 bash packaging/install.sh "$stage" /usr
 install -d "$stage/usr/share/doc/jwt-allauth"
-install -m 0644 README.md "$stage/usr/share/doc/jwt-allauth/README.md"
+install -m 0644 README.md LICENSE "$stage/usr/share/doc/jwt-allauth/"
+install -d "$stage/usr/share/doc/jwt-allauth/docs"
+install -m 0644 docs/*.md "$stage/usr/share/doc/jwt-allauth/docs/"
 
 # Depends: the Debian package of each library the binary links directly (its ELF NEEDED entries:
 # libfcgi, libsqlite3, libcurl, libstdc++, libc …), at least the version it was built against;

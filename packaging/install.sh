@@ -19,7 +19,7 @@ for dir in nginx config Templates; do
 done
 find "$destdir$prefix/share/jwt-allauth" -type d -exec chmod 0755 {} + -o -type f -exec chmod 0644 {} +
 
-# The unit for the README's layout (`jwt-allauth init /etc/jwt-allauth`), rendered from the same
+# The unit for the layout of docs/deploying.md (`jwt-allauth init /etc/jwt-allauth`), rendered from the same
 # template `init` fills. A site initialised elsewhere uses the unit `init` wrote instead.
 case "$prefix" in
     /usr) unitdir=$destdir/lib/systemd/system ;;

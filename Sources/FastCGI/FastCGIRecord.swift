@@ -2,7 +2,7 @@
 ///
 /// Hand-written rather than taken from libfcgi: libfcgi reads and writes records only through its
 /// blocking, one-connection-per-thread accept loop (`FCGX_Accept_r`), which pins a thread to each
-/// connection nginx keeps open and lets requests wait behind idle connections (README, "Sizing").
+/// connection nginx keeps open and lets requests wait behind idle connections (docs/sizing.md).
 /// The event loop in `FastCGIServer` needs the records alone; this is them.
 enum FastCGIRecord {
     static let headerLength = 8

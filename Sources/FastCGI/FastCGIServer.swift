@@ -16,7 +16,7 @@ import Glibc
 /// Why an event loop and not one blocking accept loop per thread (libfcgi's model, used before):
 /// nginx keeps upstream connections open (`fastcgi_keep_conn`), and a thread blocked on a kept
 /// connection serves nobody else, so at saturation requests on new connections waited in the
-/// listen backlog behind idle ones: seconds for some, under load (README, "Sizing"). Here a thread
+/// listen backlog behind idle ones: seconds for some, under load (docs/sizing.md). Here a thread
 /// is busy only while it handles a request; connections wait in epoll's ready list, which is
 /// first come, first served, whichever connection a request arrived on.
 public final class FastCGIServer<State>: @unchecked Sendable {
@@ -45,7 +45,7 @@ public final class FastCGIServer<State>: @unchecked Sendable {
     /// epoll_wait, so no request wakes it; every few milliseconds (`SweepPace`) it takes the
     /// requests that are ready and that no runner has taken (all busy, or preempted), then sleeps.
     /// With one turn per worker this answers as fast as a single thread (no second thread woken per
-    /// request, README "Sizing") without leaving the ready list to a runner that shares its core
+    /// request, docs/sizing.md) without leaving the ready list to a runner that shares its core
     /// with a hash.
     private var hasSweeper: Bool { gate.turns < threadCount }
     /// Events taken by any thread, for the sweeper's pace (relaxed: only whether it moved matters).

@@ -12,7 +12,7 @@ import Glibc
 /// Why: with every thread taking requests, a worker under load had as many runnable threads as
 /// requests in flight. The cores then took turns between them in scheduler slices of milliseconds,
 /// and a thread holding SQLite's writer lock, preempted, held up every writer queued behind it:
-/// ES256 refresh p99 7× its mean at 2×16 threads, 2.2× at 2×2 (README "Sizing"). Each request
+/// ES256 refresh p99 7× its mean at 2×16 threads, 2.2× at 2×2 (docs/sizing.md). Each request
 /// also woke a sleeping thread, so fewer running threads answer verify/ faster.
 /// Threads beyond the turns are still needed, for the requests that wait: hashing slots, mail
 /// and identity providers, locks held by a stuck process.

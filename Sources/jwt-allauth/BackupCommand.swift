@@ -9,7 +9,7 @@ struct BackupCommand: ParsableCommand {
         abstract: "Copy the live database to a new FILE with SQLite's online backup API (the pool keeps running).",
         discussion: """
             Restore: stop the service, replace the database file with the copy, delete the old file's \
-            -wal and -shm files, give the copy to the service user, start the service (README, Backup).
+            -wal and -shm files, give the copy to the service user, start the service (docs/operations.md, "Backup and restore").
             """
     )
     @OptionGroup var options: ConfigOption
@@ -21,7 +21,7 @@ struct BackupCommand: ParsableCommand {
             throw ValidationError("""
                 backup copies an SQLite store; this one is PostgreSQL (\(config.database.location.description)). \
                 Use PostgreSQL's own tools: pg_dump --format=custom --file=FILE (restore with pg_restore), \
-                or continuous archiving for point-in-time recovery (README, PostgreSQL).
+                or continuous archiving for point-in-time recovery (docs/postgresql.md).
                 """)
         }
         let db = try Database(path: config.database.path, busyTimeout: config.database.busyTimeout)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The deployment test (`make test-deploy`; CI runs it after `make test`, as root on a throwaway
-# machine). It does what the README's "Deploying" section tells a sysadmin, on this machine, with
+# machine). It does what docs/deploying.md tells a sysadmin, on this machine, with
 # loopback addresses only:
 #   install the package (dpkg -i through apt, which brings its dependencies), `jwt-allauth init` a
 #   site for auth.test.example, make a throwaway CA and server certificate with openssl, run nginx
 #   with the generated site (only the listen ports and certificate paths substituted, plus the
-#   protected location the README shows) and the service with the generated unit's command line,
+#   protected location docs/deploying.md shows) and the service with the generated unit's command line,
 #   as the unit's user;
 # then, over HTTPS with that CA: login → refresh → logout with the Secure __Host- cookie, the
 # HTTP → HTTPS redirect, HSTS, X-Forwarded-For honoured only from set_real_ip_from, limit_req's

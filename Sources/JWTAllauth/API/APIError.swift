@@ -23,7 +23,7 @@ public enum APIError: Error {
     case busy
     /// The database server cannot be reached (restarting, or the connection was cut).
     case storeUnavailable
-    /// `{"detail", "code"}` with any status: the social endpoints' refusals (reference §2.24).
+    /// `{"detail", "code"}` with any status: the social endpoints' refusals (as in django-jwt-allauth).
     case coded(HTTPResponse.Status, String, code: String)
 
     public static func field(_ name: String, _ message: String) -> APIError { .validation([(name, [message])]) }

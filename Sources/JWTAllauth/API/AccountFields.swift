@@ -18,7 +18,7 @@ extension RequestBody {
     }
 
     /// An optional first or last name: letters of any script, spaces, hyphens, apostrophes and
-    /// periods, stored as typed (SPEC "Deliberate differences": `O'Brien`, `Love-lace`).
+    /// periods, stored as typed (docs/api.md, differences: `O'Brien`, `Love-lace`).
     mutating func personName(_ name: String) -> String {
         personName(name, required: false) ?? ""
     }
@@ -34,7 +34,7 @@ extension RequestBody {
         return text
     }
 
-    /// `new_password1` and `new_password2` of change, reset and set-password (reference §2.6):
+    /// `new_password1` and `new_password2` of change, reset and set-password (as in django-jwt-allauth):
     /// at most 128 characters each; a mismatch or every validator message goes under `new_password2`.
     mutating func newPassword(_ policy: PasswordPolicy, similarTo attributes: PasswordPolicy.Attributes) -> String? {
         let first = string("new_password1", maxLength: 128)

@@ -3,7 +3,7 @@ import HTTPTypes
 
 /// The capability cookies of the reset and invitation links (`password_reset_access_token`,
 /// `set_password_access_token`) and the double-submit CSRF cookie that travels with them
-/// (reference §4.2–4.4). The capability endpoints are cookie-authenticated, so a cross-site form
+/// (as in django-jwt-allauth). The capability endpoints are cookie-authenticated, so a cross-site form
 /// must not be able to use them: the `csrftoken` cookie's value has to come back in `X-CSRFToken`,
 /// which only a page that can read our cookies can do.
 extension HandlerContext {

@@ -154,7 +154,7 @@ public final class Service: Sendable {
         })
     }
 
-    /// Social login (reference §2.24), routed when at least one provider is configured.
+    /// Social login (as in django-jwt-allauth), routed when at least one provider is configured.
     private static func addSocialRoutes(to router: inout Router, _ social: Config.Social) {
         guard !social.providers.isEmpty else { return }
         router.add("social/providers/", .get, SocialHandler.providers)

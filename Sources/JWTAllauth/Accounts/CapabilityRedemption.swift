@@ -12,7 +12,7 @@ enum CapabilityOutcome {
 /// Spends a reset or set-password capability (`password/reset/set-new/`,
 /// `registration/set-password/`). Unlike the reference, the new password is validated before
 /// anything is spent, and the capability is spent in the same transaction as the change
-/// (SPEC "Deliberate differences"): a typo costs the user nothing, a crash leaves nothing half-done.
+/// (docs/api.md, differences): a typo costs the user nothing, a crash leaves nothing half-done.
 struct CapabilityRedemption {
     let db: any SQLConnection
     let config: Config

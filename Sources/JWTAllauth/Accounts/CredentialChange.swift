@@ -1,4 +1,4 @@
-/// A password change and what it revokes (SPEC "The whitelist"; reference §3.9): with
+/// A password change and what it revokes (as django-jwt-allauth revokes): with
 /// `accounts.logout_on_password_change`, every session and every outstanding one-time token of the
 /// account (reset links, capabilities, confirmation and invitation keys). Used by password change,
 /// reset `set-new/` and invitation `set-password/`, which then open the caller's new session.

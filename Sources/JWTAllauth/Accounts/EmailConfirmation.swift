@@ -20,7 +20,7 @@ enum ConfirmationOutcome {
     case failed
 }
 
-/// `registration/verification/<key>/` (reference §2.12, SPEC "Deliberate differences"): a
+/// `registration/verification/<key>/` (docs/api.md, differences): a
 /// confirmation key works once; an invitation key works until the invitee has set a password, and
 /// each use hands over a set-password capability of its own (none replaces another), so neither a
 /// lost cookie nor a mail scanner's fetch is a dead end.

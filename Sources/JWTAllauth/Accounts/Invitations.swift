@@ -33,7 +33,7 @@ public enum InvitationOutcome: Equatable {
     case roleAboveInviter
 }
 
-/// Admin-managed registration (reference §2.13): an account with the given role and no usable
+/// Admin-managed registration (as in django-jwt-allauth): an account with the given role and no usable
 /// password, and an invitation mail whose link leads to the set-password form. Re-inviting a
 /// pending address replaces the pending account and its link.
 struct Invitations {

@@ -8,10 +8,10 @@ enum ResetLinkOutcome {
     case invalid
 }
 
-/// The mail half of a password reset (reference §2.7, §2.8, §3.10): the request and the link.
+/// The mail half of a password reset (as in django-jwt-allauth): the request and the link.
 /// Links are opaque random tokens stored hashed, and only the latest one per account works.
 ///
-/// Unlike the reference, following a link spends nothing (SPEC "Deliberate differences"): a mail
+/// Unlike the reference, following a link spends nothing (docs/api.md, differences): a mail
 /// scanner's pre-fetch must not leave the owner an "invalid link". Each GET hands over a capability
 /// of its own (none replaces another), and the link with every capability made from it is spent by
 /// the one successful `set-new/` (`CapabilityRedemption`, in its transaction).

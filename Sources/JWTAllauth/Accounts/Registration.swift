@@ -20,11 +20,11 @@ enum RegistrationOutcome {
     case emailTaken
 }
 
-/// Self-service sign-up `POST registration/` (reference §2.11, §8.1, §8.2) in the three
+/// Self-service sign-up `POST registration/` (as in django-jwt-allauth) in the three
 /// verification modes.
 ///
-/// Unlike the reference, a sign-up never replaces an account, not even an unconfirmed one (SPEC
-/// "Deliberate differences"): the reference deletes a pending sign-up when the address is signed
+/// Unlike the reference, a sign-up never replaces an account, not even an unconfirmed one
+/// (docs/api.md, differences): the reference deletes a pending sign-up when the address is signed
 /// up again, so a stranger could swap the owner's pending account for one with the stranger's
 /// password. The mailbox's owner gets the "account exists" mail instead, whose reset link takes a
 /// stranger's pending account over (a reset confirms the address and drops whatever the pending

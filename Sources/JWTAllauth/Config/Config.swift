@@ -2,7 +2,7 @@ import Foundation
 
 /// The service's whole configuration, read and validated once at start into an immutable value.
 /// Every key can be overridden by an environment variable `JWT_ALLAUTH_<SECTION>_<KEY>`
-/// (e.g. `JWT_ALLAUTH_TOKENS_ACCESS_LIFETIME=5m`). README.md lists every key.
+/// (e.g. `JWT_ALLAUTH_TOKENS_ACCESS_LIFETIME=5m`). docs/configuration.md lists every key.
 public struct Config: Sendable {
     public struct Server: Sendable {
         public var socket: String
@@ -50,7 +50,7 @@ public struct Config: Sendable {
         public var sessionLifetime: TimeInterval?
         public var rotationGrace: TimeInterval
         public var accessTokenSessionCheck: Bool
-        /// Custom claims: claim name → user column (see README).
+        /// Custom claims: claim name → user column (docs/configuration.md).
         public var userAttributes: [(claim: String, column: String)]
     }
 
@@ -201,7 +201,7 @@ public struct Config: Sendable {
         public var sendTimeout: TimeInterval
     }
 
-    /// nginx's micro-cache of verify/ answers for auth_request (`verify.*`, README "Caching verify/").
+    /// nginx's micro-cache of verify/ answers for auth_request (`verify.*`, docs/deploying.md, "Caching verify/").
     public struct Verify: Sendable {
         /// How long nginx reuses a 200 of verify/ for the same token; 0 = no cache (the default).
         public var cache: TimeInterval = 0
@@ -244,7 +244,7 @@ public struct Config: Sendable {
 
     /// On SQLite a request computes, or waits a moment for a local lock: as many running threads
     /// in the pool as cores, so that a thread holding the writer lock is seldom preempted and no
-    /// request wakes a second thread of its worker (README "Sizing"). A running thread that shares
+    /// request wakes a second thread of its worker (docs/sizing.md). A running thread that shares
     /// its core with a hash (at `accounts.hashing_nice`) is covered by its worker's sweeper. On
     /// PostgreSQL every statement waits for the server, so every thread runs.
     static func defaultRunningThreads(_ server: Server, _ location: StoreLocation,

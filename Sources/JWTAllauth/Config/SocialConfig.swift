@@ -40,7 +40,7 @@ extension Config {
         }
     }
 
-    /// Social login over OpenID Connect (README "Social login").
+    /// Social login over OpenID Connect (docs/api.md and docs/configuration.md, "Social login").
     public struct Social: Sendable {
         public var providers: [SocialProvider]
         public var emailLinking: EmailLinking

@@ -1,4 +1,4 @@
-/// The brute-force limits on second factors (reference §8.5): a budget per challenge and a
+/// The brute-force limits on second factors (as in django-jwt-allauth): a budget per challenge and a
 /// sliding-window budget per user, both in SQLite so every worker counts the same failures.
 /// Called inside the verifying transaction (`BEGIN IMMEDIATE`), so parallel guesses in several
 /// workers are counted one after the other and cannot all slip under the limit.

@@ -108,10 +108,13 @@ public struct Whitelist {
         }
     }
 
-    /// The rotation algorithm (SPEC "The whitelist"). One write transaction: on SQLite it holds the
-    /// database's write lock from the first read, on PostgreSQL the row's lock (`findLocked`), so two
-    /// workers (or hosts) presenting the same token serialise here and exactly one finds its row. Rejections that revoke (replay, expiry,
-    /// inactive account) commit their deletions, because they return rather than throw.
+    /// The rotation: find the presented token's row; none is a replay (the whole session is revoked),
+    /// past the session's deadline it ends, an inactive account loses every session; otherwise the
+    /// row is replaced by its successor. One write transaction: on SQLite it holds the database's
+    /// write lock from the first read, on PostgreSQL the row's lock (`findLocked`), so two workers
+    /// (or hosts) presenting the same token serialise here and exactly one finds its row. Rejections
+    /// that revoke (replay, expiry, inactive account) commit their deletions, because they return
+    /// rather than throw.
     public func rotate(
         presented: TokenClaims,
         now: Int64,

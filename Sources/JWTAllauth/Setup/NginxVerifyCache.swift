@@ -21,7 +21,7 @@ public struct NginxVerifyCache: Sendable {
     public var zone: String {
         guard settings.cache > 0 else { return "" }
         return """
-            # verify.cache (README "Caching verify/"): nginx's copy of recent verify/ answers. The entries
+            # verify.cache (docs/deploying.md, "Caching verify/"): nginx's copy of recent verify/ answers. The entries
             # are small and short-lived; `inactive` drops those no token has asked for since.
             fastcgi_cache_path \(path) levels=1:2 keys_zone=jwt_allauth_verify:10m max_size=64m inactive=\(seconds * 2)s use_temp_path=off;
             map $http_authorization $jwt_allauth_no_token {
@@ -36,7 +36,7 @@ public struct NginxVerifyCache: Sendable {
         guard settings.cache > 0 else { return "" }
         return """
                 # verify.cache: a token verified less than \(seconds) s ago passes without asking a worker
-                # (README "Caching verify/": a revoked session's token passes for up to that long).
+                # (docs/deploying.md, "Caching verify/": a revoked session's token passes for up to that long).
                 fastcgi_cache jwt_allauth_verify;
                 fastcgi_cache_key $http_authorization;             # the presented token: nothing else decides verify/'s 200
                 fastcgi_cache_valid 200 \(seconds)s;                  # only 200s; a 401 is never reused

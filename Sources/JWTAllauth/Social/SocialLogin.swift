@@ -29,7 +29,7 @@ enum SocialConnectOutcome {
     case replayed
 }
 
-/// Social login and connections (reference §2.24, §8.2): resolves a verified provider identity
+/// Social login and connections (as in django-jwt-allauth): resolves a verified provider identity
 /// to an account, then ends the sign-in as a password login does (session or MFA challenge).
 struct SocialLogin {
     let db: any SQLConnection

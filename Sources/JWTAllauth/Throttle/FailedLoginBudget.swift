@@ -5,8 +5,8 @@
 /// The account's budget is kept per client network, not for the account as a whole (OWASP ASVS
 /// 2.2.1: anti-automation that also resists account lockout attacks): failures from one place use
 /// up that place's guesses at this account and nothing else, so an attacker cannot lock the owner
-/// out, while each address the attacker holds gets a bounded number of guesses (see README,
-/// "Login limits").
+/// out, while each address the attacker holds gets a bounded number of guesses (docs/configuration.md,
+/// "Login limits, not lockouts").
 enum FailedLoginBudget {
     /// The 429's detail, the same on both endpoints.
     static let exhausted = "Too many failed login attempts. Try again later."

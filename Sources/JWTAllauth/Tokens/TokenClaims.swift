@@ -73,7 +73,7 @@ public struct TokenClaims: Sendable, Equatable {
         self.jti = jti
         self.userID = userID
         self.session = session
-        // Legacy tokens without session_iat are stamped at their first rotation (reference §3.4).
+        // Legacy tokens without session_iat are stamped at their first rotation (as in django-jwt-allauth).
         self.sessionIat = sessionIat ?? -1
         self.role = role.map(Int.init) ?? 0
         self.emailVerified = emailVerified ?? false

@@ -34,7 +34,7 @@ struct BackupTests {
         #expect(try restored.first("PRAGMA integrity_check") { $0.string(0) } == "ok")
         #expect(try restored.first("SELECT COUNT(DISTINCT session) FROM refresh_tokens") { $0.int(0) } == Int64(idle.count + busy.count))
 
-        // Restore as the README says: a directory with the configuration, the keys and the copy
+        // Restore as docs/operations.md says: a directory with the configuration, the keys and the copy
         // as the database; a service started on it accepts the idle sessions' tokens.
         let site = FileManager.default.temporaryDirectory.appendingPathComponent("jwt-allauth-restore-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: site, withIntermediateDirectories: true)

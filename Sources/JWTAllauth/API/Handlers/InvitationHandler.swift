@@ -1,7 +1,7 @@
 import FastCGI
 
 /// `POST registration/user-register/`: a user whose role may invite creates an account for
-/// somebody else, who receives an invitation mail (reference §2.13). The invitee's password is
+/// somebody else, who receives an invitation mail (as in django-jwt-allauth). The invitee's password is
 /// set through `SetPasswordHandler.invitationSetPassword`.
 enum InvitationHandler {
     static func invite(_ request: Request, _ context: HandlerContext) throws -> Response {

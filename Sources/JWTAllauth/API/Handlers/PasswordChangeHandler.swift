@@ -1,6 +1,6 @@
 import FastCGI
 
-/// `POST password/change/`: the signed-in user changes their password (reference §2.6). With
+/// `POST password/change/`: the signed-in user changes their password (as in django-jwt-allauth). With
 /// `accounts.logout_on_password_change` every session and link of the account is revoked and the
 /// caller gets a replacement session.
 enum PasswordChangeHandler {

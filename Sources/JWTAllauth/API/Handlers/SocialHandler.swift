@@ -1,7 +1,7 @@
 import FastCGI
 import HTTPTypes
 
-/// The `social/` endpoints (reference §2.24): providers, login with an id_token or an
+/// The `social/` endpoints (as in django-jwt-allauth): providers, login with an id_token or an
 /// authorization code, connecting a provider to the logged-in account, listing and removing
 /// connections. Provider trouble is a 503; every refusal is `{"detail", "code"}`.
 enum SocialHandler {
