@@ -33,15 +33,7 @@ extension HandlerContext {
         guard let capability = request.cookies[cookie.name], !capability.isEmpty, capability != "\"\"" else {
             throw APIError.unauthorized("Authentication credentials were not provided.", code: nil, challenge: "Cookie")
         }
-        guard let expected = request.cookies[Self.csrfCookieName], !expected.isEmpty else {
-            throw APIError.forbidden("CSRF Failed: CSRF cookie not set.", code: "csrf_failed")
-        }
-        guard let presented = request.headerFields[Self.csrfHeader], !presented.isEmpty else {
-            throw APIError.forbidden("CSRF Failed: CSRF token missing.", code: "csrf_failed")
-        }
-        guard constantTimeEquals(Array(presented.utf8), Array(expected.utf8)) else {
-            throw APIError.forbidden("CSRF Failed: CSRF token incorrect.", code: "csrf_failed")
-        }
+        try requireCSRF(request, presented: request.headerFields[Self.csrfHeader])
         return capability
     }
 
@@ -67,12 +59,17 @@ extension HandlerContext {
     /// A form on another site can set neither. 403 otherwise; nothing is done.
     func requireSameSiteForm(_ request: Request) throws {
         try requireAllowedOriginIfSent(request)
+        var body = try RequestBody(request)
+        let field = body.string("csrfmiddlewaretoken", required: false, maxLength: 64)
+        try requireCSRF(request, presented: field ?? request.headerFields[Self.csrfHeader])
+    }
+
+    /// The double submit: `presented` (a header or a form field) equals the CSRF cookie. 403 otherwise.
+    private func requireCSRF(_ request: Request, presented: String?) throws {
         guard let expected = request.cookies[Self.csrfCookieName], !expected.isEmpty else {
             throw APIError.forbidden("CSRF Failed: CSRF cookie not set.", code: "csrf_failed")
         }
-        var body = try RequestBody(request)
-        let field = body.string("csrfmiddlewaretoken", required: false, maxLength: 64)
-        guard let presented = field ?? request.headerFields[Self.csrfHeader], !presented.isEmpty else {
+        guard let presented, !presented.isEmpty else {
             throw APIError.forbidden("CSRF Failed: CSRF token missing.", code: "csrf_failed")
         }
         guard constantTimeEquals(Array(presented.utf8), Array(expected.utf8)) else {

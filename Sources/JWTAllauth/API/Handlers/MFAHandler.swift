@@ -8,8 +8,7 @@ enum MFAHandler {
 
     static func setup(_ request: Request, _ context: HandlerContext) throws -> Response {
         var body = try RequestBody(request)
-        let (user, setupChallenge) = try enrollingUser(request, context, &body)
-        let key = try context.requireMFAKey()
+        let (user, setupChallenge, key) = try enrollingUser(request, context, &body)
         try body.validate()
         let provisioning: TOTPProvisioning
         switch try context.mfaEnrolment(key).begin(for: user, now: context.now) {
@@ -25,8 +24,7 @@ enum MFAHandler {
         // The bootstrap flow answers with the refresh cookie.
         try context.requireAllowedOrigin(request)
         var body = try RequestBody(request)
-        let (user, setupChallenge) = try enrollingUser(request, context, &body)
-        let key = try context.requireMFAKey()
+        let (user, setupChallenge, key) = try enrollingUser(request, context, &body)
         let code = body.totpCode("code")
         try body.validate()
         guard let code else { throw APIError.badRequest("Invalid data.") }
@@ -129,7 +127,8 @@ enum MFAHandler {
     /// Who is enrolling: the Bearer token's user (after a recent `reauthenticate/`), or (anonymous,
     /// `required` mode's bootstrap) the owner of a live `setup_challenge_id`. A challenge presented beside a Bearer token must be
     /// that user's own. Answers the user and the challenge to spend at activation.
-    private static func enrollingUser(_ request: Request, _ context: HandlerContext, _ body: inout RequestBody) throws -> (UserRecord, String?) {
+    private static func enrollingUser(_ request: Request, _ context: HandlerContext,
+                                      _ body: inout RequestBody) throws -> (UserRecord, String?, MFAKey) {
         let challengeID = body.string("setup_challenge_id", required: false, maxLength: 64)
         let challengeOwner = try challengeID.flatMap { try ChallengeStore(db: context.db).find($0, kind: .setup, now: context.now)?.userID }
         let userID: Int64
@@ -137,6 +136,7 @@ enum MFAHandler {
             let principal = try context.authenticate(request)
             userID = principal.userID
             if challengeID != nil && challengeOwner != userID { throw challengeInvalid }
+            // While MFA is disabled: 403 after the authentication, before anything else.
             _ = try context.requireMFAKey()
             // A second factor is a way into the account: a stolen access token alone must not add
             // one (and take its recovery codes). The setup challenge comes from a login that just
@@ -147,7 +147,7 @@ enum MFAHandler {
             userID = challengeOwner
         }
         guard let user = try context.users.find(id: userID), user.isActive else { throw APIError.notProvided }
-        return (user, challengeOwner == nil ? nil : challengeID)
+        return (user, challengeOwner == nil ? nil : challengeID, try context.requireMFAKey())
     }
 
     /// ISO 8601 in UTC with microseconds, as the reference lists authenticators.
