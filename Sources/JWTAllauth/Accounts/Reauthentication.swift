@@ -34,7 +34,7 @@ struct Reauthentication {
                 try challenges.lockSecondFactors(userID: principal.userID)
                 let budget = MFABudget(db: db, settings: config.mfa)
                 if let retryAfter = try budget.lockedFor(userID: principal.userID, now: Double(now)) { return .lockedOut(retryAfter: retryAfter) }
-                guard try accepts(factor, userID: principal.userID, key: key, now: now) else {
+                guard case .accepted = try authenticators.check(factor, userID: principal.userID, key: key, now: now) else {
                     // Counted in the same per-user window as a login challenge's failures.
                     try challenges.addFailure(userID: principal.userID, at: Double(now))
                     if let retryAfter = try budget.lockedFor(userID: principal.userID, now: Double(now)) { return .lockedOut(retryAfter: retryAfter) }
@@ -46,21 +46,6 @@ struct Reauthentication {
                 ON CONFLICT (session) DO UPDATE SET user_id = excluded.user_id, at = excluded.at
                 """, [.text(principal.session), .integer(principal.userID), .integer(now)])
             return .reauthenticated(until: now + Int64(config.accounts.reauthenticationTimeout))
-        }
-    }
-
-    /// A TOTP code (each step once, as at login) or a recovery code (spent).
-    private func accepts(_ factor: SecondFactor, userID: Int64, key: MFAKey, now: Int64) throws -> Bool {
-        let authenticators = AuthenticatorStore(db)
-        switch factor {
-        case .totp(let code):
-            guard let totp = try authenticators.totp(userID: userID) else { return false }
-            guard let step = TOTP(secret: try key.open(totp.sealedSecret, userID: userID)).matchingStep(code, now: now, after: totp.lastStep)
-            else { return false }
-            try authenticators.markUsed(authenticatorID: totp.id, step: step, now: Double(now))
-            return true
-        case .recoveryCode(let code):
-            return try authenticators.spendRecoveryCode(userID: userID, digest: key.recoveryCodeDigest(code), now: Double(now))
         }
     }
 

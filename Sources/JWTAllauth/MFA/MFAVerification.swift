@@ -51,22 +51,11 @@ struct MFAVerification {
             // Read again under the lock: a verification that held it may have spent or invalidated it.
             guard try challenges.find(challengeID, kind: .login, now: now) != nil else { return .challengeInvalid }
             if let retryAfter = try budget.lockedFor(userID: userID, now: clock) { return .lockedOut(retryAfter: retryAfter) }
-            let accepted: Bool
-            switch factor {
-            case .totp(let code):
-                guard let totp = try authenticators.totp(userID: userID) else { return .notEnrolled }
-                let secret = try key.open(totp.sealedSecret, userID: userID)
-                if let step = TOTP(secret: secret).matchingStep(code, now: now, after: totp.lastStep) {
-                    try authenticators.markUsed(authenticatorID: totp.id, step: step, now: clock)
-                    accepted = true
-                } else {
-                    accepted = false
-                }
-            case .recoveryCode(let code):
-                guard try authenticators.hasRecoveryCodes(userID: userID) else { return .noRecoveryCodes }
-                accepted = try authenticators.spendRecoveryCode(userID: userID, digest: key.recoveryCodeDigest(code), now: clock)
-            }
-            guard accepted else {
+            switch try authenticators.check(factor, userID: userID, key: key, now: now) {
+            case .accepted: break
+            case .notEnrolled: return .notEnrolled
+            case .noRecoveryCodes: return .noRecoveryCodes
+            case .rejected:
                 switch try budget.recordFailure(challengeID: challengeID, userID: userID, now: clock) {
                 case .retry: return .wrongCode
                 case .challengeInvalidated: return .challengeInvalidated
@@ -78,6 +67,33 @@ struct MFAVerification {
             // Unlike the reference, the account is re-read: a deactivation during the challenge wins.
             guard let user = try UserStore(db).findLocked(id: userID), user.isActive else { return .accountInactive }
             return .signedIn(try SignIn(db: db, config: config, issuer: issuer).openSession(user, device: device, now: now))
+        }
+    }
+}
+
+/// What checking a presented second factor against the user's authenticators found.
+enum FactorCheck {
+    case accepted
+    case rejected
+    case notEnrolled
+    case noRecoveryCodes
+}
+
+extension AuthenticatorStore {
+    /// Checks `factor` and spends what it used: the TOTP step (each step once, after the last used
+    /// one) or the recovery code. In the caller's write transaction, whose lock makes that single use
+    /// hold across workers. Login challenges (`MFAVerification`) and `Reauthentication` both call it.
+    func check(_ factor: SecondFactor, userID: Int64, key: MFAKey, now: Int64) throws -> FactorCheck {
+        switch factor {
+        case .totp(let code):
+            guard let totp = try totp(userID: userID) else { return .notEnrolled }
+            let secret = try key.open(totp.sealedSecret, userID: userID)
+            guard let step = TOTP(secret: secret).matchingStep(code, now: now, after: totp.lastStep) else { return .rejected }
+            try markUsed(authenticatorID: totp.id, step: step, now: Double(now))
+            return .accepted
+        case .recoveryCode(let code):
+            guard try hasRecoveryCodes(userID: userID) else { return .noRecoveryCodes }
+            return try spendRecoveryCode(userID: userID, digest: key.recoveryCodeDigest(code), now: Double(now)) ? .accepted : .rejected
         }
     }
 }
