@@ -40,28 +40,62 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The service: config, store, tokens, sessions, API.
+        // The layers of the service, each a target that may import only those before it (checked by
+        // scripts/layers.py in `make test`; docs/architecture.md draws them):
+        // core → runtime → store → domain → HTTP, and the command line on top.
+        // Core: JSON, Base64URL, plain-text and date rules, the configuration reader. No I/O.
         .target(
-            name: "JWTAllauth",
+            name: "AllauthCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // Runtime: the blocking policy (LongWait), the pool's shared files, the hashing budget,
+        // metrics and the security log.
+        .target(
+            name: "AllauthRuntime",
+            dependencies: ["AllauthCore", .product(name: "Atomics", package: "swift-atomics")]
+        ),
+        // Store: both engines (SQLite, PostgreSQL), migrations, purge, backup, copy.
+        .target(
+            name: "AllauthStore",
+            dependencies: ["AllauthCore", "AllauthRuntime", "CSQLite", "CPostgreSQL"]
+        ),
+        // Domain: accounts, sessions, tokens, MFA, social, mail, templates, localization,
+        // configuration and deployment files; one folder each. Knows nothing of HTTP transport.
+        .target(
+            name: "AllauthDomain",
             dependencies: [
-                "FastCGI",
-                "CSQLite",
+                "AllauthCore",
+                "AllauthRuntime",
+                "AllauthStore",
                 "CCurl",
                 "CQRencode",
-                "CPostgreSQL",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
+        // HTTP: the router, handlers, cookies and pages; the only service layer that sees FastCGI.
+        .target(
+            name: "AllauthHTTP",
+            dependencies: [
+                "AllauthCore",
+                "AllauthRuntime",
+                "AllauthStore",
+                "AllauthDomain",
+                "FastCGI",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "Mustache", package: "swift-mustache"),
-                .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
         .executableTarget(
             name: "jwt-allauth",
             dependencies: [
-                "JWTAllauth",
+                "AllauthCore",
+                "AllauthRuntime",
+                "AllauthStore",
+                "AllauthDomain",
+                "AllauthHTTP",
                 "FastCGI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -74,8 +108,14 @@ let package = Package(
         .testTarget(
             name: "JWTAllauthTests",
             dependencies: [
-                "JWTAllauth",
+                "AllauthCore",
+                "AllauthRuntime",
+                "AllauthStore",
+                "AllauthDomain",
+                "AllauthHTTP",
                 "FastCGI",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],

@@ -1,6 +1,6 @@
+import AllauthStore
 import ArgumentParser
 import Foundation
-import JWTAllauth
 
 /// `jwt-allauth backup FILE`: an online copy of the database while the pool runs (see `OnlineBackup`).
 struct BackupCommand: ParsableCommand {

@@ -1,7 +1,8 @@
+import AllauthDomain
+import AllauthRuntime
 import ArgumentParser
 import FastCGI
 import Foundation
-import JWTAllauth
 
 #if canImport(Glibc)
 import Glibc

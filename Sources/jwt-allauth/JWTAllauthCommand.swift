@@ -1,6 +1,9 @@
+import AllauthCore
+import AllauthDomain
+import AllauthRuntime
+import AllauthStore
 import ArgumentParser
 import Foundation
-import JWTAllauth
 import Logging
 
 @main

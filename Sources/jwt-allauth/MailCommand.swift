@@ -1,6 +1,7 @@
+import AllauthCore
+import AllauthDomain
 import ArgumentParser
 import Foundation
-import JWTAllauth
 
 /// `jwt-allauth mail`: the outbox as an operator needs it — what waits, what failed and why —
 /// and `--retry ID` to queue a failed mail again. Never prints a body (they hold one-time links).

@@ -1,6 +1,7 @@
+import AllauthDomain
+import AllauthRuntime
 import ArgumentParser
 import Foundation
-import JWTAllauth
 
 #if canImport(Glibc)
 import Glibc

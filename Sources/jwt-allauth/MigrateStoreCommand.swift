@@ -1,6 +1,6 @@
+import AllauthStore
 import ArgumentParser
 import Foundation
-import JWTAllauth
 
 /// `jwt-allauth migrate-store --from sqlite:PATH --to postgresql://…`: moves a deployment's
 /// store to PostgreSQL (`StoreCopy`), with a progress line per table and a count check at the end.

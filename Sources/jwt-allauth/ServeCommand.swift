@@ -1,7 +1,9 @@
+import AllauthDomain
+import AllauthHTTP
+import AllauthRuntime
 import ArgumentParser
 import FastCGI
 import Foundation
-import JWTAllauth
 import Logging
 
 #if canImport(Glibc)

@@ -1,7 +1,7 @@
 import FastCGI
 import HTTPTypes
 import Testing
-@testable import JWTAllauth
+@testable import AllauthHTTP
 
 /// `Authorization: Bearer …` as DRF SimpleJWT reads it: space-separated words, runs of spaces
 /// skipped, the scheme case-sensitive, exactly two words.

@@ -1,5 +1,7 @@
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
+@testable import AllauthDomain
+@testable import AllauthHTTP
 
 /// The exact `Set-Cookie` values (attribute order included) and the dates in them.
 struct CookieWriterTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 struct JSONTests {
     @Test func roundTripsKeepingKeyOrder() throws {

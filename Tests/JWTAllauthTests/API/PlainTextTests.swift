@@ -1,5 +1,5 @@
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// The one rule for e-mail addresses and names: no NUL, no other control character.
 struct PlainTextTests {

@@ -1,6 +1,6 @@
 import FastCGI
 import Testing
-@testable import JWTAllauth
+@testable import AllauthHTTP
 
 struct RouterTests {
     var router: Router {

@@ -3,7 +3,10 @@ import Foundation
 import HTTPTypes
 import Logging
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
+@testable import AllauthStore
+@testable import AllauthDomain
+@testable import AllauthHTTP
 
 /// The service as a plain function from Request to Response, without nginx or FastCGI.
 struct ServiceTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 struct EmailAddressFormatTests {
     @Test func acceptsOrdinaryAddresses() {

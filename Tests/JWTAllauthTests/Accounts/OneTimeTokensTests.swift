@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthStore
+@testable import AllauthDomain
 
 /// The one-time token store: hashed at rest, single use, latest wins, expiry, revocation.
 struct OneTimeTokensTests {

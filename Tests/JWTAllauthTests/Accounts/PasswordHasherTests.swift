@@ -1,5 +1,5 @@
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// Django `pbkdf2_sha256` compatibility; the expected hashes were computed with Python's hashlib.
 struct PasswordHasherTests {

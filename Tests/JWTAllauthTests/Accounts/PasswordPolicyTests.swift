@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// Django's four standard validators: the same verdicts and messages as the reference.
 struct PasswordPolicyTests {

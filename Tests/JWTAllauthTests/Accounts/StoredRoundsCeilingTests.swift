@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthStore
+@testable import AllauthDomain
 
 /// The highest round count stored, which every failed login costs.
 struct StoredRoundsCeilingTests {

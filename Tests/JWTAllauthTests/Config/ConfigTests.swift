@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
+@testable import AllauthRuntime
+@testable import AllauthDomain
 
 /// Configuration is validated once at start; a bad value names its key.
 struct ConfigTests {

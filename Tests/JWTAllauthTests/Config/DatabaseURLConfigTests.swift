@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthStore
 
 /// `database.url` and `database.password_file`: which store, validated at start by key name.
 extension ConfigTests {

@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
+@testable import AllauthDomain
 
 /// `social.*` keys: providers from the file or from the environment as a YAML flow value, the
 /// presets, and refusals that name the key.

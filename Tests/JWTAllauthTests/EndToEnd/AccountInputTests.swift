@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// Hostile input on every account endpoint, through real nginx: malformed and non-object JSON,
 /// wrong types, missing fields, 10 kB addresses, NUL bytes, garbage link tokens. Every answer is a

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 extension ReceivedMail {
     /// The first link into this instance's API, as the mail carries it.

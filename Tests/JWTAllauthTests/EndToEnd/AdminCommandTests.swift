@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthStore
+@testable import AllauthDomain
 
 /// The sysadmin commands, run as a sysadmin would, against a live instance.
 @Suite(.serialized)

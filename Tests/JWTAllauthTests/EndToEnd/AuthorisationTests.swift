@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// Rights come from the account's row, never from the access token's claims alone (issue 18.1,
 /// 18.11), through real nginx: a deactivated or demoted account loses them with its next request,

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// Social login against a real OpenID provider, django-oidc-provider from PyPI in its default
 /// configuration: its id_tokens carry no address (only `sub`), so the service must read UserInfo.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// What each operation's COMMIT survives, through real nginx and workers and the real commands:
 /// whatever takes access away commits with `synchronous = FULL` (survives a power cut), rotations

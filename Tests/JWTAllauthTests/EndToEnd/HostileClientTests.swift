@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
+@testable import AllauthDomain
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// Admin-managed registration through real nginx: invitation → mail → link → set-password
 /// capability + CSRF cookies → `set-password/` → a session.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// The pages in a browser set to a non-Latin language: the browser's own `Accept-Language`
 /// chooses the page's language, the text renders in real glyphs (screenshots saved to

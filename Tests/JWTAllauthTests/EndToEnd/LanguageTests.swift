@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthRuntime
+@testable import AllauthDomain
 
 /// Every answer a person reads, in their language, through nginx and the workers: API errors and
 /// validation messages by `Accept-Language` (with `Content-Language` saying so), pages, and mails

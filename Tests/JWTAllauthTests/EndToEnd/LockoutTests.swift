@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// The failed-password limits as an attacker and the account's owner meet them through real nginx:
 /// guesses stay bounded, the owner is not locked out by them, a password change is no oracle, and

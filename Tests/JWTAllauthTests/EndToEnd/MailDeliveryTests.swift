@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthHTTP
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// Links survive mail scanners (issue 18.3), through real nginx: a HEAD or a pre-fetch GET of a
 /// link changes nothing a person relies on. Only the confirmation page's button confirms, and a

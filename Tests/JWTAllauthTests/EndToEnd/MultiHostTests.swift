@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// Several hosts on one PostgreSQL: two `jwt-allauth dev` instances on this machine (`TwoHosts`).
 /// Whatever one host decides — a rotation, a revocation, a throttle, a mail claimed — holds on

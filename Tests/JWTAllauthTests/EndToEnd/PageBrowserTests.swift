@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// The built-in pages in headless Chromium: they render as designed on a desktop and on a
 /// 320 px phone, and the form's script runs under the strict CSP. Every page visited is saved to

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// The built-in HTML pages through real nginx: every route renders, with the headers that keep a
 /// password form safe; the form pages pick their variant by the capability cookie; overrides and

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// `POST password/change/` through real nginx: logout-on-change and the replacement session.
 @Suite(.serialized)

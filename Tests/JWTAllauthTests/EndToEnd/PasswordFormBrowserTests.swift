@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// The browser "Must show": a real Chromium follows the link from a real mail (read from
 /// the SMTP server on loopback) through the built-in form, and the new password then signs in

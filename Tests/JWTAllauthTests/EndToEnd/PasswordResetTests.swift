@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// Password reset through real nginx: request → mail → link → capability + CSRF cookies →
 /// `set-new/` → a new session; every single-use step tried twice.

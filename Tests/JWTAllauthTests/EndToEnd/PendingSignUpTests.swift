@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// A stranger's sign-up of somebody else's address, tried as the stranger would (issue 18.2, 18.4,
 /// 18.9), through real nginx: it cannot replace the owner's pending sign-up, bring a second factor

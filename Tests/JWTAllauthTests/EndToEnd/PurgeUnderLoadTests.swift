@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// `purge-tokens` beside the live pool: it deletes in small transactions, so rotations go on
 /// between them instead of waiting for the whole purge (bench/purge.sh measures it at 1M rows).

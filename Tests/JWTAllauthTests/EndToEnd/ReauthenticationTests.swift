@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// Adding a way into an account needs a recent reauthentication (issue 18.5), through real nginx:
 /// a stolen access token alone can no longer enrol a TOTP and take the recovery codes.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// Sign-up in the three verification modes and the confirmation link, through real nginx, from
 /// the request to the mail to the link to the final state.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// Garbage at every endpoint: never a 5xx, never a dead worker.
 @Suite(.serialized)

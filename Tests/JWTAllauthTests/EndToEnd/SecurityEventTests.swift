@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// Security events as the service writes them, read by Debian's fail2ban with the shipped filter.
 @Suite(.serialized)

@@ -1,7 +1,7 @@
 import Crypto
 import _CryptoExtras
 import Foundation
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// What a client holds after a login or a rotation.
 struct ClientSession {

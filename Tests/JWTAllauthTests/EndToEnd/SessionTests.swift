@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// Login, rotation, reuse detection, logout, devices and cookies, through real nginx.
 @Suite(.serialized)

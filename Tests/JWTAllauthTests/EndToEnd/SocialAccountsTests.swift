@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
+@testable import AllauthDomain
 
 /// Connecting a provider to the logged-in account, listing and removing connections, and hostile
 /// input on every social endpoint.

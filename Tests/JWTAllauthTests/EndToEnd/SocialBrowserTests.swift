@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
+@testable import AllauthDomain
 
 /// The demo page in headless Chromium: it signs in with the test provider through the code flow
 /// with PKCE (the browser really goes to the provider and back) and shows the logged-in user.

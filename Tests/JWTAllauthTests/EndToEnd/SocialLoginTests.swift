@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// Social login through nginx against the tests' own OpenID provider on loopback: the token and
 /// code flows, account resolution, and every token the service must refuse.

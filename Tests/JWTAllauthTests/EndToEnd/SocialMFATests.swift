@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// Social login ends as every sign-in does (`SignIn.finish`): an account with TOTP gets the
 /// challenge, and `required` mode the setup challenge, never a session that skips the second factor.

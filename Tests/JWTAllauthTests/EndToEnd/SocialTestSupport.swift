@@ -1,5 +1,5 @@
 import Foundation
-@testable import JWTAllauth
+@testable import AllauthStore
 
 /// A social-login test's world: the test's own OpenID provider and an instance configured for it
 /// through `JWT_ALLAUTH_SOCIAL_PROVIDERS` (a YAML flow value in the environment), with the app's

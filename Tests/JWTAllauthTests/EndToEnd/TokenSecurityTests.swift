@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
+@testable import AllauthDomain
 
 /// Every bad token is a 401, on every path that reads tokens; malformed bodies are 400s.
 @Suite(.serialized)

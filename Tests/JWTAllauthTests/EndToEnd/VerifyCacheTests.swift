@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// `verify.cache`: nginx reuses verify/'s 200 for the same token for a few seconds, through the
 /// real auth_request location of `dev`'s nginx (`/protected/`, whose application echoes the

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// The `.po` reader and the checks `check` and startup run on every catalog.
 @Suite struct CatalogFileTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthRuntime
+@testable import AllauthDomain
 
 /// Every message a person reads (found in the code and templates by `scripts/messages.py`, what
 /// `make messages` runs) has a translation in every shipped catalog, and the catalogs are ones

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthRuntime
+@testable import AllauthDomain
 
 /// The shipped catalogs, as the service loads them.
 enum ShippedCatalogs {

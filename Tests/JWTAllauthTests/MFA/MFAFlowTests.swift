@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// TOTP MFA through real nginx and the worker pool, with codes computed by `IndependentTOTP`.
 @Suite(.serialized)

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// Hostile and careless input to the `mfa/` endpoints: always a 4xx JSON answer, never a 5xx,
 /// and nothing spent by a request that was refused for its shape.

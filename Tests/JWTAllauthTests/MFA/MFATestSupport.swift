@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 /// What a user holds after enrolling: the secret (as their app stores it) and the recovery codes.
 struct Enrolment {

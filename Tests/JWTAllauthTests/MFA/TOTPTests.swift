@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// RFC 6238 appendix B (SHA-1 rows: 8 digits, the 20-byte ASCII seed "12345678901234567890").
 private let seed = Array("12345678901234567890".utf8)

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// The mail builder: the RFC 5322 / MIME text a server and a mail client both accept.
 struct MIMEMessageTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
+@testable import AllauthDomain
 
 /// The mail keys: defaults, environment overrides, and bad values refused by name.
 struct MailConfigTests {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthStore
+@testable import AllauthDomain
+@testable import AllauthHTTP
 
 /// The outbox at the store level: leases, outcomes, backoff, give-up, retry and purge.
 struct OutboxTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthRuntime
 
 /// Counter files: what several processes count adds up, whoever reads it.
 struct CounterFileTests {

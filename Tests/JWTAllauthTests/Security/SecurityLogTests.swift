@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthRuntime
 
 /// The security event lines fail2ban reads.
 struct SecurityLogTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthStore
+@testable import AllauthDomain
 
 /// The rotation algorithm at the store level, one outcome at a time.
 struct WhitelistTests {

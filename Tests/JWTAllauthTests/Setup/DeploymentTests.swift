@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// `jwt-allauth init`: what it writes, with which permissions, and that nginx accepts the site.
 @Suite(.serialized)

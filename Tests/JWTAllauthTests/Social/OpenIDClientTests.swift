@@ -2,7 +2,8 @@ import Crypto
 import Foundation
 import Synchronization
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
+@testable import AllauthDomain
 
 /// The OpenID client alone, through an injected fetcher: what it asks the provider for, and the
 /// multi-tenant issuer check (the end-to-end tests cover the rest against a real provider).

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthStore
 
 /// The SQLite layer keeps text whole, NUL bytes included, in both directions.
 struct DatabaseTests {

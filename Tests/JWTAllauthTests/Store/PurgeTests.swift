@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthStore
+@testable import AllauthDomain
 
 /// `Purge` on a real SQLite file, beside the pool's writers: whatever came before them, expired
 /// sessions inserted in one go with random keys (each row its own index pages) are deleted a few

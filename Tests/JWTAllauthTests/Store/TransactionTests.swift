@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthStore
 
 #if canImport(Glibc)
 import Glibc

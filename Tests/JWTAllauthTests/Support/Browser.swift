@@ -1,5 +1,5 @@
 import Foundation
-@testable import JWTAllauth
+@testable import AllauthRuntime
 
 #if canImport(Glibc)
 import Glibc

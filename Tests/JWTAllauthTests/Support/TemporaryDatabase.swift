@@ -1,5 +1,5 @@
 import Foundation
-@testable import JWTAllauth
+@testable import AllauthStore
 
 extension Database {
     /// A fresh, migrated database file in the temporary directory, for store-level tests.

@@ -1,5 +1,6 @@
 import Foundation
-@testable import JWTAllauth
+@testable import AllauthDomain
+@testable import AllauthHTTP
 
 extension TestInstance {
     /// Queues a mail the way an account flow does (Outbox.enqueue inside a write transaction),

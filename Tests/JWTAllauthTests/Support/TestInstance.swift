@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
-@testable import JWTAllauth
+@testable import AllauthStore
+@testable import AllauthDomain
 
 #if canImport(Glibc)
 import Glibc

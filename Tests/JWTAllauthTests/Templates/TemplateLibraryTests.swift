@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthRuntime
+@testable import AllauthDomain
 
 /// The template library: the shipped templates, overrides, escaping, and refusals that name the file.
 struct TemplateLibraryTests {

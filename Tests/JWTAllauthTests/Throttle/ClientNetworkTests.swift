@@ -1,5 +1,5 @@
 import Testing
-@testable import JWTAllauth
+@testable import AllauthDomain
 
 /// What the limits count a client by.
 struct ClientNetworkTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
 
 struct Base64URLTests {
     @Test func matchesFoundationForEveryLengthAndRoundTrips() {

@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthCore
+@testable import AllauthDomain
 
 /// Minting and verification for every algorithm, key rotation and algorithm pinning.
 struct TokenServiceTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthStore
 
 /// The PostgreSQL connection itself: statements, values, transactions, migrations, and what it
 /// does when the server goes away or a lock is held too long.

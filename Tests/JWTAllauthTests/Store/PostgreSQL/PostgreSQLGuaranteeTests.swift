@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthStore
+@testable import AllauthDomain
 
 /// The store's guarantees on PostgreSQL, where READ COMMITTED does not serialise writers as
 /// SQLite's BEGIN IMMEDIATE does: each test races many connections (as the worker threads of

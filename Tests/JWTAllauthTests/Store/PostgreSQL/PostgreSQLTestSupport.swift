@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import JWTAllauth
+@testable import AllauthStore
 
 /// Fresh databases for the engine tests, on the tests' throwaway cluster (`PostgresCluster`), or
 /// on the server named by `JWT_ALLAUTH_TEST_POSTGRES_URL` (an admin URL) when it is set.

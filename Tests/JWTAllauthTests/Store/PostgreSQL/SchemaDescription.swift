@@ -1,5 +1,5 @@
 import Foundation
-@testable import JWTAllauth
+@testable import AllauthStore
 
 /// One engine's schema, read from its catalog after the real migrations ran, in terms both engines
 /// state the same way. Where the engines differ by design, the reader maps one onto the other under

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthStore
+@testable import AllauthDomain
 
 /// The schema is written three times: the SQLite migrations, the PostgreSQL migrations and
 /// `migrate-store`'s table list. Each engine's real migrations run on a fresh database, its catalog

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import JWTAllauth
+@testable import AllauthStore
+@testable import AllauthDomain
 
 /// `migrate-store`: an SQLite store with a row in every table arrives whole in PostgreSQL, and
 /// the service's stores work on the copy as they did on the original.

@@ -1,0 +1,110 @@
+import AllauthCore
+import Crypto
+import _CryptoExtras
+import Foundation
+
+/// The keys of a deployment: the one that signs access tokens, every key that may still verify
+/// them (after a rotation), and the server-only secret for refresh tokens.
+public struct KeySet: Sendable {
+    public let accessSigner: any SigningKey
+    /// Verification keys by `kid`, the signer's own included.
+    public let accessVerifiers: [String: any SigningKey]
+    public let refreshKey: HS256Key
+
+    public init(accessSigner: any SigningKey, extraVerifiers: [any SigningKey], refreshKey: HS256Key) {
+        self.accessSigner = accessSigner
+        var verifiers: [String: any SigningKey] = [accessSigner.kid: accessSigner]
+        for key in extraVerifiers where verifiers[key.kid] == nil { verifiers[key.kid] = key }
+        self.accessVerifiers = verifiers
+        self.refreshKey = refreshKey
+    }
+
+    /// Loads the key files named by the configuration.
+    public static func load(_ tokens: Config.Tokens) throws -> KeySet {
+        let signer = try loadPrivate(algorithm: tokens.algorithm, path: tokens.signingKey)
+        let extra = try tokens.verificationKeys.map { try loadPublic(algorithm: tokens.algorithm, path: $0) }
+        let refresh = HS256Key(secret: try loadSecret(path: tokens.refreshSecret), label: "refresh")
+        return KeySet(accessSigner: signer, extraVerifiers: extra, refreshKey: refresh)
+    }
+
+    /// The JWKS document: every public verification key (none for HS256).
+    public var jwks: JSON {
+        let keys = accessVerifiers.values.sorted { $0.kid < $1.kid }.compactMap(\.publicJWK)
+        return .object([("keys", .array(keys))])
+    }
+
+    static func loadPrivate(algorithm: Config.Algorithm, path: String) throws -> any SigningKey {
+        if algorithm == .hs256 { return HS256Key(secret: try loadSecret(path: path), label: "hs") }
+        let pem = try read(path)
+        do {
+            switch algorithm {
+            case .rs256:
+                let key = try _RSA.Signing.PrivateKey(pemRepresentation: pem)
+                guard key.keySizeInBits >= 2048 else { throw SigningKeyError.unreadableKey(path: path, reason: "RSA keys must have at least 2048 bits") }
+                return try RS256Key(privateKey: key)
+            case .es256: return ES256Key(privateKey: try P256.Signing.PrivateKey(pemRepresentation: pem))
+            case .edDSA: return EdDSAKey(privateKey: try Curve25519.Signing.PrivateKey(pemRepresentation: pem))
+            case .hs256: fatalError("handled above")
+            }
+        } catch let error as SigningKeyError {
+            throw error
+        } catch {
+            throw SigningKeyError.unreadableKey(path: path, reason: "not a \(algorithm.rawValue) private key in PEM form")
+        }
+    }
+
+    static func loadPublic(algorithm: Config.Algorithm, path: String) throws -> any SigningKey {
+        if algorithm == .hs256 { return HS256Key(secret: try loadSecret(path: path), label: "hs") }
+        let pem = try read(path)
+        do {
+            switch algorithm {
+            case .rs256: return try RS256Key(publicKey: _RSA.Signing.PublicKey(pemRepresentation: pem))
+            case .es256: return ES256Key(publicKey: try P256.Signing.PublicKey(pemRepresentation: pem))
+            case .edDSA: return EdDSAKey(publicKey: try Curve25519.Signing.PublicKey(pemRepresentation: pem))
+            case .hs256: fatalError("handled above")
+            }
+        } catch {
+            throw SigningKeyError.unreadableKey(path: path, reason: "not a \(algorithm.rawValue) public key in PEM form")
+        }
+    }
+
+    /// A secret file holds base64 text of at least 32 random bytes.
+    static func loadSecret(path: String) throws -> [UInt8] {
+        let text = try read(path).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let bytes = Data(base64Encoded: text), bytes.count >= 32 else {
+            throw SigningKeyError.unreadableKey(path: path, reason: "expected base64 of at least 32 random bytes")
+        }
+        return Array(bytes)
+    }
+
+    private static func read(_ path: String) throws -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw SigningKeyError.unreadableKey(path: path, reason: "cannot read the file")
+        }
+    }
+
+    // MARK: generation (used by `init`)
+
+    /// A new private key in PEM form (or base64 secret for HS256) and, for asymmetric algorithms, its public PEM.
+    public static func generate(_ algorithm: Config.Algorithm) throws -> (privatePEM: String, publicPEM: String?) {
+        switch algorithm {
+        case .rs256:
+            let key = try _RSA.Signing.PrivateKey(keySize: .bits4096)
+            return (key.pkcs8PEMRepresentation, key.publicKey.pemRepresentation)
+        case .es256:
+            let key = P256.Signing.PrivateKey()
+            return (key.pemRepresentation, key.publicKey.pemRepresentation)
+        case .edDSA:
+            let key = Curve25519.Signing.PrivateKey()
+            return (key.pemRepresentation, key.publicKey.pemRepresentation)
+        case .hs256:
+            return (generateSecret(), nil)
+        }
+    }
+
+    public static func generateSecret() -> String {
+        Data(SymmetricKey(size: SymmetricKeySize(bitCount: 512)).withUnsafeBytes { Array($0) }).base64EncodedString() + "\n"
+    }
+}

@@ -1,0 +1,54 @@
+import AllauthCore
+import AllauthDomain
+import FastCGI
+
+/// `POST reauthenticate/` `{password[, code | recovery_code]}`: the signed-in user proves the
+/// password again (and the second factor, when the account has one), and the session may add ways
+/// into the account for `accounts.reauthentication_timeout` (allauth's reauthentication).
+enum ReauthenticationHandler {
+    static func post(_ request: Request, _ context: HandlerContext) throws -> Response {
+        let principal = try context.authenticate(request)
+        var body = try RequestBody(request)
+        let password = body.string("password", maxLength: 128)
+        let code = body.string("code", required: false) != nil ? body.totpCode("code") : nil
+        let recoveryCode = body.string("recovery_code", required: false, maxLength: 64)
+        try body.validate()
+        guard let password else { throw APIError.badRequest("Invalid data.") }
+
+        // A wrong password here is a guess like a wrong login: the same per-address and per-account
+        // budget, given back when the password is right.
+        let reservation = try context.requireWithinLimits(
+            FailedLoginBudget.buckets(account: principal.account.email, client: request.remoteAddress, context.config.throttle),
+            detail: FailedLoginBudget.exhausted)
+        let verdict = try context.refundingOnOverload(reservation) { try context.hasher.verify(password, against: principal.account.password) }
+        let matches = verdict != .mismatch
+        if matches { try context.throttle.release(reservation) }
+        let factor = code.map(SecondFactor.totp) ?? recoveryCode.map(SecondFactor.recoveryCode)
+        let key = context.config.mfa.mode == .disabled ? nil : context.service.mfaKey
+        switch try context.reauthentication.confirm(principal, passwordMatches: matches, factor: factor, key: key, now: context.now) {
+        case .reauthenticated(let until):
+            return .json(.object([("detail", "Reauthenticated."), ("expires_at", .string(HTTPDate.iso8601(until)))]))
+        case .wrongPassword:
+            context.record(.loginFailed, request)
+            throw APIError.field("password", "Incorrect password.")
+        case .codeRequired:
+            throw APIError.field("code", "Enter the code from your authenticator app.")
+        case .wrongCode:
+            context.record(.mfaFailed(factor: factor?.eventName ?? "totp"), request)
+            throw APIError.field("code", "Invalid code.")
+        case .lockedOut(let retryAfter):
+            throw APIError.throttled("Too many failed MFA attempts. Try again later.", retryAfter: retryAfter)
+        }
+    }
+}
+
+extension HandlerContext {
+    var reauthentication: Reauthentication { Reauthentication(db: db, config: config) }
+
+    /// For an action that adds a way into the account: the principal's session reauthenticated
+    /// lately (`POST reauthenticate/`), or 401 `reauthentication_required`.
+    func requireRecentReauthentication(_ principal: Principal) throws {
+        guard try !reauthentication.isRecent(principal, now: now) else { return }
+        throw APIError.unauthorized("Please confirm your password (reauthenticate/) to continue.", code: "reauthentication_required")
+    }
+}
