@@ -48,11 +48,16 @@ let package = Package(
             name: "AllauthCore",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        // Runtime: the blocking policy (LongWait), the pool's shared files, the hashing budget,
-        // metrics and the security log.
+        // Runtime: the blocking API (Blocking), the pool's shared files, password hashing inside the
+        // pool's hashing budget, metrics and the security log.
         .target(
             name: "AllauthRuntime",
-            dependencies: ["AllauthCore", .product(name: "Atomics", package: "swift-atomics")]
+            dependencies: [
+                "AllauthCore",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         // Store: both engines (SQLite, PostgreSQL), migrations, purge, backup, copy.
         .target(

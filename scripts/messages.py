@@ -3,7 +3,7 @@
 updates the catalogs (`make messages`).
 
 Messages are found mechanically, so new code needs no markers:
-  * Swift: a one-line string literal under Sources/JWTAllauth that reads as a sentence (starts
+  * Swift: a one-line string literal under Sources/Allauth* (the service's targets) that reads as a sentence (starts
     with a capital letter, has a space and a lower-case letter) outside logging, operator errors
     and SQL, plus any literal with the plural idiom `word\\(n == 1 ? "" : "s")`. An interpolation
     `\\(expr)` becomes the python-format placeholder `%(expr)s`.
@@ -19,13 +19,15 @@ Messages are found mechanically, so new code needs no markers:
 import os, re, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCES = os.path.join(ROOT, "Sources", "JWTAllauth")
+SOURCES = os.path.join(ROOT, "Sources")
+# The service's targets (AllauthCore … AllauthHTTP); the CLI and FastCGI speak to operators only.
+SOURCE_TARGETS = ("Allauth",)
 TEMPLATES = os.path.join(ROOT, "Templates")
 LOCALE = os.path.join(TEMPLATES, "locale")
 DOMAIN = "jwt-allauth"
 
 # Operator-facing code (config, storage, setup, catalogs, metrics) and text that is data, not a message.
-SKIP_DIRS = {"Config", "Store", "Setup", "Localization", "Mail", "Metrics"}
+SKIP_DIRS = {"Config", "AllauthStore", "Deployment", "Localization", "Mail", "Metrics"}
 SKIP_FILES = {"UserAgentInfo.swift", "JSON.swift", "DjangoImport.swift", "TemplateLibrary.swift", "TemplateError.swift",
               "MetricsHandler.swift"}
 SKIP_LINE = re.compile(r"logger\.|TemplateError\(|ConfigError\(|CatalogError\(|fatalError\(|precondition|print\(|Bearer realm")
@@ -100,7 +102,8 @@ def interpolations(raw):
 def swift_messages():
     found = {}
     for directory, dirs, files in os.walk(SOURCES):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS
+                         and (directory != SOURCES or d.startswith(SOURCE_TARGETS)))
         for name in sorted(files):
             if not name.endswith(".swift") or name in SKIP_FILES:
                 continue

@@ -1,4 +1,5 @@
 import AllauthDomain
+import AllauthRuntime
 import FastCGI
 import HTTPTypes
 

@@ -14,6 +14,14 @@ extension HandlerContext {
     var capabilities: CapabilityRedemption { CapabilityRedemption(db: db, config: config, issuer: service.issuer) }
     var invitations: Invitations { Invitations(db: db, config: config, mailer: mailer) }
     var credentialChange: CredentialChange { CredentialChange(db: db, config: config) }
+    var logIn: LogIn {
+        LogIn(db: db, throttle: throttle, limits: config.throttle, hasher: hasher, store: config.database.location,
+              emailVerification: config.accounts.emailVerification, signIn: signIn)
+    }
+    var logOut: LogOut { LogOut(db: db, tokens: service.tokens) }
+    var rotateSession: RotateSession {
+        RotateSession(db: db, tokens: service.tokens, issuer: service.issuer, rotationGrace: Int64(config.tokens.rotationGrace))
+    }
     var socialLogin: SocialLogin { SocialLogin(db: db, config: config, issuer: service.issuer) }
 
     /// Takes one unit from each limit, or throws 429 with `detail` when any is exhausted.

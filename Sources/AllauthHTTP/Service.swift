@@ -8,7 +8,7 @@ import Logging
 
 /// What one accept thread owns: its own database connection, SQLite or PostgreSQL (a connection
 /// is never shared between threads).
-public final class Connection {
+public final class ThreadState {
     public let db: any SQLConnection
 
     public init(db: any SQLConnection) { self.db = db }
@@ -78,9 +78,9 @@ public final class Service: Sendable {
         }
     }
 
-    /// Opens a connection for one thread.
-    public func makeConnection() throws -> Connection {
-        Connection(db: try config.database.connect())
+    /// The state of one accept thread: its own store connection.
+    public func makeThreadState() throws -> ThreadState {
+        ThreadState(db: try config.database.connect())
     }
 
     /// Every endpoint, below the mount point.
@@ -170,13 +170,13 @@ public final class Service: Sendable {
         router.add("social/demo/", .get, PageHandler.show(.socialDemo))
     }
 
-    public func handle(_ request: Request, _ connection: Connection) -> Response {
+    public func handle(_ request: Request, _ thread: ThreadState) -> Response {
         let started = ContinuousClock.now
         let language = templates.translations.negotiate(request.headerFields[.acceptLanguage])
         let (match, route) = router.resolve(method: request.method, path: request.path)
         var response: Response
         do {
-            response = try answer(request, match, connection, language: language)
+            response = try answer(request, match, thread, language: language)
         } catch is HashingBudgetExhausted {
             // Every hashing slot of the pool stayed taken for `accounts.hashing_wait`: overload.
             logger.warning("hashing budget exhausted", metadata: ["path": "\(request.path)"])
@@ -212,7 +212,7 @@ public final class Service: Sendable {
         if let counter = event.counter { metrics.count(counter) }
     }
 
-    private func answer(_ request: Request, _ match: Router.Match, _ connection: Connection, language: String) throws -> Response {
+    private func answer(_ request: Request, _ match: Router.Match, _ thread: ThreadState, language: String) throws -> Response {
         switch request.bodyStatus {
         case .tooLarge: throw APIError.payloadTooLarge(limit: config.server.maxBodyBytes)
         case .invalidLength: throw APIError.invalidContentLength
@@ -233,7 +233,7 @@ public final class Service: Sendable {
             }
             throw APIError.methodNotAllowed(request.method, allowed: allowed)
         case .handler(let handler, let parameters):
-            var context = HandlerContext(service: self, db: connection.db, now: Int64(Date().timeIntervalSince1970), parameters: parameters)
+            var context = HandlerContext(service: self, db: thread.db, now: Int64(Date().timeIntervalSince1970), parameters: parameters)
             context.language = language
             return try handler(request, context)
         }

@@ -224,7 +224,7 @@ public enum Migrator {
         var applied: [String] = []
         for migration in migrations {
             // Checked inside the write transaction, so two processes migrating at once apply each step once.
-            let didApply = try db.transaction(.immediate) { () throws -> Bool in
+            let didApply = try db.transaction(.write) { () throws -> Bool in
                 let seen = try db.first("SELECT 1 FROM schema_migrations WHERE name = ?", [.text(migration.name)]) { _ in true } ?? false
                 if seen { return false }
                 try db.execute(migration.sql)

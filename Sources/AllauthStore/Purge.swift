@@ -121,7 +121,7 @@ public struct Purge {
                 guard let highest = rowIDs.last else { return }
                 // From the lock taken to the commit done, not counting the wait in the writers' queue.
                 var locked = clock.now
-                let deleted = try db.transaction(.immediate) { () throws -> Int in
+                let deleted = try db.transaction(.write) { () throws -> Int in
                     locked = clock.now
                     return try db.run(deleteListed, [.text("[" + rowIDs.map(String.init).joined(separator: ",") + "]")] + rule.bindings)
                 }

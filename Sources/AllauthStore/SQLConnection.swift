@@ -1,3 +1,5 @@
+import CSQLite
+
 /// The two engines behind the store. Most SQL is written once for both; where they really
 /// differ (a row lock, a claim that skips locked rows) the store type that owns the table
 /// switches on this, beside its portable SQL.
@@ -6,7 +8,7 @@ public enum DatabaseEngine: String, Sendable {
     case postgreSQL = "postgresql"
 }
 
-/// One connection to the store, used by one thread at a time: SQLite (`Database`) or PostgreSQL
+/// One connection to the store, used by one thread at a time: SQLite (`SQLiteDatabase`) or PostgreSQL
 /// (`PostgreSQLDatabase`), chosen once from `database.url` (`StoreLocation.connect`), as jwt-kit
 /// picks an algorithm. Store types (`Whitelist`, `UserStore`, `Outbox`, …) write their SQL
 /// against this with `?` placeholders; handlers never see which engine answers.
@@ -21,10 +23,10 @@ public protocol SQLConnection: AnyObject {
     /// Runs a statement that returns no rows; answers the number of rows changed.
     @discardableResult
     func run(_ sql: String, _ bindings: [SQLValue]) throws -> Int
-    /// Runs `body` in a transaction: committed if it returns, rolled back if it throws. Inside
-    /// another transaction of this connection it joins that one. `.full` durability: the commit
-    /// survives a power cut (see `Durability`), for whatever takes access away.
-    func transaction<T>(_ kind: Database.TransactionKind, durability: Durability, _ body: () throws -> T) throws -> T
+    /// Runs `body` in a write transaction: committed if it returns, rolled back if it throws. Inside
+    /// another transaction of this connection it joins that one. The kind says what the
+    /// transaction does, and so what its commit survives (`TransactionKind.durability`).
+    func transaction<T>(_ kind: TransactionKind, _ body: () throws -> T) throws -> T
     /// Inside a write transaction: makes every other writer that names `key` wait until this
     /// transaction ends. SQLite needs nothing (its `BEGIN IMMEDIATE` already admits one writer at a
     /// time); PostgreSQL's READ COMMITTED lets writers interleave, so a read-modify-write whose
@@ -38,13 +40,8 @@ extension SQLConnection {
     public func first<T>(_ sql: String, _ map: (Row) throws -> T) throws -> T? { try first(sql, [], map) }
     @discardableResult
     public func run(_ sql: String) throws -> Int { try run(sql, []) }
-    public func transaction<T>(_ body: () throws -> T) throws -> T { try transaction(.immediate, durability: .normal, body) }
-    public func transaction<T>(_ kind: Database.TransactionKind, _ body: () throws -> T) throws -> T {
-        try transaction(kind, durability: .normal, body)
-    }
-    public func transaction<T>(durability: Durability, _ body: () throws -> T) throws -> T {
-        try transaction(.immediate, durability: durability, body)
-    }
+    /// A `.write` transaction.
+    public func transaction<T>(_ body: () throws -> T) throws -> T { try transaction(.write, body) }
 
     /// Inserts one row and answers its new `id` (`INSERT … RETURNING id`, which both engines speak).
     public func insert(_ sql: String, _ bindings: [SQLValue]) throws -> Int64 {
@@ -54,3 +51,75 @@ extension SQLConnection {
         return id
     }
 }
+
+public struct DatabaseError: Error, CustomStringConvertible {
+    public var code: Int32
+    public var message: String
+    /// PostgreSQL's five-character error code; nil for SQLite.
+    public var sqlState: String? = nil
+    public var description: String { sqlState.map { "postgresql error \($0): \(message)" } ?? "sqlite error \(code): \(message)" }
+    var isConstraintViolation: Bool { sqlState.map { $0.hasPrefix("23") } ?? (code & 0xff == SQLITE_CONSTRAINT) }
+}
+
+/// The database cannot be reached (PostgreSQL down, restarting, or the connection's backend
+/// killed). The request that meets it answers 503; the connection is dropped, and the next
+/// request opens a new one.
+public struct StoreUnavailable: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { "database unavailable: \(message)" }
+}
+
+/// What a transaction does. The store chooses from it how the transaction begins (every kind takes
+/// the write lock at BEGIN) and what its commit survives, so no caller can ask for a revocation
+/// that a power cut may undo.
+public enum TransactionKind: Sendable, Equatable {
+    /// A write whose loss in a power cut costs at most a sign-in (a rotation, a login, a counter, an
+    /// outbox row): `Durability.normal`.
+    case write
+    /// A write that takes access away or changes how an account is entered (logout, revocation,
+    /// password change or reset, deactivation, a second factor, a confirmed address): a lost one
+    /// would silently give access back, so `Durability.full`.
+    case accessChange
+
+    public var durability: Durability {
+        switch self {
+        case .write: .normal
+        case .accessChange: .full
+        }
+    }
+}
+
+/// What a committed transaction survives (SQLite's `synchronous` in WAL mode), as its
+/// `TransactionKind` decides.
+public enum Durability: Sendable, Equatable {
+    /// `synchronous = NORMAL`: survives an application crash; an OS crash or power cut may lose the
+    /// last transactions (never corrupts the file). Right for rotations and logins: a lost one only
+    /// logs a device out.
+    case normal
+    /// `synchronous = FULL`: the WAL is synced before COMMIT returns, so the change survives a power
+    /// cut too. For whatever takes access away (logout, revocation, password change…): a lost one
+    /// would silently give the access back.
+    case full
+}
+
+/// A value bound to, or read from, a statement.
+public enum SQLValue: Sendable, Equatable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+}
+
+extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    public init(nilLiteral: ()) { self = .null }
+    public init(_ value: String?) { self = value.map { .text($0) } ?? .null }
+    public init(_ value: Int64?) { self = value.map { .integer($0) } ?? .null }
+    public init(_ value: Int) { self = .integer(Int64(value)) }
+    public init(_ value: Bool?) { self = value.map { .integer($0 ? 1 : 0) } ?? .null }
+}
+
+/// One SQLite connection, used by one thread at a time. Statements are prepared once and cached,
+/// which is most of the cost of a small query.

@@ -185,7 +185,7 @@ public struct StoreCopy {
         let sql = "INSERT INTO \(table.name) (\(table.targetColumns.joined(separator: ", "))) VALUES "
             + Array(repeating: row, count: rows.count).joined(separator: ", ") + " ON CONFLICT DO NOTHING"
         // Resuming starts after the last copied key, so a conflict means rows that are not the source's.
-        let inserted = try target.transaction(.immediate) { try target.run(sql, rows.flatMap { $0 }) }
+        let inserted = try target.transaction(.write) { try target.run(sql, rows.flatMap { $0 }) }
         if inserted != rows.count { throw CopyError.foreignRows(table: table.name) }
     }
 }

@@ -60,7 +60,7 @@ public enum StoreLocation: Sendable, Equatable {
     public func connect(busyTimeout: TimeInterval) throws -> any SQLConnection {
         switch self {
         case .sqlite(let path):
-            return try Database(path: path, busyTimeout: busyTimeout)
+            return try SQLiteDatabase(path: path, busyTimeout: busyTimeout)
         case .postgreSQL(let url, let password):
             return PostgreSQLDatabase(PostgreSQLSettings(url: url, password: password, busyTimeout: busyTimeout))
         }

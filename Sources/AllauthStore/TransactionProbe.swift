@@ -43,7 +43,7 @@ package final class TransactionProbe {
         }, Unmanaged.passUnretained(self).toOpaque())
     }
 
-    func beforeCommit(_ db: Database) {
+    func beforeCommit(_ db: SQLiteDatabase) {
         let flat = statements.map { $0.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
         if commitLog >= 0 {
             let level = (try? db.first("PRAGMA synchronous") { $0.int(0) }) ?? -1

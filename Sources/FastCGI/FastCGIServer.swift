@@ -160,7 +160,7 @@ public final class FastCGIServer<State>: @unchecked Sendable {
         return epoll_ctl(epollFD, operation, fd, &event) == 0
     }
 
-    /// Called by a request thread about to block for long (`LongWait` in the service): it gives up
+    /// Called by a request thread about to block for long (`Blocking` in the service): it gives up
     /// its turn, so another thread takes requests meanwhile. After the wait it finishes its request
     /// and then queues for a turn again. A no-op on a thread without a turn (or not ours).
     public static func yieldTurn() {

@@ -72,7 +72,7 @@ struct CreateUserCommand: ParsableCommand {
         var hash = PasswordHasher.unusable()
         if passwordStdin {
             guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw ValidationError("no password on standard input") }
-            hash = PasswordHasher(iterations: config.accounts.passwordIterations).hash(line.trimmingCharacters(in: .whitespaces))
+            hash = PasswordHasher(iterations: config.accounts.passwordIterations).offline(line.trimmingCharacters(in: .whitespaces))
         }
         guard role >= 0 else { throw ValidationError("--role must be a non-negative role code") }
         do {
@@ -96,7 +96,7 @@ struct ImportDjangoUsersCommand: ParsableCommand {
     func run() throws {
         let config = try options.load()
         guard FileManager.default.fileExists(atPath: source) else { throw ValidationError("\(source) does not exist") }
-        let report = try DjangoImport(source: try Database(path: source), target: try openMigrated(config)).run(table: table)
+        let report = try DjangoImport(source: try SQLiteDatabase(path: source), target: try openMigrated(config)).run(table: table)
         print("imported \(report.imported) user(s); skipped \(report.skippedExisting) already present, \(report.skippedWithoutEmail) without e-mail")
     }
 }

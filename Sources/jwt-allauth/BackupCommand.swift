@@ -24,7 +24,7 @@ struct BackupCommand: ParsableCommand {
                 or continuous archiving for point-in-time recovery (docs/postgresql.md).
                 """)
         }
-        let db = try Database(path: config.database.path, busyTimeout: config.database.busyTimeout)
+        let db = try SQLiteDatabase(path: config.database.path, busyTimeout: config.database.busyTimeout)
         let report = try OnlineBackup(db).copy(to: file)
         print("backup of \(config.database.path) written to \(file): \(report.pages) pages in \(report.steps) steps, integrity \(report.integrity).")
     }

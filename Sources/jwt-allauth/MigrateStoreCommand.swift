@@ -34,7 +34,7 @@ struct MigrateStoreCommand: ParsableCommand {
         }
         let target = StoreLocation.postgreSQL(url: url, password: password)
         // Generous timeouts: a batch of a thousand rows is one statement.
-        let copy = try StoreCopy(from: try Database(path: path, busyTimeout: 30), to: try target.connect(busyTimeout: 300), batchSize: batch)
+        let copy = try StoreCopy(from: try SQLiteDatabase(path: path, busyTimeout: 30), to: try target.connect(busyTimeout: 300), batchSize: batch)
         say("copying sqlite:\(path) to \(target.description)")
         let counts = try copy.run { progress in
             let rate = progress.rowsPerSecond.isFinite ? Int(progress.rowsPerSecond) : 0

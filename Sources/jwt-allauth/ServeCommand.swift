@@ -102,10 +102,10 @@ struct WorkerCommand: ParsableCommand {
                               mfaKey: try MFAKey.load(config.mfa))
         // A request thread about to block for long (hashing, a provider, a stuck lock) hands its
         // turn to another thread.
-        LongWait.handler = { FastCGIServer<Connection>.yieldTurn() }
-        let server = FastCGIServer<Connection>(
+        Blocking.handler = { FastCGIServer<ThreadState>.yieldTurn() }
+        let server = FastCGIServer<ThreadState>(
             threads: config.server.threads, runningThreads: config.server.runningThreads, maxBodyBytes: config.server.maxBodyBytes, logger: logger,
-            makeState: { try service.makeConnection() },
+            makeState: { try service.makeThreadState() },
             handler: { request, connection in service.handle(request, connection) })
         try server.start()
         let parent = getppid()

@@ -15,10 +15,10 @@ public struct DjangoImport {
         public var description: String { "no user table found (looked for jwt_allauth_jauser and auth_user; name one with --table)" }
     }
 
-    let source: Database
+    let source: SQLiteDatabase
     let target: any SQLConnection
 
-    public init(source: Database, target: any SQLConnection) {
+    public init(source: SQLiteDatabase, target: any SQLConnection) {
         self.source = source
         self.target = target
     }

@@ -1,3 +1,4 @@
+import AllauthRuntime
 import AllauthStore
 import Foundation
 import Synchronization

@@ -1,3 +1,4 @@
+import AllauthRuntime
 /// The one question about the users table that password timing needs (`StoredRoundsCeiling`).
 extension UserStore {
     /// The highest round count among the stored `pbkdf2_sha256` hashes that `PasswordHasher`

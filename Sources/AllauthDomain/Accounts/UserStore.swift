@@ -1,4 +1,5 @@
 import AllauthCore
+import AllauthRuntime
 import AllauthStore
 import Foundation
 

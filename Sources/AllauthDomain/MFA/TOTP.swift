@@ -1,3 +1,4 @@
+import AllauthRuntime
 import Crypto
 import Foundation
 

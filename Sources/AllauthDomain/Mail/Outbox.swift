@@ -45,7 +45,7 @@ public struct Outbox {
     /// and two never hold the same one. A lease left
     /// by a killed process runs out, and the row is due again, with its Message-ID unchanged.
     public func claimNext(now: Int64, leaseUntil: Int64) throws -> OutboxEntry? {
-        try db.transaction(.immediate) {
+        try db.transaction(.write) {
             guard let entry = try db.first("""
                 SELECT id, message_id, kind, sender, recipient, subject, text_body, html_body, created, attempts
                 FROM outbox
@@ -117,7 +117,7 @@ public struct Outbox {
 
     /// Puts a failed mail back in the queue, due now, with a fresh count of attempts.
     public func retry(id: Int64, now: Int64) throws -> RetryOutcome {
-        try db.transaction(.immediate) {
+        try db.transaction(.write) {
             guard let failedAt = try db.first("SELECT failed_at FROM outbox WHERE id = ?\(db.engine == .postgreSQL ? " FOR UPDATE" : "")", [.integer(id)], { $0.optionalInt(0) }) else {
                 return .notFound
             }

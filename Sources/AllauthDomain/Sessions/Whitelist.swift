@@ -131,7 +131,7 @@ public struct Whitelist {
         device: DeviceInfo
     ) throws -> RotationOutcome {
         let users = UserStore(db)
-        return try db.transaction(.immediate) { () throws -> RotationOutcome in
+        return try db.transaction(.write) { () throws -> RotationOutcome in
             guard let row = try findLocked(jti: presented.jti), row.session == presented.session, String(row.userID) == presented.userID else {
                 // (session, predecessor): the session index narrows it to that session's one row.
                 if grace > 0, let successor = try db.first(
@@ -193,7 +193,7 @@ public struct Whitelist {
     /// Deletes every token of one device session.
     @discardableResult
     public func revoke(session: String) throws -> Int {
-        try db.transaction(.immediate, durability: .full) {
+        try db.transaction(.accessChange) {
             try db.run("DELETE FROM refresh_tokens WHERE session = ?", [.text(session)])
         }
     }
@@ -201,7 +201,7 @@ public struct Whitelist {
     /// Deletes one session only if it belongs to `userID`; answers whether anything was deleted.
     @discardableResult
     public func revoke(session: String, ofUser userID: Int64) throws -> Bool {
-        try db.transaction(.immediate, durability: .full) {
+        try db.transaction(.accessChange) {
             try db.run("DELETE FROM refresh_tokens WHERE session = ? AND user_id = ?", [.text(session), .integer(userID)]) > 0
         }
     }
@@ -209,7 +209,7 @@ public struct Whitelist {
     /// Deletes every session of a user.
     @discardableResult
     public func revoke(userID: Int64) throws -> Int {
-        try db.transaction(.immediate, durability: .full) {
+        try db.transaction(.accessChange) {
             try db.run("DELETE FROM refresh_tokens WHERE user_id = ?", [.integer(userID)])
         }
     }

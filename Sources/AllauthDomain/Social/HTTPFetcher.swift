@@ -99,8 +99,8 @@ public struct CurlHTTPFetcher: HTTPFetcher {
         if let failed = setup.first(where: { $0 != CURLE_OK }) {
             throw .unreachable(String(cString: curl_easy_strerror(failed)))
         }
-        LongWait.begin()  // an identity provider answers in its own time: let other requests run
-        let result = curl_easy_perform(curl)
+        // An identity provider answers in its own time: let other requests run.
+        let result = Blocking.run { curl_easy_perform(curl) }
         guard result == CURLE_OK else { throw .unreachable(String(cString: curl_easy_strerror(result))) }
         return FetchedResponse(status: jwt_curl_response_code(curl), headers: sink.headers, body: sink.bytes)
     }

@@ -35,7 +35,7 @@ public struct Throttle {
     public func consume(_ buckets: [(bucket: String, rate: Config.Rate?)], now: Double = Date().timeIntervalSince1970) throws -> Decision {
         let active = buckets.compactMap { item in item.rate.map { (item.bucket, $0) } }
         guard settings.enabled, !active.isEmpty else { return .allowed(Reservation(rowIDs: [])) }
-        return try db.transaction(.immediate) { () throws -> Decision in
+        return try db.transaction(.write) { () throws -> Decision in
             for bucket in Set(active.map(\.0)).sorted() { try db.serializeWriters(on: "throttle " + bucket) }
             var longestWait = 0.0
             for (bucket, rate) in active {

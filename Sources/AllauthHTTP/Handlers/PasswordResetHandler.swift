@@ -30,12 +30,8 @@ enum PasswordResetHandler {
         if case .allowed = try context.throttle.consume([(Throttle.bucket("password_reset_mail", email), limits.passwordResetAddress)]) {
             try context.passwordReset.request(email: email, now: context.now)
         }
-        let remaining = minimumDuration - Date().timeIntervalSince(started)
-        if remaining > 0 {
-            // A deliberate wait: the worker's running turn goes to another request meanwhile.
-            LongWait.begin()
-            usleep(UInt32(remaining * 1_000_000))
-        }
+        // A deliberate wait: the worker's running turn goes to another request meanwhile.
+        Blocking.sleep(seconds: minimumDuration - Date().timeIntervalSince(started))
         return .detail("Password reset e-mail has been sent.")
     }
 

@@ -37,7 +37,7 @@ public struct PostgreSQLSettings: Sendable {
     }
 }
 
-/// One PostgreSQL connection through libpq, used by one thread at a time, as `Database` is for
+/// One PostgreSQL connection through libpq, used by one thread at a time, as `SQLiteDatabase` is for
 /// SQLite: the calls are synchronous, which fits the thread-per-request workers. Opened lazily
 /// at the first statement; dropped when the server goes away (restart, killed backend), and the
 /// next statement opens a fresh one. Each statement text is prepared once per connection
@@ -220,7 +220,8 @@ public final class PostgreSQLDatabase: SQLConnection {
     /// transaction whatever the server or role says, so an operator who turns it off for speed
     /// still never loses a revocation. A `.full` call nested in a `.normal` transaction raises it
     /// where it stands (`SET LOCAL`), no re-run needed as on SQLite.
-    public func transaction<T>(_ kind: Database.TransactionKind, durability: Durability, _ body: () throws -> T) throws -> T {
+    public func transaction<T>(_ kind: TransactionKind, _ body: () throws -> T) throws -> T {
+        let durability = kind.durability
         if let open = openDurability {
             if durability == .full && open != .full {
                 try execute("SET LOCAL synchronous_commit = on")

@@ -1,16 +1,16 @@
 import Foundation
 import Testing
-@testable import AllauthStore
 @testable import AllauthDomain
+@testable import AllauthStore
 
 /// The one-time token store: hashed at rest, single use, latest wins, expiry, revocation.
 struct OneTimeTokensTests {
-    let db: Database
+    let db: SQLiteDatabase
     let tokens: OneTimeTokens
     let userID: Int64
 
     init() throws {
-        db = try Database.temporaryMigrated("one-time-tokens")
+        db = try SQLiteDatabase.temporaryMigrated("one-time-tokens")
         tokens = OneTimeTokens(db)
         userID = try UserStore(db).create(email: "holder@example.com", passwordHash: "x", emailVerified: true).id
     }

@@ -1,5 +1,6 @@
 import Testing
 @testable import AllauthDomain
+@testable import AllauthRuntime
 
 /// Django `pbkdf2_sha256` compatibility; the expected hashes were computed with Python's hashlib.
 struct PasswordHasherTests {

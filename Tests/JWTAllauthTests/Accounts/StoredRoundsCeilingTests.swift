@@ -1,12 +1,13 @@
 import Foundation
 import Testing
-@testable import AllauthStore
 @testable import AllauthDomain
+@testable import AllauthRuntime
+@testable import AllauthStore
 
 /// The highest round count stored, which every failed login costs.
 struct StoredRoundsCeilingTests {
     static func store(_ hashes: [String], on engine: DatabaseEngine = .sqlite) throws -> (any SQLConnection, StoreLocation) {
-        let db: any SQLConnection = engine == .sqlite ? try Database.temporaryMigrated("rounds") : try TestPostgreSQL.migrated().db
+        let db: any SQLConnection = engine == .sqlite ? try SQLiteDatabase.temporaryMigrated("rounds") : try TestPostgreSQL.migrated().db
         for (index, hash) in hashes.enumerated() {
             _ = try UserStore(db).create(email: "user\(index)@example.com", passwordHash: hash, emailVerified: true)
         }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-@testable import AllauthStore
 @testable import AllauthDomain
+@testable import AllauthStore
 
 /// The sysadmin commands, run as a sysadmin would, against a live instance.
 @Suite(.serialized)
@@ -28,7 +28,7 @@ struct AdminCommandTests {
         // More rounds configured than the imported hash has: the first login upgrades it.
         let instance = try TestInstance(environment: ["JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS": "300000"])
         let django = instance.directory.appendingPathComponent("django.sqlite3").path
-        let db = try Database(path: django)
+        let db = try SQLiteDatabase(path: django)
         try db.execute("""
             CREATE TABLE jwt_allauth_jauser (id integer primary key, password varchar(128), last_login datetime, is_superuser bool,
                 username varchar(150), first_name varchar(150), last_name varchar(150), email varchar(254), is_staff bool,

@@ -30,7 +30,7 @@ struct BackupTests {
         #expect(tally.failed == 0 && tally.lostSessions == 0, "the backup held up no request: \(tally)")
         #expect(try instance.command(["backup", copy]).status != 0, "an existing file is never overwritten")
 
-        let restored = try Database(path: copy)
+        let restored = try SQLiteDatabase(path: copy)
         #expect(try restored.first("PRAGMA integrity_check") { $0.string(0) } == "ok")
         #expect(try restored.first("SELECT COUNT(DISTINCT session) FROM refresh_tokens") { $0.int(0) } == Int64(idle.count + busy.count))
 

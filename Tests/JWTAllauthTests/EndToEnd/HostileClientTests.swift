@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import AllauthCore
 @testable import AllauthDomain
+@testable import AllauthRuntime
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import AllauthDomain
+@testable import AllauthRuntime
 
 /// The failed-password limits as an attacker and the account's owner meet them through real nginx:
 /// guesses stay bounded, the owner is not locked out by them, a password change is no oracle, and

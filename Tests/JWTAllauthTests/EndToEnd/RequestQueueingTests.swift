@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import AllauthDomain
+@testable import AllauthRuntime
 
 /// Requests are served in the order they arrive, whichever upstream connection nginx sent them on:
 /// a worker thread is busy while it answers a request, never while nginx keeps a connection idle.

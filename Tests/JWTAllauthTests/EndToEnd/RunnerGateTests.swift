@@ -5,7 +5,7 @@ import Testing
 /// SQLite default on a 2-core host) still answers at once while two of its requests wait for long:
 /// logins hashing, refreshes waiting for a writer lock held by another process. Two, because the
 /// worker's sweeper takes a request the running thread has left waiting, and would take the
-/// second; a waiting thread must give up its turn (`LongWait`), or every request behind the two
+/// second; a waiting thread must give up its turn (`Blocking`), or every request behind the two
 /// waits as long as they do.
 @Suite(.serialized, .enabled(if: TestEngine.isSQLite, "the gate's default of few running threads is SQLite's"))
 struct RunnerGateTests {

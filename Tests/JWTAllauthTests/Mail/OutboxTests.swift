@@ -1,17 +1,17 @@
 import Foundation
 import Testing
-@testable import AllauthStore
 @testable import AllauthDomain
 @testable import AllauthHTTP
+@testable import AllauthStore
 
 /// The outbox at the store level: leases, outcomes, backoff, give-up, retry and purge.
 struct OutboxTests {
-    let db: Database
+    let db: SQLiteDatabase
     let outbox: Outbox
     let now: Int64 = 1_800_000_000
 
     init() throws {
-        db = try Database.temporaryMigrated("outbox")
+        db = try SQLiteDatabase.temporaryMigrated("outbox")
         outbox = Outbox(db)
     }
 

@@ -1,17 +1,17 @@
 import Foundation
 import Testing
-@testable import AllauthStore
 @testable import AllauthDomain
+@testable import AllauthStore
 
 /// The rotation algorithm at the store level, one outcome at a time.
 struct WhitelistTests {
-    let db: Database
+    let db: SQLiteDatabase
     let whitelist: Whitelist
     let user: UserRecord
     let now: Int64 = 1_800_000_000
 
     init() throws {
-        db = try Database.temporaryMigrated("whitelist")
+        db = try SQLiteDatabase.temporaryMigrated("whitelist")
         whitelist = Whitelist(db)
         user = try UserStore(db).create(email: "w@example.com", passwordHash: "x", emailVerified: false)
     }

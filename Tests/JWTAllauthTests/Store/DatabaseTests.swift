@@ -7,7 +7,7 @@ struct DatabaseTests {
     @Test func textWithANULIsBoundAndReadWhole() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("db-\(UUID().uuidString).sqlite3").path
         defer { for suffix in ["", "-wal", "-shm", "-writer.lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let db = try Database(path: path)
+        let db = try SQLiteDatabase(path: path)
         try db.execute("CREATE TABLE t (v TEXT)")
         try db.run("INSERT INTO t (v) VALUES (?)", [.text("a@example.com\u{0}x")])
         #expect(try db.first("SELECT v FROM t") { $0.string(0) } == "a@example.com\u{0}x")

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-@testable import AllauthStore
 @testable import AllauthDomain
+@testable import AllauthStore
 
 /// `Purge` on a real SQLite file, beside the pool's writers: whatever came before them, expired
 /// sessions inserted in one go with random keys (each row its own index pages) are deleted a few
@@ -19,11 +19,11 @@ final class PurgeTests {
     /// COMMIT, or a slice of tens of thousands of rows, takes seconds.
     static let longestHoldAllowed: Duration = .seconds(1)
 
-    let db: Database
+    let db: SQLiteDatabase
     let now = Int64(Date().timeIntervalSince1970)
 
     init() throws {
-        db = try Database.temporaryMigrated("purge")
+        db = try SQLiteDatabase.temporaryMigrated("purge")
     }
 
     deinit {

@@ -6,15 +6,15 @@ import Testing
 import Glibc
 #endif
 
-/// `Database.transaction`: every wait ends at the busy timeout with `StoreBusy`, and a revocation
+/// `SQLiteDatabase.transaction`: every wait ends at the busy timeout with `StoreBusy`, and a revocation
 /// (`.full`) inside a rotation-like `.normal` transaction makes the whole transaction durable.
 @Suite(.serialized)
 struct TransactionTests {
     static let timeout = 0.3
 
-    private func scratch() throws -> (Database, String) {
+    private func scratch() throws -> (SQLiteDatabase, String) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tx-\(UUID().uuidString).sqlite3").path
-        let db = try Database(path: path, busyTimeout: Self.timeout)
+        let db = try SQLiteDatabase(path: path, busyTimeout: Self.timeout)
         try db.execute("CREATE TABLE t (v INTEGER)")
         return (db, path)
     }
@@ -47,7 +47,7 @@ struct TransactionTests {
         let (db, path) = try scratch()
         defer { remove(path) }
         // A writer that does not take the writer lock (the sqlite3 shell, an old binary).
-        let outsider = try Database(path: path)
+        let outsider = try SQLiteDatabase(path: path)
         try outsider.execute("BEGIN IMMEDIATE")
         let waited = busyAfter { _ = try db.transaction { try db.run("INSERT INTO t VALUES (1)") } }
         #expect(waited.map { $0 >= Self.timeout * 0.9 && $0 < Self.timeout + 0.7 } == true, "waited \(String(describing: waited)) s")
@@ -64,7 +64,7 @@ struct TransactionTests {
         try db.transaction {
             levels.append(try db.first("PRAGMA synchronous") { $0.int(0) } ?? -1)
             try db.run("INSERT INTO t VALUES (1)")
-            try db.transaction(.immediate, durability: .full) { try db.run("INSERT INTO t VALUES (2)") }
+            try db.transaction(.accessChange) { try db.run("INSERT INTO t VALUES (2)") }
         }
         #expect(levels == [1, 2], "ran as NORMAL, rolled back, ran again as FULL")
         #expect(try db.first("SELECT group_concat(v) FROM t") { $0.string(0) } == "1,2", "the first attempt left nothing")

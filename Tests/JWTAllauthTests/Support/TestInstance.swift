@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
-@testable import AllauthStore
 @testable import AllauthDomain
+@testable import AllauthRuntime
+@testable import AllauthStore
 
 #if canImport(Glibc)
 import Glibc

@@ -42,13 +42,13 @@ struct PostgreSQLDatabaseTests {
         let db = TestPostgreSQL.connect(try TestPostgreSQL.freshDatabase())
         try db.execute("CREATE TABLE t (v BIGINT UNIQUE)")
         #expect(throws: DatabaseError.self) {
-            try db.transaction(.immediate) {
+            try db.transaction(.write) {
                 try db.run("INSERT INTO t VALUES (1)", [])
                 try db.run("INSERT INTO t VALUES (1)", [])
             }
         }
         #expect(try db.first("SELECT COUNT(*) FROM t", []) { $0.int(0) } == 0)
-        _ = try db.transaction(.immediate) { try db.run("INSERT INTO t VALUES (2)", []) }
+        _ = try db.transaction(.write) { try db.run("INSERT INTO t VALUES (2)", []) }
         #expect(try db.first("SELECT COUNT(*) FROM t", []) { $0.int(0) } == 1)
     }
 
@@ -56,7 +56,7 @@ struct PostgreSQLDatabaseTests {
         let db = TestPostgreSQL.connect(try TestPostgreSQL.freshDatabase())
         try db.execute("CREATE TABLE t (v BIGINT UNIQUE)")
         #expect(throws: DatabaseError.self) {
-            try db.transaction(.immediate) {
+            try db.transaction(.write) {
                 try db.run("INSERT INTO t VALUES (1)", [])
                 _ = try? db.run("INSERT INTO t VALUES (1)", [])
             }
@@ -69,11 +69,11 @@ struct PostgreSQLDatabaseTests {
         // An operator who turned synchronous_commit off for speed (here for this session).
         try db.execute("SET synchronous_commit = off")
         let setting = { try db.first("SHOW synchronous_commit", []) { $0.string(0) } ?? "" }
-        #expect(try db.transaction(.immediate, durability: .normal) { try setting() } == "off", "rotations follow the server")
-        #expect(try db.transaction(.immediate, durability: .full) { try setting() } == "on", "revocations never lose")
-        let nested = try db.transaction(.immediate, durability: .normal) { () throws -> [String] in
+        #expect(try db.transaction(.write) { try setting() } == "off", "rotations follow the server")
+        #expect(try db.transaction(.accessChange) { try setting() } == "on", "revocations never lose")
+        let nested = try db.transaction(.write) { () throws -> [String] in
             let before = try setting()
-            return [before, try db.transaction(.immediate, durability: .full) { try setting() }, try setting()]
+            return [before, try db.transaction(.accessChange) { try setting() }, try setting()]
         }
         #expect(nested == ["off", "on", "on"], "a revocation inside a rotation raises the whole transaction")
         #expect(try setting() == "off", "only for that transaction")
@@ -109,7 +109,7 @@ struct PostgreSQLDatabaseTests {
         #expect(newPID != nil && newPID != pid, "the read ran on a new connection")
         #expect(try db.first("SELECT ?::bigint + 1", [.integer(41)]) { $0.int(0) } == 42, "statements are prepared again")
         try killBackend(of: db, with: killer)
-        #expect(try db.transaction(.immediate) { try db.first("SELECT 7", []) { $0.int(0) } } == 7, "BEGIN reconnects too")
+        #expect(try db.transaction(.write) { try db.first("SELECT 7", []) { $0.int(0) } } == 7, "BEGIN reconnects too")
     }
 
     @Test func aWriteMetByALostConnectionIsUnavailableAndTheNextReconnects() throws {
@@ -127,7 +127,7 @@ struct PostgreSQLDatabaseTests {
         let db = TestPostgreSQL.connect(url), killer = TestPostgreSQL.connect(url)
         try db.execute("CREATE TABLE t (v BIGINT)")
         #expect(throws: StoreUnavailable.self) {
-            try db.transaction(.immediate) {
+            try db.transaction(.write) {
                 let pid = try db.first("SELECT pg_backend_pid()", []) { $0.int(0) } ?? 0
                 _ = try killer.first("SELECT pg_terminate_backend(?)", [.integer(pid)]) { $0.bool(0) }
                 _ = try? db.run("INSERT INTO t VALUES (1)", [])
@@ -148,11 +148,11 @@ struct PostgreSQLDatabaseTests {
         let url = try TestPostgreSQL.freshDatabase()
         let holder = TestPostgreSQL.connect(url), waiter = TestPostgreSQL.connect(url, busyTimeout: 0.3)
         try holder.execute("CREATE TABLE t (v BIGINT); INSERT INTO t VALUES (1)")
-        try holder.transaction(.immediate) {
+        try holder.transaction(.write) {
             try holder.run("UPDATE t SET v = 2", [])
             let started = Date()
             do {
-                _ = try waiter.transaction(.immediate) { try waiter.run("UPDATE t SET v = 3", []) }
+                _ = try waiter.transaction(.write) { try waiter.run("UPDATE t SET v = 3", []) }
                 Issue.record("the update did not wait for the lock")
             } catch let error as StoreBusy {
                 #expect(error.waitedFor.contains("PostgreSQL"), "\(error)")

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-@testable import AllauthStore
 @testable import AllauthDomain
+@testable import AllauthStore
 
 /// The store's guarantees on PostgreSQL, where READ COMMITTED does not serialise writers as
 /// SQLite's BEGIN IMMEDIATE does: each test races many connections (as the worker threads of
@@ -58,7 +58,7 @@ struct PostgreSQLGuaranteeTests {
         let sessions = try (0..<8).map { _ in try openSession() }
         let now = self.now, userID = user.id
         let results = onParallelConnections(9, url: url) { db, index -> Int in
-            if index == 8 { return try db.transaction(.immediate) { try Whitelist(db).revoke(userID: userID) } }
+            if index == 8 { return try db.transaction(.write) { try Whitelist(db).revoke(userID: userID) } }
             _ = try Self.rotate(sessions[index], on: db, grace: 0, at: now)
             return 0
         }
@@ -98,7 +98,7 @@ struct PostgreSQLGuaranteeTests {
         let token = try OneTimeTokens(db).issue(.passwordReset, userID: user.id, now: now, lifetime: 3600)
         let now = self.now
         let spent = onParallelConnections(12, url: url) { db, _ in
-            try db.transaction(.immediate) { try OneTimeTokens(db).consume(token, .passwordReset, now: now) }
+            try db.transaction(.write) { try OneTimeTokens(db).consume(token, .passwordReset, now: now) }
         }.compactMap { try? $0.get() }
         #expect(spent == [user.id])
     }
@@ -124,7 +124,7 @@ struct PostgreSQLGuaranteeTests {
 
     @Test func twoSignUpsOfOneFreeAddressCreateOneAccount() throws {
         let created = onParallelConnections(8, url: url) { db, _ -> Bool in
-            try db.transaction(.immediate) { () throws -> Bool in
+            try db.transaction(.write) { () throws -> Bool in
                 let users = UserStore(db)
                 try users.lockAddress("New@Example.com ")
                 if try users.find(email: "new@example.com") != nil { return false }
@@ -138,7 +138,7 @@ struct PostgreSQLGuaranteeTests {
 
     @Test func anAddressTakenMeanwhileIsReportedAsTakenNotAsAnError() throws {
         #expect(throws: UserStore.CreateError.emailTaken) {
-            try db.transaction(.immediate) { try UserStore(db).create(email: "RACE@example.com", passwordHash: "x", emailVerified: false) }
+            try db.transaction(.write) { try UserStore(db).create(email: "RACE@example.com", passwordHash: "x", emailVerified: false) }
         }
         #expect(try UserStore(db).find(email: "race@example.com")?.id == user.id)
     }

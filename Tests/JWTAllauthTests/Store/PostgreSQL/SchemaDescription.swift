@@ -108,7 +108,7 @@ enum SQLiteExceptions {
 
 extension SchemaDescription {
     /// Reads an SQLite database's schema from `sqlite_master` and the table pragmas.
-    static func read(sqlite db: Database) throws -> SchemaDescription {
+    static func read(sqlite db: SQLiteDatabase) throws -> SchemaDescription {
         var schema = SchemaDescription()
         var definitions: [(name: String, sql: String)] = []
         try db.query("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name") { row in
@@ -144,7 +144,7 @@ extension SchemaDescription {
         return schema
     }
 
-    private static func readForeignKeys(of table: inout Table, _ db: Database) throws {
+    private static func readForeignKeys(of table: inout Table, _ db: SQLiteDatabase) throws {
         var keys: [Int64: ForeignKey] = [:]
         try db.query(#"SELECT id, "table", "from", "to", on_delete, on_update FROM pragma_foreign_key_list(?) ORDER BY id, seq"#,
                      [.text(table.name)]) { row in
@@ -164,7 +164,7 @@ extension SchemaDescription {
         }
     }
 
-    private static func readIndexes(of table: inout Table, _ db: Database) throws {
+    private static func readIndexes(of table: inout Table, _ db: SQLiteDatabase) throws {
         var found: [(name: String, unique: Bool, origin: String, partial: Bool)] = []
         try db.query(#"SELECT name, "unique", origin, partial FROM pragma_index_list(?)"#, [.text(table.name)]) { row in
             found.append((row.string(0), row.bool(1), row.string(2), row.bool(3)))

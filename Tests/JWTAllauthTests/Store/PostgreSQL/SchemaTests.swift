@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-@testable import AllauthStore
 @testable import AllauthDomain
+@testable import AllauthStore
 
 /// The schema is written three times: the SQLite migrations, the PostgreSQL migrations and
 /// `migrate-store`'s table list. Each engine's real migrations run on a fresh database, its catalog
@@ -12,7 +12,7 @@ import Testing
 struct SchemaTests {
     /// Both engines' schemas, each after its own migrations on a new database.
     static func migratedSchemas() throws -> (sqlite: SchemaDescription, postgreSQL: SchemaDescription) {
-        let sqlite = try SchemaDescription.read(sqlite: try Database.temporaryMigrated("schema"))
+        let sqlite = try SchemaDescription.read(sqlite: try SQLiteDatabase.temporaryMigrated("schema"))
         let postgreSQL = try SchemaDescription.read(postgreSQL: try TestPostgreSQL.migrated().db)
         return (sqlite, postgreSQL)
     }
@@ -66,7 +66,7 @@ struct SchemaTests {
     /// cascades, and a NULL key is refused from then on.
     @Test func sqliteTextKeysBecomeNotNullKeepingTheirRows() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("schema-\(UUID().uuidString).sqlite3").path
-        let db = try Database(path: path)
+        let db = try SQLiteDatabase(path: path)
         // The bookkeeping table as releases before 0015 made it.
         try db.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")
         try Migrator.migrate(db, migrations: Array(Migrator.all.prefix { $0.name < "0015" }))

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-@testable import AllauthStore
 @testable import AllauthDomain
+@testable import AllauthStore
 
 /// `migrate-store`: an SQLite store with a row in every table arrives whole in PostgreSQL, and
 /// the service's stores work on the copy as they did on the original.
@@ -10,8 +10,8 @@ struct StoreCopyTests {
     let now: Int64 = 1_800_000_000
 
     /// An SQLite store with `users` accounts, each with a session, and one row in every other table.
-    func filledSQLite(users count: Int = 3) throws -> (db: Database, session: WhitelistEntry, resetToken: String) {
-        let db = try Database.temporaryMigrated("copy")
+    func filledSQLite(users count: Int = 3) throws -> (db: SQLiteDatabase, session: WhitelistEntry, resetToken: String) {
+        let db = try SQLiteDatabase.temporaryMigrated("copy")
         var session: WhitelistEntry?
         var resetToken = ""
         for index in 0..<count {
@@ -111,7 +111,7 @@ struct StoreCopyTests {
     }
 
     @Test func onlySQLiteToPostgreSQLIsACopy() throws {
-        let sqlite = try Database.temporaryMigrated("copy")
+        let sqlite = try SQLiteDatabase.temporaryMigrated("copy")
         #expect(throws: StoreCopy.CopyError.self) { try StoreCopy(from: sqlite, to: sqlite) }
     }
 }

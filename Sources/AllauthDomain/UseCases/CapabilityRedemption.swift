@@ -38,7 +38,7 @@ package struct CapabilityRedemption {
         // One write transaction: of two requests with one capability exactly one spends it, and the
         // account is re-read under the lock (a deactivation in between wins). Durable: the old
         // password stops working.
-        return try db.transaction(.immediate, durability: .full) { () throws -> CapabilityOutcome in
+        return try db.transaction(.accessChange) { () throws -> CapabilityOutcome in
             let users = UserStore(db)
             guard let userID = try tokens.consume(capability, purpose, now: now),
                   var user = try users.findLocked(id: userID), user.isActive

@@ -33,13 +33,13 @@ public struct OnlineBackup {
         }
     }
 
-    let source: Database
+    let source: SQLiteDatabase
     /// Pages copied per step (4 KiB each), and the pause between steps, so the copy's disk writes
     /// leave room for the service's own.
     var pagesPerStep: Int32 = 256
     var pause: useconds_t = 1000
 
-    public init(_ source: Database) { self.source = source }
+    public init(_ source: SQLiteDatabase) { self.source = source }
 
     /// Copies into a new file at `destination` (written beside it under a temporary name and moved
     /// into place when complete and checked, so a half-made copy never carries the final name).

@@ -68,7 +68,7 @@ package struct Registration {
         let tokens = OneTimeTokens(db)
         // One write transaction from the look-up to the insert: two sign-ups of one address in two
         // workers cannot both see it free, and the mail is queued only if the account commits.
-        return try db.transaction(.immediate) { () throws -> RegistrationOutcome in
+        return try db.transaction(.write) { () throws -> RegistrationOutcome in
             try users.lockAddress(signUp.email)
             if let existing = try users.find(email: signUp.email) {
                 guard verification == .mandatory && config.accounts.preventEnumeration else { return .emailTaken }

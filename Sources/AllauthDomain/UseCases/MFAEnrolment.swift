@@ -57,7 +57,7 @@ package struct MFAEnrolment {
         let authenticators = AuthenticatorStore(db)
         let secret = TOTP.newSecret()
         let sealed = try key.seal(secret, userID: user.id)
-        let stored = try db.transaction(.immediate) { () throws -> Bool in
+        let stored = try db.transaction(.write) { () throws -> Bool in
             if try authenticators.hasTOTP(userID: user.id) { return false }
             try authenticators.storeSetupSecret(userID: user.id, sealedSecret: sealed, expires: now + Int64(config.mfa.challengeLifetime))
             return true
@@ -76,7 +76,7 @@ package struct MFAEnrolment {
         // One write transaction: two activations of one pending secret cannot both enrol, and the
         // accepted step is stored with the authenticator, so the activation code is not also a
         // valid login code.
-        return try db.transaction(.immediate) { () throws -> ActivationOutcome in
+        return try db.transaction(.write) { () throws -> ActivationOutcome in
             try ChallengeStore(db: db).lockSecondFactors(userID: user.id)
             // Re-read under the lock: the row the handler read may predate nothing, but the rule is the row's.
             guard let current = try UserStore(db).find(id: user.id), current.isActive else { return .notInitiated }
@@ -100,7 +100,7 @@ package struct MFAEnrolment {
     /// (the user is signed in and proved the password). Durable: a removal lost to a power cut
     /// would bring back a factor the user believes gone.
     package func deactivate(userID: Int64) throws -> Bool {
-        try db.transaction(.immediate, durability: .full) { () throws -> Bool in
+        try db.transaction(.accessChange) { () throws -> Bool in
             try ChallengeStore(db: db).deleteAll(userID: userID)
             return try AuthenticatorStore(db).removeAll(userID: userID) > 0
         }

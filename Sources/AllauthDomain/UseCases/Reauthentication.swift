@@ -32,7 +32,7 @@ package struct Reauthentication {
     /// transaction) and, for an account with TOTP, `factor`; then marks the session.
     package func confirm(_ principal: Principal, passwordMatches: Bool, factor: SecondFactor?, key: MFAKey?, now: Int64) throws -> ReauthenticationOutcome {
         guard passwordMatches else { return .wrongPassword }
-        return try db.transaction(.immediate) { () throws -> ReauthenticationOutcome in
+        return try db.transaction(.write) { () throws -> ReauthenticationOutcome in
             let authenticators = AuthenticatorStore(db)
             if config.mfa.mode != .disabled, let key, try authenticators.hasTOTP(userID: principal.userID) {
                 guard let factor else { return .codeRequired }

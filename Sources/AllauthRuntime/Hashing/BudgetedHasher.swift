@@ -1,12 +1,11 @@
-import AllauthRuntime
-
 /// The password hasher every request uses: `PasswordHasher`'s work, each computation inside one
 /// slot of the pool's `HashingBudget`, so that a login storm keeps to its share of the cores.
 /// The unknown-address path (`verifyNothing`) takes a slot too: it must cost what a real check
 /// costs, waiting included, or the time would tell which addresses exist.
 /// Waiting for a slot and hashing are both long (a fifth of a second a hash), so the request thread
-/// first gives its turn to another (`LongWait`): the worker's other requests do not queue behind it.
-/// (The command line hashes with `PasswordHasher` directly: it is no request and holds no slot.)
+/// first gives its turn to another (`Blocking`): the worker's other requests do not queue behind it.
+/// This is the only way a request hashes: `PasswordHasher`'s own methods are internal to this
+/// target (the command line, which is no request and holds no slot, has `PasswordHasher.offline`).
 package struct BudgetedHasher {
     let hasher: PasswordHasher
     let budget: HashingBudget
@@ -31,7 +30,6 @@ package struct BudgetedHasher {
     }
 
     private func inSlot<T>(_ work: () throws -> T) throws -> T {
-        LongWait.begin()
-        return try budget.withSlot(work)
+        try Blocking.run { () throws -> T in try budget.withSlot(work) }
     }
 }

@@ -51,7 +51,7 @@ package struct EmailConfirmation {
         let tokens = OneTimeTokens(db)
         // One transaction: the key is spent, the address confirmed and the sessions enabled together,
         // and two clicks at once cannot both spend it.
-        return try db.transaction(.immediate) { () throws -> ConfirmationOutcome in
+        return try db.transaction(.write) { () throws -> ConfirmationOutcome in
             guard let (userID, purpose) = try tokens.find(key, purposes: [.emailConfirmation, .invitation], now: now),
                   let user = try users.find(id: userID), user.isActive
             else { return .failed }

@@ -47,7 +47,7 @@ final class WriterLock {
 
     /// A wait past this is no longer the queue of writers, each holding the lock for a fraction of
     /// a millisecond, but a lock held long (a purge slice preempted, a stopped process): the thread
-    /// then announces a `LongWait`, so its worker serves other requests (verify/, health/, reads)
+    /// then hands its turn over (`Blocking.handOver`), so its worker serves other requests (verify/, health/, reads)
     /// meanwhile.
     static let longWaitAfter: Double = 0.005
 
@@ -57,7 +57,6 @@ final class WriterLock {
         let long = WaitDeadline(after: Self.longWaitAfter)
         var announced = false
         guard arm(at: long.nanoseconds < deadline.nanoseconds ? long : deadline) else {
-            LongWait.begin()
             return poll(until: deadline)
         }
         // A thread may have been started with every signal blocked (Dispatch's threads are): the
@@ -74,7 +73,7 @@ final class WriterLock {
             if errno != EINTR || deadline.hasPassed { return false }
             if !announced && long.hasPassed {
                 announced = true
-                LongWait.begin()
+                Blocking.handOver()
                 guard arm(at: deadline) else { return poll(until: deadline) }
             }
         }
@@ -114,7 +113,7 @@ final class WriterLock {
     private func poll(until deadline: WaitDeadline) -> Bool {
         while !deadline.hasPassed {
             if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
-            usleep(UInt32(200 + Int.random(in: 0..<800)))
+            Blocking.sleep(seconds: Double(200 + Int.random(in: 0..<800)) / 1_000_000)
         }
         return false
     }

@@ -1,4 +1,5 @@
 import AllauthCore
+import AllauthRuntime
 import AllauthStore
 
 /// What became of a social login (the handler only translates it into HTTP).
@@ -51,7 +52,7 @@ package struct SocialLogin {
     package func logIn(_ identity: ProviderIdentity, provider: String, device: DeviceInfo, now: Int64) throws -> SocialLoginOutcome {
         let users = UserStore(db)
         let connections = SocialAccounts(db)
-        return try db.transaction(.immediate) { () throws -> SocialLoginOutcome in
+        return try db.transaction(.write) { () throws -> SocialLoginOutcome in
             guard try SpentIDTokens(db).spend(identity.token) else { return .replayed }
             // The identity, then its address: always in this order, so two logins never wait crosswise.
             try connections.lockIdentity(provider: provider, uid: identity.uid)
@@ -115,7 +116,7 @@ package struct SocialLogin {
     /// no provider address is added: the account keeps its own.
     package func connect(_ identity: ProviderIdentity, provider: String, to userID: Int64, now: Int64) throws -> SocialConnectOutcome {
         let connections = SocialAccounts(db)
-        return try db.transaction(.immediate) { () throws -> SocialConnectOutcome in
+        return try db.transaction(.write) { () throws -> SocialConnectOutcome in
             guard try SpentIDTokens(db).spend(identity.token) else { return .replayed }
             try connections.lockIdentity(provider: provider, uid: identity.uid)
             if let existing = try connections.find(provider: provider, uid: identity.uid) {
@@ -131,7 +132,7 @@ package struct SocialLogin {
     /// usable password and no other connection). Durable: it takes a way into the account away.
     package func disconnect(id: Int64, userID: Int64) throws -> DisconnectOutcome {
         let connections = SocialAccounts(db)
-        return try db.transaction(.immediate, durability: .full) { () throws -> DisconnectOutcome in
+        return try db.transaction(.accessChange) { () throws -> DisconnectOutcome in
             // Two disconnects of an account's last two connections: the second must see the first.
             try connections.lockConnections(userID: userID)
             guard try connections.find(id: id, userID: userID) != nil, let user = try UserStore(db).find(id: userID) else { return .notFound }

@@ -13,12 +13,16 @@ public struct PasswordHasher: Sendable {
         self.iterations = iterations
     }
 
-    public func hash(_ password: String) -> String {
+    /// Only through `BudgetedHasher` (or `offline`), which hashes in a slot with the turn handed over.
+    func hash(_ password: String) -> String {
         let salt = Self.randomSalt()
         return "pbkdf2_sha256$\(iterations)$\(salt)$\(Self.derive(password, salt: salt, iterations: iterations))"
     }
 
     /// An unusable password that still looks like a hash (invited or social-only accounts).
+    /// A hash for the command line, which is no request thread and holds no slot of a pool.
+    public func offline(_ password: String) -> String { hash(password) }
+
     public static func unusable() -> String { unusablePrefix + randomSalt() + randomSalt() }
 
     public enum Verdict: Equatable {
@@ -33,7 +37,7 @@ public struct PasswordHasher: Sendable {
     /// fewer than configured): pass the highest round count stored (`StoredRoundsCeiling`), so that
     /// a wrong password on an account whose hash is cheaper or dearer than the others, and an
     /// unknown address (`verifyNothing` with the same cost), all take the same time.
-    public func verify(_ password: String, against encoded: String, failureCost: Int = 0) -> Verdict {
+    func verify(_ password: String, against encoded: String, failureCost: Int = 0) -> Verdict {
         let cost = max(iterations, failureCost)
         guard let rounds = Self.rounds(of: encoded) else {
             // Unusable or foreign hashes cost what a real check costs, so they don't stand out.
@@ -53,7 +57,7 @@ public struct PasswordHasher: Sendable {
 
     /// Burns the time of one failed verification (`verify`'s `failureCost`, at least the configured
     /// rounds); used when the account does not exist.
-    public func verifyNothing(_ password: String, failureCost: Int = 0) {
+    func verifyNothing(_ password: String, failureCost: Int = 0) {
         burn(password, rounds: max(iterations, failureCost))
     }
 

@@ -53,7 +53,7 @@ package struct MFAVerification {
         // workers given the same code: one accepts, the other sees the step already used), the
         // single use of recovery codes and challenges, and the budgets all hold across workers.
         // Failures are returned, not thrown, so that their count commits.
-        return try db.transaction(.immediate) { () throws -> ChallengeOutcome in
+        return try db.transaction(.write) { () throws -> ChallengeOutcome in
             guard let (userID, _) = try challenges.find(challengeID, kind: .login, now: now) else { return .challengeInvalid }
             try challenges.lockSecondFactors(userID: userID)
             // Read again under the lock: a verification that held it may have spent or invalidated it.

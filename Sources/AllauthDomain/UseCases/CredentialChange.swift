@@ -16,7 +16,7 @@ package struct CredentialChange {
     /// Stores `passwordHash` and revokes. Runs in the caller's write transaction, so the change and
     /// the revocation land together; durably (`.full`), since the old password stops working.
     func apply(to user: UserRecord, passwordHash: String) throws {
-        try db.transaction(.immediate, durability: .full) {
+        try db.transaction(.accessChange) {
             try UserStore(db).setPasswordHash(userID: user.id, passwordHash)
             let tokens = OneTimeTokens(db)
             if config.accounts.logoutOnPasswordChange {
@@ -34,7 +34,7 @@ package struct CredentialChange {
     /// when the change revoked every session. One durable write transaction; the account is re-read
     /// under the write lock, so a deactivation that landed meanwhile wins.
     package func change(userID: Int64, passwordHash: String, issuer: SessionIssuer, device: DeviceInfo, now: Int64) throws -> PasswordChangeOutcome {
-        try db.transaction(.immediate, durability: .full) { () throws -> PasswordChangeOutcome in
+        try db.transaction(.accessChange) { () throws -> PasswordChangeOutcome in
             guard let current = try UserStore(db).findLocked(id: userID), current.isActive else { return .inactive }
             try apply(to: current, passwordHash: passwordHash)
             guard config.accounts.logoutOnPasswordChange else { return .changed(replacement: nil) }

@@ -8,58 +8,7 @@ import Glibc
 
 /// A failure from the database, with the statement's error message: SQLite's result code, or
 /// PostgreSQL's SQLSTATE (`PostgreSQLDatabase`).
-public struct DatabaseError: Error, CustomStringConvertible {
-    public var code: Int32
-    public var message: String
-    /// PostgreSQL's five-character error code; nil for SQLite.
-    public var sqlState: String? = nil
-    public var description: String { sqlState.map { "postgresql error \($0): \(message)" } ?? "sqlite error \(code): \(message)" }
-    var isConstraintViolation: Bool { sqlState.map { $0.hasPrefix("23") } ?? (code & 0xff == SQLITE_CONSTRAINT) }
-}
-
-/// The database cannot be reached (PostgreSQL down, restarting, or the connection's backend
-/// killed). The request that meets it answers 503; the connection is dropped, and the next
-/// request opens a new one.
-public struct StoreUnavailable: Error, CustomStringConvertible {
-    public var message: String
-    public var description: String { "database unavailable: \(message)" }
-}
-
-/// What a committed transaction survives (SQLite's `synchronous` in WAL mode). Chosen by the store
-/// type that knows what the transaction does, never by a handler.
-public enum Durability: Sendable, Equatable {
-    /// `synchronous = NORMAL`: survives an application crash; an OS crash or power cut may lose the
-    /// last transactions (never corrupts the file). Right for rotations and logins: a lost one only
-    /// logs a device out.
-    case normal
-    /// `synchronous = FULL`: the WAL is synced before COMMIT returns, so the change survives a power
-    /// cut too. For whatever takes access away (logout, revocation, password change…): a lost one
-    /// would silently give the access back.
-    case full
-}
-
-/// A value bound to, or read from, a statement.
-public enum SQLValue: Sendable, Equatable {
-    case null
-    case integer(Int64)
-    case real(Double)
-    case text(String)
-    case blob([UInt8])
-}
-
-extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
-    public init(stringLiteral value: String) { self = .text(value) }
-    public init(integerLiteral value: Int64) { self = .integer(value) }
-    public init(nilLiteral: ()) { self = .null }
-    public init(_ value: String?) { self = value.map { .text($0) } ?? .null }
-    public init(_ value: Int64?) { self = value.map { .integer($0) } ?? .null }
-    public init(_ value: Int) { self = .integer(Int64(value)) }
-    public init(_ value: Bool?) { self = value.map { .integer($0 ? 1 : 0) } ?? .null }
-}
-
-/// One SQLite connection, used by one thread at a time. Statements are prepared once and cached,
-/// which is most of the cost of a small query.
-public final class Database: SQLConnection {
+public final class SQLiteDatabase: SQLConnection {
     public let engine = DatabaseEngine.sqlite
     private(set) var handle: OpaquePointer?
     /// `<database>-writer.lock`, see `transaction`.
@@ -118,8 +67,7 @@ public final class Database: SQLConnection {
             if count == 0 && state.transaction == nil { state.statement = WaitDeadline(after: state.timeout) }
             if (state.transaction ?? state.statement).hasPassed { return 0 }
             // Asleep, the thread lets another take requests (the lock may be held for long).
-            if count == 0 { LongWait.begin() }
-            usleep(UInt32(200 + Int.random(in: 0..<600)))
+            Blocking.sleep(seconds: Double(200 + Int.random(in: 0..<600)) / 1_000_000)
             return 1
         }, Unmanaged.passUnretained(busyDeadline).toOpaque())
     }
@@ -165,7 +113,7 @@ public final class Database: SQLConnection {
             case .integer(let v): result = sqlite3_bind_int64(statement, index, v)
             case .real(let v): result = sqlite3_bind_double(statement, index, v)
             case .text(let v): result = Self.bindText(v, to: statement, at: index)
-            case .blob(let v): result = v.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32(v.count), Database.transient) }
+            case .blob(let v): result = v.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32(v.count), SQLiteDatabase.transient) }
             }
             guard result == SQLITE_OK else { throw error(result) }
         }
@@ -224,14 +172,6 @@ public final class Database: SQLConnection {
     /// Nothing to do: `BEGIN IMMEDIATE` already admits one writer at a time (see `SQLConnection`).
     public func serializeWriters(on key: String) throws {}
 
-    public enum TransactionKind: String {
-        /// Takes the write lock at BEGIN: for read-modify-write that must not interleave with
-        /// another writer (a deferred transaction that upgrades later can fail with SQLITE_BUSY
-        /// without the busy handler being called).
-        case immediate = "BEGIN IMMEDIATE"
-        case deferred = "BEGIN"
-    }
-
     /// Thrown inside a `.normal` transaction by a nested `.full` one; see `transaction`.
     private struct NeedsFullDurability: Error {}
 
@@ -241,13 +181,13 @@ public final class Database: SQLConnection {
     /// most; past it, `StoreBusy` and nothing done.
     ///
     /// Called inside another transaction of this connection, it joins that one (a store method that
-    /// opens its own transaction can run inside a caller's). A `.full` call inside a `.normal`
+    /// opens its own transaction can run inside a caller's). An `.accessChange` call inside a `.write`
     /// transaction, such as a rotation that finds a replay and revokes the session, cannot raise
     /// `synchronous` there (SQLite refuses to change it inside a transaction), so the outer
     /// transaction is rolled back and `body` runs again from the start as `.full`, deciding afresh
     /// under the lock. A body must therefore do database work only, or work that may be repeated.
-    public func transaction<T>(_ kind: TransactionKind = .immediate, durability: Durability = .normal,
-                               _ body: () throws -> T) throws -> T {
+    public func transaction<T>(_ kind: TransactionKind, _ body: () throws -> T) throws -> T {
+        let durability = kind.durability
         if let open = openDurability {
             if durability == .full && open != .full { throw NeedsFullDurability() }
             return try body()
@@ -270,7 +210,7 @@ public final class Database: SQLConnection {
             try run("PRAGMA synchronous = FULL")
         }
         defer { if durability == .full { _ = try? run("PRAGMA synchronous = NORMAL") } }
-        if kind == .immediate, let writerLock {
+        if let writerLock {
             // Writers of every thread and process queue in the kernel, until the deadline at most.
             guard writerLock.lock(until: deadline) else { throw StoreBusy(waitedFor: "the writer lock", timeout: busyTimeout) }
             defer { writerLock.unlock() }
@@ -280,7 +220,9 @@ public final class Database: SQLConnection {
     }
 
     private func inTransaction<T>(_ kind: TransactionKind, _ durability: Durability, _ body: () throws -> T) throws -> T {
-        try run(kind.rawValue)
+        // Every kind writes: the write lock is taken at BEGIN (a deferred transaction that upgrades
+        // later can fail with SQLITE_BUSY without the busy handler being called).
+        try run("BEGIN IMMEDIATE")
         openDurability = durability
         defer { openDurability = nil }
         do {

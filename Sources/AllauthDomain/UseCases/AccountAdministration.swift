@@ -22,7 +22,7 @@ public struct AccountAdministration {
 
     /// Marks the address verified and enables sign-up sessions waiting for it.
     public func verifyEmail(_ email: String) throws {
-        try db.transaction(.immediate) {
+        try db.transaction(.write) {
             guard let user = try UserStore(db).find(email: email) else { throw Failure.noSuchAccount }
             try UserStore(db).markVerified(userID: user.id)
             try OneTimeTokens(db).revoke(.emailConfirmation, userID: user.id)
@@ -34,7 +34,7 @@ public struct AccountAdministration {
     /// Answers the number of refresh tokens revoked. One durable transaction, so no session survives the flag.
     @discardableResult
     public func deactivate(_ email: String) throws -> Int {
-        try db.transaction(.immediate, durability: .full) { () throws -> Int in
+        try db.transaction(.accessChange) { () throws -> Int in
             guard let user = try UserStore(db).find(email: email) else { throw Failure.noSuchAccount }
             try UserStore(db).setActive(userID: user.id, false)
             try OneTimeTokens(db).revokeAll(userID: user.id)
@@ -47,7 +47,7 @@ public struct AccountAdministration {
     /// session loses both together. Durable, as every revocation. Answers the number of authenticators removed.
     @discardableResult
     public func removeMFA(_ email: String) throws -> Int {
-        try db.transaction(.immediate, durability: .full) { () throws -> Int in
+        try db.transaction(.accessChange) { () throws -> Int in
             guard let user = try UserStore(db).find(email: email) else { throw Failure.noSuchAccount }
             let challenges = ChallengeStore(db: db)
             try challenges.deleteAll(userID: user.id)

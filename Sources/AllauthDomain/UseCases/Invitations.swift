@@ -1,3 +1,4 @@
+import AllauthRuntime
 import AllauthStore
 import Foundation
 
@@ -55,7 +56,7 @@ package struct Invitations {
         }
         let users = UserStore(db)
         // One write transaction: the check, the replacement, the account and its mail land together.
-        return try db.transaction(.immediate) { () throws -> InvitationOutcome in
+        return try db.transaction(.write) { () throws -> InvitationOutcome in
             try users.lockAddress(invitee.email)
             if let existing = try users.find(email: invitee.email) {
                 if existing.emailVerified || existing.lastLogin != nil || !existing.isActive { return .emailTaken }

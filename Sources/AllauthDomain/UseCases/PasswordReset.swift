@@ -34,7 +34,7 @@ package struct PasswordReset {
     /// the reset confirms it (`CapabilityRedemption`).
     package func request(email: String, now: Int64) throws {
         let users = UserStore(db)
-        try db.transaction(.immediate) {
+        try db.transaction(.write) {
             guard let user = try users.find(email: email), user.isActive, user.hasUsablePassword else { return }
             let token = try OneTimeTokens(db).issue(.passwordReset, userID: user.id, now: now, lifetime: config.accounts.passwordResetTimeout)
             try mailer.sendPasswordReset(to: user, token: token, now: now)
@@ -46,7 +46,7 @@ package struct PasswordReset {
         guard let decoded = Base64URL.decode(uid), decoded.count <= 20,
               let userID = Int64(String(decoding: decoded, as: UTF8.self)) else { return .invalid }
         let tokens = OneTimeTokens(db)
-        return try db.transaction(.immediate) { () throws -> ResetLinkOutcome in
+        return try db.transaction(.write) { () throws -> ResetLinkOutcome in
             guard let holder = try tokens.find(token, purposes: [.passwordReset], now: now), holder.userID == userID,
                   let user = try UserStore(db).find(id: userID), user.isActive
             else { return .invalid }
