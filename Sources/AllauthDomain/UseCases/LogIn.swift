@@ -3,22 +3,20 @@ import AllauthStore
 
 /// `login/`: an e-mail address and a password for a session, or for the MFA challenge the account
 /// owes (`SignIn.finish`). The handler decodes the body and renders the outcome; the rules are
-/// here: the failed-login limits, a failure that costs what the dearest stored hash costs, one
-/// answer for an unknown address and a wrong password, the rehash of an outdated hash.
+/// here: the failed-login limits (`PasswordGuess`), a failure that costs what the dearest stored
+/// hash costs, one answer for an unknown address and a wrong password, the rehash of an outdated hash.
 package struct LogIn {
     let db: any SQLConnection
-    let throttle: Throttle
-    let limits: Config.Throttle
+    let guess: PasswordGuess
     let hasher: BudgetedHasher
     let store: StoreLocation
     let emailVerification: Config.EmailVerification
     let signIn: SignIn
 
-    package init(db: any SQLConnection, throttle: Throttle, limits: Config.Throttle, hasher: BudgetedHasher,
-                 store: StoreLocation, emailVerification: Config.EmailVerification, signIn: SignIn) {
+    package init(db: any SQLConnection, guess: PasswordGuess, hasher: BudgetedHasher, store: StoreLocation,
+                 emailVerification: Config.EmailVerification, signIn: SignIn) {
         self.db = db
-        self.throttle = throttle
-        self.limits = limits
+        self.guess = guess
         self.hasher = hasher
         self.store = store
         self.emailVerification = emailVerification
@@ -43,39 +41,23 @@ package struct LogIn {
     /// attempt's unit back: a request refused for load is no attempt.
     package func callAsFunction(email: String, password: String, client: String, device: DeviceInfo,
                                 language: String, now: Int64) throws -> Outcome {
-        // Failed-login limits per client network, and per account from that network
-        // (`FailedLoginBudget`). A unit is taken now and given back if the password is right, so
-        // only failures count, and parallel guesses cannot all slip past the check.
-        let reservation: Throttle.Reservation
-        switch try throttle.consume(FailedLoginBudget.buckets(account: email, client: client, limits)) {
-        case .allowed(let taken): reservation = taken
-        case .limited(let retryAfter): return .throttled(retryAfter: retryAfter)
-        }
         let users = UserStore(db)
         let user = try users.find(email: email)
         // Every failure costs what the dearest stored hash costs, so that neither an unknown address
         // nor an account with a cheaper or dearer hash answers in another time.
         let failureCost = try StoredRoundsCeiling.shared.rounds(users, store: store, seen: user?.password)
-        let verdict: PasswordHasher.Verdict
-        do {
-            if let user {
-                verdict = try hasher.verify(password, against: user.password, failureCost: failureCost)
-            } else {
-                // Same work as a real check, slot included: an unknown address must not answer faster.
-                try hasher.verifyNothing(password, failureCost: failureCost)
-                verdict = .mismatch
-            }
-        } catch let busy as HashingBudgetExhausted {
-            try throttle.release(reservation)
-            throw busy
+        let needsRehash: Bool
+        switch try guess.check(password, against: user?.password, account: email, client: client, failureCost: failureCost) {
+        case .throttled(let retryAfter): return .throttled(retryAfter: retryAfter)
+        case .wrong: return .refused
+        case .right(let rehash): needsRehash = rehash
         }
-        guard let user, verdict != .mismatch else { return .refused }
-        try throttle.release(reservation)
+        guard let user else { return .refused }
 
         if emailVerification == .mandatory && !user.emailVerified { return .emailNotVerified }
         guard user.isActive else { return .inactive }
         // Hashing is slow: done before the write transaction, which stays short.
-        let upgradedHash = verdict == .matchNeedsRehash ? try hasher.hash(password) : nil
+        let upgradedHash = needsRehash ? try hasher.hash(password) : nil
         return .signedIn(try db.transaction {
             if let upgradedHash { try users.setPasswordHash(userID: user.id, upgradedHash) }
             // The first factor is proven: the mails sent to this user from now on speak this request's language.

@@ -34,16 +34,18 @@ enum PasswordChangeHandler {
     }
 
     /// A wrong old password is a password guess by whoever holds the access token: it counts
-    /// against the same failed-login budget as `login/` (429 once spent, before any hashing) and is
-    /// logged as a failed login that fail2ban bans on. A right one gives its unit back.
+    /// against the same failed-login budget as `login/` (`PasswordGuess`: 429 once spent, before any
+    /// hashing) and is logged as a failed login that fail2ban bans on.
     private static func checkOldPassword(_ old: String, of user: UserRecord, _ body: inout RequestBody, _ request: Request,
                                          _ context: HandlerContext) throws {
-        let reservation = try context.requireWithinLimits(
-            FailedLoginBudget.buckets(account: user.email, client: request.remoteAddress, context.config.throttle),
-            detail: FailedLoginBudget.exhausted)
-        let verdict = try context.refundingOnOverload(reservation) { try context.hasher.verify(old, against: user.password) }
-        guard verdict == .mismatch else { return try context.throttle.release(reservation) }
-        context.record(.oldPasswordRejected(userID: user.id), request)
-        body.fail("old_password", "Your old password was entered incorrectly. Please enter it again.")
+        switch try context.passwordGuess.check(old, against: user.password, account: user.email, client: request.remoteAddress) {
+        case .right:
+            return
+        case .throttled(let retryAfter):
+            throw APIError.throttled(FailedLoginBudget.exhausted, retryAfter: retryAfter)
+        case .wrong:
+            context.record(.oldPasswordRejected(userID: user.id), request)
+            body.fail("old_password", "Your old password was entered incorrectly. Please enter it again.")
+        }
     }
 }

@@ -15,17 +15,13 @@ enum ReauthenticationHandler {
         try body.validate()
         guard let password else { throw APIError.badRequest("Invalid data.") }
 
-        // A wrong password here is a guess like a wrong login: the same per-address and per-account
-        // budget, given back when the password is right.
-        let reservation = try context.requireWithinLimits(
-            FailedLoginBudget.buckets(account: principal.account.email, client: request.remoteAddress, context.config.throttle),
-            detail: FailedLoginBudget.exhausted)
-        let verdict = try context.refundingOnOverload(reservation) { try context.hasher.verify(password, against: principal.account.password) }
-        let matches = verdict != .mismatch
-        if matches { try context.throttle.release(reservation) }
         let factor = code.map(SecondFactor.totp) ?? recoveryCode.map(SecondFactor.recoveryCode)
-        let key = context.config.mfa.mode == .disabled ? nil : context.service.mfaKey
-        switch try context.reauthentication.confirm(principal, passwordMatches: matches, factor: factor, key: key, now: context.now) {
+        let outcome: ReauthenticationOutcome
+        switch try context.reauthenticate(principal, password: password, factor: factor, client: request.remoteAddress, now: context.now) {
+        case .throttled(let retryAfter): throw APIError.throttled(FailedLoginBudget.exhausted, retryAfter: retryAfter)
+        case .confirmed(let confirmed): outcome = confirmed
+        }
+        switch outcome {
         case .reauthenticated(let until):
             return .json(.object([("detail", "Reauthenticated."), ("expires_at", .string(HTTPDate.iso8601(until)))]))
         case .wrongPassword:
@@ -44,6 +40,10 @@ enum ReauthenticationHandler {
 
 extension HandlerContext {
     var reauthentication: Reauthentication { Reauthentication(db: db, config: config) }
+    var reauthenticate: Reauthenticate {
+        Reauthenticate(guess: passwordGuess, reauthentication: reauthentication,
+                       mfaKey: config.mfa.mode == .disabled ? nil : service.mfaKey)
+    }
 
     /// For an action that adds a way into the account: the principal's session reauthenticated
     /// lately (`POST reauthenticate/`), or 401 `reauthentication_required`.

@@ -2,7 +2,7 @@ import AllauthCore
 import AllauthDomain
 import FastCGI
 
-/// `POST registration/` (sign-up) and `GET registration/verification/<key>/` (the link in the
+/// `POST registration/` (sign-up, `RegisterAccount`) and `GET registration/verification/<key>/` (the link in the
 /// confirmation and invitation mails).
 enum RegistrationHandler {
     static let verificationSent = "Verification e-mail sent."
@@ -10,7 +10,6 @@ enum RegistrationHandler {
     static func register(_ request: Request, _ context: HandlerContext) throws -> Response {
         // The answer may set the refresh cookie.
         try context.requireAllowedOrigin(request)
-        let config = context.config
         var body = try RequestBody(request)
         let email = body.emailAddress(maxLength: 100)
         let password1 = body.string("password1")
@@ -25,29 +24,19 @@ enum RegistrationHandler {
         guard let email, let password1, let password2 else { throw APIError.badRequest("Invalid data.") }
         guard password1 == password2 else { throw APIError.field("non_field_errors", "The two password fields didn't match.") }
 
-        let reservation = try context.requireWithinLimits([(Throttle.bucket("registration_ip", request.remoteAddress), config.throttle.registrationIP)],
-                                                          detail: "Too many sign-ups from this address. Try again later.")
-        // Hashed whatever happens next, so a taken address costs the same time as a free one.
-        let hash = try context.refundingOnOverload(reservation) { try context.hasher.hash(password1) }
-        let mayMail = try config.accounts.emailVerification != .none && context.mayMail(email)
-        let signUp = SignUp(email: email, passwordHash: hash, firstName: firstName, lastName: lastName)
-
-        switch try context.registration.register(signUp, mayMail: mayMail, device: context.device(request), now: context.now) {
-        case .hiddenConflict where config.mfa.mode == .required, .created(_, signIn: nil) where config.mfa.mode == .required:
-            // The reference's answer under `required` mode, for a new address and a taken one
-            // alike: a setup challenge id that leads nowhere. The enrolment comes after the address
-            // is confirmed, at the first login (no second factor before then: a stranger's sign-up
-            // must not bring its own).
-            return try context.signInResponse(.mfaSetupChallenge(id: ChallengeStore.newIdentifier()),
-                                              extra: [("detail", .string(verificationSent))], status: .created)
-        case .created(_, signIn: nil), .hiddenConflict:
+        let outcome = try context.registerAccount(email: email, password: password1, firstName: firstName, lastName: lastName,
+                                                  client: request.remoteAddress, device: context.device(request), now: context.now)
+        switch outcome {
+        case .throttled(let retryAfter):
+            throw APIError.throttled("Too many sign-ups from this address. Try again later.", retryAfter: retryAfter)
+        case .decoySetupChallenge(let id):
+            return try context.signInResponse(.mfaSetupChallenge(id: id), extra: [("detail", .string(verificationSent))], status: .created)
+        case .verificationSent:
             return .detail(verificationSent, status: .created)
-        case .created(_, signIn: .session(let session)) where config.accounts.emailVerification == .mandatory:
-            // Enumeration hiding is off: the session exists but stays disabled until the link is followed.
+        case .pendingSession(let session):
             return context.sessionResponse(session, includeAccess: false, extra: [("detail", .string(verificationSent))], status: .created)
-        case .created(_, signIn: let outcome?):
-            let detail: [(String, JSON)] = config.accounts.emailVerification == .mandatory ? [("detail", .string(verificationSent))] : []
-            return try context.signInResponse(outcome, extra: detail, status: .created)
+        case .signedIn(let signedIn, let mailed):
+            return try context.signInResponse(signedIn, extra: mailed ? [("detail", .string(verificationSent))] : [], status: .created)
         case .emailTaken:
             throw APIError.field("email", "A user is already registered with this e-mail address.")
         }
