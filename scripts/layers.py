@@ -10,6 +10,9 @@ Two rules, each one a compiler would not fully keep:
      running turn to another thread first: a sleep, a libcurl transfer or a blocking flock in the
      service's targets stands on a line that goes through `Blocking.`, or in a file of BLOCKING_EXEMPT
      (code that runs in no request thread, or that hands over itself once a wait turns long).
+  4. Engine switches stay in the store: above AllauthStore no code asks which engine answers
+     (`db.engine`) or writes one engine's SQL (`FOR UPDATE`, `SKIP LOCKED`, `rowid`); the store
+     types use `db.dialect`'s fragments instead.
   2. Inside AllauthDomain the folders form layers too, bottom to top (DOMAIN_ORDER): a folder may
      name types of the folders below it, never of those above. Where two flows meet, the use case
      in UseCases/ owns the meeting, so Accounts does not reach into Sessions and back.
@@ -106,6 +109,20 @@ def check_blocking():
     return problems
 
 
+ENGINE_SWITCH = re.compile(r"\bdb\.engine\b|\bFOR UPDATE\b|\bSKIP LOCKED\b|\browid\b")
+
+
+def check_engine_switches():
+    problems = []
+    for target in ["AllauthDomain", "AllauthHTTP"]:
+        for path in swift_files(os.path.join(SOURCES, target)):
+            text = re.sub(r"//.*", "", open(path, encoding="utf-8").read())
+            for number, line in enumerate(text.split("\n"), 1):
+                if ENGINE_SWITCH.search(line):
+                    problems.append(f"{os.path.relpath(path, ROOT)}:{number}: an engine switch above the store (use db.dialect)")
+    return problems
+
+
 def domain_references():
     """folder -> {other folder -> {"File.swift -> Type"}} for references between domain folders."""
     domain = os.path.join(SOURCES, "AllauthDomain")
@@ -145,13 +162,13 @@ def main():
         for folder, targets in sorted(domain_references().items()):
             print(f"{folder} -> " + ", ".join(f"{o} ({len(u)})" for o, u in sorted(targets.items())))
         return 0
-    problems = check_imports() + check_blocking() + check_domain()
+    problems = check_imports() + check_blocking() + check_engine_switches() + check_domain()
     for problem in problems:
         print(problem)
     if problems:
         print(f"layers: {len(problems)} violation(s); see docs/architecture.md, Layers", file=sys.stderr)
         return 1
-    print("layers: every import and every domain reference goes downwards; every blocking call goes through Blocking")
+    print("layers: every import and every domain reference goes downwards; every blocking call goes through Blocking; no engine switch above the store")
     return 0
 
 

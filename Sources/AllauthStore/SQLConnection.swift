@@ -8,6 +8,43 @@ public enum DatabaseEngine: String, Sendable {
     case postgreSQL = "postgresql"
 }
 
+/// Where the two engines' SQL really differs, as fragments the store types put into their
+/// otherwise portable statements, so that no code outside the store asks which engine answers.
+public struct SQLDialect: Sendable {
+    /// Appended to a SELECT of rows the transaction goes on to change. SQLite needs nothing: its
+    /// `BEGIN IMMEDIATE` already holds the only write lock. PostgreSQL's READ COMMITTED lets
+    /// writers interleave, so the rows are locked (`FOR UPDATE`).
+    public let lockRows: String
+    /// Appended to a SELECT that claims rows for work (a mail process taking outbox rows): on
+    /// PostgreSQL rows another host holds are skipped, not waited for (`FOR UPDATE SKIP LOCKED`).
+    public let claimRows: String
+    /// The column that names a row of a table without a key of its own: SQLite's implicit `rowid`,
+    /// PostgreSQL's identity column `id`.
+    public let rowID: String
+    let engine: DatabaseEngine
+
+    static let sqlite = SQLDialect(lockRows: "", claimRows: "", rowID: "rowid", engine: .sqlite)
+    static let postgreSQL = SQLDialect(lockRows: " FOR UPDATE", claimRows: " FOR UPDATE SKIP LOCKED", rowID: "id", engine: .postgreSQL)
+
+    /// An expression for `column`'s text after its first `prefixLength` characters, up to the next
+    /// `separator` (which must be one character).
+    public func field(_ column: String, after prefixLength: Int, upTo separator: String) -> String {
+        switch engine {
+        case .sqlite: "substr(\(column), \(prefixLength + 1), instr(substr(\(column), \(prefixLength + 1)), '\(separator)') - 1)"
+        case .postgreSQL: "split_part(substr(\(column), \(prefixLength + 1)), '\(separator)', 1)"
+        }
+    }
+
+    /// An expression for `text` as an integer when it is 1 to 9 digits, NULL (PostgreSQL) or its
+    /// leading digits (SQLite) otherwise: PostgreSQL fails a query that casts what is no number.
+    public func smallInteger(_ text: String) -> String {
+        switch engine {
+        case .sqlite: "CAST(\(text) AS INTEGER)"
+        case .postgreSQL: "CASE WHEN \(text) ~ '^[0-9]{1,9}$' THEN CAST(\(text) AS BIGINT) END"
+        }
+    }
+}
+
 /// One connection to the store, used by one thread at a time: SQLite (`SQLiteDatabase`) or PostgreSQL
 /// (`PostgreSQLDatabase`), chosen once from `database.url` (`StoreLocation.connect`), as jwt-kit
 /// picks an algorithm. Store types (`Whitelist`, `UserStore`, `Outbox`, …) write their SQL
@@ -36,6 +73,9 @@ public protocol SQLConnection: AnyObject {
 }
 
 extension SQLConnection {
+    /// This engine's SQL fragments.
+    public var dialect: SQLDialect { engine == .sqlite ? .sqlite : .postgreSQL }
+
     public func query(_ sql: String, _ body: (Row) throws -> Void) throws { try query(sql, [], body) }
     public func first<T>(_ sql: String, _ map: (Row) throws -> T) throws -> T? { try first(sql, [], map) }
     @discardableResult

@@ -74,10 +74,7 @@ public struct UserStore {
     /// write lock already covers it): a deactivation or credential change racing this transaction
     /// lands wholly before it (and is seen here) or wholly after it (and revokes what it made).
     public func findLocked(id: Int64) throws -> UserRecord? {
-        switch db.engine {
-        case .sqlite: try find(id: id)
-        case .postgreSQL: try db.first("SELECT \(Self.columns) FROM users WHERE id = ? FOR UPDATE", [.integer(id)], Self.record)
-        }
+        try db.first("SELECT \(Self.columns) FROM users WHERE id = ?\(db.dialect.lockRows)", [.integer(id)], Self.record)
     }
 
     public enum CreateError: Error, Equatable { case emailTaken }

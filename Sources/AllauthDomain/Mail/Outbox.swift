@@ -50,7 +50,7 @@ public struct Outbox {
                 SELECT id, message_id, kind, sender, recipient, subject, text_body, html_body, created, attempts
                 FROM outbox
                 WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? AND (leased_until IS NULL OR leased_until <= ?)
-                ORDER BY next_attempt_at, id LIMIT 1\(claimLock)
+                ORDER BY next_attempt_at, id LIMIT 1\(db.dialect.claimRows)
                 """, [.integer(now), .integer(now)], { row in
                     OutboxEntry(id: row.int(0), messageID: row.string(1),
                                 mail: OutgoingMail(kind: row.string(2), from: row.string(3), to: row.string(4), subject: row.string(5),
@@ -61,13 +61,6 @@ public struct Outbox {
             try db.run("UPDATE outbox SET leased_until = ?, attempts = attempts + 1 WHERE id = ?",
                        [.integer(leaseUntil), .integer(entry.id)])
             return entry
-        }
-    }
-
-    private var claimLock: String {
-        switch db.engine {
-        case .sqlite: ""
-        case .postgreSQL: " FOR UPDATE SKIP LOCKED"
         }
     }
 
@@ -118,7 +111,7 @@ public struct Outbox {
     /// Puts a failed mail back in the queue, due now, with a fresh count of attempts.
     public func retry(id: Int64, now: Int64) throws -> RetryOutcome {
         try db.transaction(.write) {
-            guard let failedAt = try db.first("SELECT failed_at FROM outbox WHERE id = ?\(db.engine == .postgreSQL ? " FOR UPDATE" : "")", [.integer(id)], { $0.optionalInt(0) }) else {
+            guard let failedAt = try db.first("SELECT failed_at FROM outbox WHERE id = ?\(db.dialect.lockRows)", [.integer(id)], { $0.optionalInt(0) }) else {
                 return .notFound
             }
             guard failedAt != nil else { return .notFailed }

@@ -108,10 +108,7 @@ public struct Whitelist {
     /// takes the replay or grace path, as it does behind SQLite's write lock; a logout-all racing
     /// the rotation deletes the successor after it, or the rotation finds nothing: never a live row.
     private func findLocked(jti: String) throws -> WhitelistEntry? {
-        switch db.engine {
-        case .sqlite: try find(jti: jti)
-        case .postgreSQL: try db.first("SELECT \(Self.entryColumns) FROM refresh_tokens WHERE jti = ? FOR UPDATE", [.text(jti)], Self.entry)
-        }
+        try db.first("SELECT \(Self.entryColumns) FROM refresh_tokens WHERE jti = ?\(db.dialect.lockRows)", [.text(jti)], Self.entry)
     }
 
     /// The rotation: find the presented token's row; none is a replay (the whole session is revoked),

@@ -52,20 +52,18 @@ public struct Throttle {
             if longestWait > 0 { return .limited(retryAfter: max(1, Int(longestWait.rounded(.up)))) }
             var rowIDs: [Int64] = []
             for (bucket, _) in active {
-                rowIDs.append(try db.first("INSERT INTO throttle_hits (bucket, at) VALUES (?, ?) RETURNING \(rowID)",
+                rowIDs.append(try db.first("INSERT INTO throttle_hits (bucket, at) VALUES (?, ?) RETURNING \(db.dialect.rowID)",
                                            [.text(bucket), .real(now)]) { $0.int(0) } ?? 0)
             }
             return .allowed(Reservation(rowIDs: rowIDs))
         }
     }
 
-    /// The hit's key: SQLite's implicit rowid, PostgreSQL's identity column (it has no rowid).
-    private var rowID: String { db.engine == .sqlite ? "rowid" : "id" }
 
     /// Gives back the units of a reservation.
     public func release(_ reservation: Reservation) throws {
         for rowID in reservation.rowIDs {
-            try db.run("DELETE FROM throttle_hits WHERE \(self.rowID) = ?", [.integer(rowID)])
+            try db.run("DELETE FROM throttle_hits WHERE \(db.dialect.rowID) = ?", [.integer(rowID)])
         }
     }
 
