@@ -60,19 +60,28 @@ enum MFAHandler {
     }
 
     static func deactivate(_ request: Request, _ context: HandlerContext) throws -> Response {
-        let user = try context.authenticate(request).account
+        let principal = try context.authenticate(request)
         let key = try context.requireMFAKey()
+        // Answered before the body is read (the reference's order); `RemoveSecondFactor` keeps the rule.
         guard context.config.mfa.mode != .required else { throw APIError.forbidden("MFA TOTP is required and cannot be disabled.") }
         var body = try RequestBody(request)
         let password = body.string("password")
         try body.validate()
         guard let password else { throw APIError.badRequest("Invalid data.") }
-        guard try context.hasher.verify(password, against: user.password) != .mismatch else {
+        let remove = RemoveSecondFactor(guess: context.passwordGuess, enrolment: context.mfaEnrolment(key), mode: context.config.mfa.mode)
+        switch try remove(principal, password: password, client: request.remoteAddress) {
+        case .removed:
+            return .json(.object([("success", true)]))
+        case .notActive:
+            throw APIError.badRequest("TOTP not activated.")
+        case .required:
+            throw APIError.forbidden("MFA TOTP is required and cannot be disabled.")
+        case .wrongPassword:
             context.record(.mfaFailed(factor: "password"), request)
             throw APIError.badRequest("Invalid password.")
+        case .throttled(let retryAfter):
+            throw APIError.throttled(FailedLoginBudget.exhausted, retryAfter: retryAfter)
         }
-        guard try context.mfaEnrolment(key).deactivate(userID: user.id) else { throw APIError.badRequest("TOTP not activated.") }
-        return .json(.object([("success", true)]))
     }
 
     static func authenticators(_ request: Request, _ context: HandlerContext) throws -> Response {

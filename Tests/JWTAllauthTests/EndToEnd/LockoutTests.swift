@@ -102,6 +102,36 @@ struct LockoutTests {
         #expect(output.contains("Lines: 5 lines, 0 ignored, 5 matched, 0 missed"), "\(output)")
     }
 
+    // MARK: mfa/deactivate
+
+    @Test func wrongPasswordsOnMFADeactivateCountAsFailedLoginsAndTheRightOneRemovesTheFactor() throws {
+        let instance = try TestInstance.mfa("optional")
+        try instance.createUser("enrolled@example.com")
+        let session = try instance.session("enrolled@example.com")
+        _ = try instance.enrol(bearer: session)
+        func deactivate(_ password: String) throws -> HTTPResponse {
+            try instance.mfaPost("deactivate/", #"{"password":"\#(password)"}"#, headers: [session.bearer])
+        }
+        // Whoever holds the access token guesses: the shipped login_account budget is 5 per 300 s.
+        for _ in 0..<5 {
+            let wrong = try deactivate("Guess-123")
+            #expect(wrong.status == 400 && wrong.json?["detail"]?.string == "Invalid password.", "\(wrong.status) \(wrong.text)")
+        }
+        let limited = try deactivate("Guess-123")
+        #expect(limited.status == 429 && limited.header("Retry-After") != nil, "\(limited.status) \(limited.text)")
+        #expect(try deactivate(TestInstance.strongPassword).status == 429, "refused before any check, like login")
+        #expect(try instance.client.get("\(instance.mount)/mfa/authenticators/", headers: [session.bearer]).text != "[]",
+                "nothing was removed")
+        // From another network the owner's own password removes the factor; then there is none.
+        let removed = try TestInstance.post(port: instance.port, "\(instance.mount)/mfa/deactivate/",
+                                            json: #"{"password":"\#(TestInstance.strongPassword)"}"#, headers: [session.bearer], from: "127.0.0.2")
+        #expect(removed.status == 200 && removed.json?["success"]?.bool == true, "\(removed.status) \(removed.text)")
+        #expect(try instance.client.get("\(instance.mount)/mfa/authenticators/", headers: [session.bearer]).text == "[]")
+        let again = try TestInstance.post(port: instance.port, "\(instance.mount)/mfa/deactivate/",
+                                          json: #"{"password":"\#(TestInstance.strongPassword)"}"#, headers: [session.bearer], from: "127.0.0.2")
+        #expect(again.status == 400 && again.json?["detail"]?.string == "TOTP not activated.", "\(again.text)")
+    }
+
     // MARK: timing
 
     @Test func aFailureOnADearerStoredHashTakesAsLongAsAnyOtherAndItsHashComesDownAtLogin() throws {
