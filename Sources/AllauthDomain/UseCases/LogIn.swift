@@ -8,14 +8,14 @@ import AllauthStore
 package struct LogIn {
     let db: any SQLConnection
     let throttle: Throttle
-    let limits: Config.Throttle
+    let limits: ThrottleSettings
     let hasher: BudgetedHasher
     let store: StoreLocation
-    let emailVerification: Config.EmailVerification
+    let emailVerification: EmailVerification
     let signIn: SignIn
 
-    package init(db: any SQLConnection, throttle: Throttle, limits: Config.Throttle, hasher: BudgetedHasher,
-                 store: StoreLocation, emailVerification: Config.EmailVerification, signIn: SignIn) {
+    package init(db: any SQLConnection, throttle: Throttle, limits: ThrottleSettings, hasher: BudgetedHasher,
+                 store: StoreLocation, emailVerification: EmailVerification, signIn: SignIn) {
         self.db = db
         self.throttle = throttle
         self.limits = limits

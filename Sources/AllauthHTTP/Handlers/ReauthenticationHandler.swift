@@ -43,7 +43,7 @@ enum ReauthenticationHandler {
 }
 
 extension HandlerContext {
-    var reauthentication: Reauthentication { Reauthentication(db: db, config: config) }
+    var reauthentication: Reauthentication { Reauthentication(db: db, accounts: config.accounts, mfa: config.mfa) }
 
     /// For an action that adds a way into the account: the principal's session reauthenticated
     /// lately (`POST reauthenticate/`), or 401 `reauthentication_required`.
