@@ -61,9 +61,13 @@ package struct ConfigReader {
         environmentPrefix + key.uppercased().replacingOccurrences(of: ".", with: "_")
     }
 
+    /// The keys read so far, in the order first read: what docs/configuration.md documents.
+    package private(set) var keysRead: [SettingKey] = []
+
     /// The raw node for `section.key`: the environment wins over the file. `nil` when absent.
-    private mutating func node(_ key: String) throws(ConfigError) -> Node? {
-        consumed.insert(key)
+    private mutating func node(_ setting: SettingKey) throws(ConfigError) -> Node? {
+        let key = setting.name
+        if consumed.insert(key).inserted { keysRead.append(setting) }
         if let text = environment[Self.environmentName(key)] {
             do {
                 return try Yams.compose(yaml: text) ?? Node("")
@@ -77,7 +81,8 @@ package struct ConfigReader {
 
     /// True when the key is present but null (`null`, `~`, empty): distinct from absent,
     /// e.g. a cookie `max_age: null` asks for a session cookie while leaving it out keeps the default.
-    package func isExplicitlyNull(_ key: String) -> Bool {
+    package func isExplicitlyNull(_ setting: SettingKey) -> Bool {
+        let key = setting.name
         if let text = environment[Self.environmentName(key)] {
             return ["", "null", "~"].contains(text.lowercased())
         }
@@ -93,60 +98,65 @@ package struct ConfigReader {
         return node.null != nil || scalar.string.isEmpty
     }
 
-    private mutating func scalar(_ key: String) throws(ConfigError) -> String? {
+    private mutating func scalar(_ key: SettingKey) throws(ConfigError) -> String? {
         guard let node = try node(key) else { return nil }
         if Self.isNull(node) { return nil }
-        guard let scalar = node.scalar else { throw ConfigError(key: key, problem: "expected a single value") }
+        guard let scalar = node.scalar else { throw ConfigError(key: key.name, problem: "expected a single value") }
         return scalar.string
     }
 
-    package mutating func string(_ key: String, default defaultValue: String) throws(ConfigError) -> String {
+    package mutating func string(_ key: SettingKey, default defaultValue: String) throws(ConfigError) -> String {
         try scalar(key) ?? defaultValue
     }
 
-    package mutating func optionalString(_ key: String) throws(ConfigError) -> String? {
+    package mutating func optionalString(_ key: SettingKey) throws(ConfigError) -> String? {
         try scalar(key)
     }
 
-    package mutating func bool(_ key: String, default defaultValue: Bool) throws(ConfigError) -> Bool {
+    package mutating func bool(_ key: SettingKey, default defaultValue: Bool) throws(ConfigError) -> Bool {
         guard let text = try scalar(key) else { return defaultValue }
         switch text.lowercased() {
         case "true", "yes", "on", "1": return true
         case "false", "no", "off", "0": return false
-        default: throw ConfigError(key: key, problem: "expected true or false, got \"\(text)\"")
+        default: throw ConfigError(key: key.name, problem: "expected true or false, got \"\(text)\"")
         }
     }
 
-    package mutating func int(_ key: String, default defaultValue: Int, range: ClosedRange<Int>) throws(ConfigError) -> Int {
-        guard let text = try scalar(key) else { return defaultValue }
-        guard let value = Int(text) else { throw ConfigError(key: key, problem: "expected a whole number, got \"\(text)\"") }
+    package mutating func int(_ key: SettingKey, default defaultValue: Int, range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        try optionalInt(key, range: range) ?? defaultValue
+    }
+
+    /// A whole number, or nil when unset: for a key whose default the caller works out from others.
+    package mutating func optionalInt(_ key: SettingKey, range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+        guard let text = try scalar(key) else { return nil }
+        guard let value = Int(text) else { throw ConfigError(key: key.name, problem: "expected a whole number, got \"\(text)\"") }
         guard range.contains(value) else {
-            throw ConfigError(key: key, problem: "must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+            throw ConfigError(key: key.name, problem: "must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
         }
         return value
     }
 
-    package mutating func double(_ key: String, default defaultValue: Double, range: ClosedRange<Double>) throws(ConfigError) -> Double {
+    package mutating func double(_ key: SettingKey, default defaultValue: Double, range: ClosedRange<Double>) throws(ConfigError) -> Double {
         guard let text = try scalar(key) else { return defaultValue }
         guard let value = Double(text), range.contains(value) else {
-            throw ConfigError(key: key, problem: "expected a number between \(range.lowerBound) and \(range.upperBound), got \"\(text)\"")
+            throw ConfigError(key: key.name, problem: "expected a number between \(range.lowerBound) and \(range.upperBound), got \"\(text)\"")
         }
         return value
     }
 
     /// A duration such as `30m`, `14d`, `90s`, `1h`, `2w` or a bare number of seconds. `nil` when unset
     /// or explicitly null (`null`, `~`, empty).
-    package mutating func optionalDuration(_ key: String) throws(ConfigError) -> TimeInterval? {
+    package mutating func optionalDuration(_ key: SettingKey) throws(ConfigError) -> TimeInterval? {
         guard let text = try scalar(key) else { return nil }
         guard let seconds = Self.parseDuration(text) else {
-            throw ConfigError(key: key, problem: "expected a duration like 30s, 30m, 12h, 14d or 2w, got \"\(text)\"")
+            throw ConfigError(key: key.name, problem: "expected a duration like 30s, 30m, 12h, 14d or 2w, got \"\(text)\"")
         }
         return seconds
     }
 
-    package mutating func duration(_ key: String, default defaultValue: TimeInterval, minimum: TimeInterval = 0) throws(ConfigError) -> TimeInterval {
+    package mutating func duration(_ key: SettingKey, default defaultValue: TimeInterval, minimum: TimeInterval = 0) throws(ConfigError) -> TimeInterval {
         let value = try optionalDuration(key) ?? defaultValue
-        guard value >= minimum else { throw ConfigError(key: key, problem: "must be at least \(Int(minimum))s") }
+        guard value >= minimum else { throw ConfigError(key: key.name, problem: "must be at least \(Int(minimum))s") }
         return value
     }
 
@@ -160,35 +170,35 @@ package struct ConfigReader {
         return nil
     }
 
-    package mutating func choice<T>(_ key: String, default defaultValue: T, _ options: [String: T]) throws(ConfigError) -> T {
+    package mutating func choice<T>(_ key: SettingKey, default defaultValue: T, _ options: [String: T]) throws(ConfigError) -> T {
         guard let text = try scalar(key) else { return defaultValue }
         if let value = options[text.lowercased()] { return value }
-        throw ConfigError(key: key, problem: "must be one of \(options.keys.sorted().joined(separator: ", ")), got \"\(text)\"")
+        throw ConfigError(key: key.name, problem: "must be one of \(options.keys.sorted().joined(separator: ", ")), got \"\(text)\"")
     }
 
-    package mutating func stringList(_ key: String, default defaultValue: [String]) throws(ConfigError) -> [String] {
+    package mutating func stringList(_ key: SettingKey, default defaultValue: [String]) throws(ConfigError) -> [String] {
         guard let node = try node(key) else { return defaultValue }
         if Self.isNull(node) { return [] }
         if let sequence = node.sequence {
             var items: [String] = []
             for item in sequence {
-                guard let string = item.scalar?.string else { throw ConfigError(key: key, problem: "expected a list of strings") }
+                guard let string = item.scalar?.string else { throw ConfigError(key: key.name, problem: "expected a list of strings") }
                 items.append(string)
             }
             return items
         }
         // A single value (handy from the environment): comma-separated.
-        guard let scalar = node.scalar else { throw ConfigError(key: key, problem: "expected a list") }
+        guard let scalar = node.scalar else { throw ConfigError(key: key.name, problem: "expected a list") }
         return scalar.string.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    package mutating func stringMap(_ key: String) throws(ConfigError) -> [(String, String)] {
+    package mutating func stringMap(_ key: SettingKey) throws(ConfigError) -> [(String, String)] {
         guard let node = try node(key), !Self.isNull(node) else { return [] }
-        guard let mapping = node.mapping else { throw ConfigError(key: key, problem: "expected a mapping of name: value") }
+        guard let mapping = node.mapping else { throw ConfigError(key: key.name, problem: "expected a mapping of name: value") }
         var pairs: [(String, String)] = []
         for (name, value) in mapping {
             guard let name = name.string, let value = value.scalar?.string else {
-                throw ConfigError(key: key, problem: "expected a mapping of name: value")
+                throw ConfigError(key: key.name, problem: "expected a mapping of name: value")
             }
             pairs.append((name, value))
         }
@@ -198,29 +208,39 @@ package struct ConfigReader {
     /// A structured key (a mapping of names to nested values), from the file or, as for every key,
     /// from the environment as a YAML flow value (`JWT_ALLAUTH_SOCIAL_PROVIDERS='{example: {…}}'`).
     /// The caller reads the nested values with `NestedKeys`, which names the full key in errors.
-    package mutating func mapping(_ key: String) throws(ConfigError) -> [(name: String, value: Node)] {
+    package mutating func mapping(_ key: SettingKey) throws(ConfigError) -> [(name: String, value: Node)] {
         guard let node = try node(key), !Self.isNull(node) else { return [] }
-        guard let mapping = node.mapping else { throw ConfigError(key: key, problem: "expected a mapping of name: {…}") }
+        guard let mapping = node.mapping else { throw ConfigError(key: key.name, problem: "expected a mapping of name: {…}") }
         var entries: [(name: String, value: Node)] = []
         for (name, value) in mapping {
-            guard let name = name.string else { throw ConfigError(key: key, problem: "names must be strings") }
+            guard let name = name.string else { throw ConfigError(key: key.name, problem: "names must be strings") }
             entries.append((name, value))
         }
         return entries
     }
 
     /// A path; a relative one is taken from the directory of the config file.
-    package mutating func path(_ key: String, default defaultValue: String) throws(ConfigError) -> String {
+    package mutating func path(_ key: SettingKey, default defaultValue: String) throws(ConfigError) -> String {
         resolve(try string(key, default: defaultValue))
     }
 
-    package mutating func optionalPath(_ key: String) throws(ConfigError) -> String? {
+    package mutating func optionalPath(_ key: SettingKey) throws(ConfigError) -> String? {
         try optionalString(key).map(resolve)
     }
 
     package func resolve(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
         return baseDirectory.appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    /// The whole of a file the configuration names (the file itself, a secret file); unreadable, it
+    /// stops the start naming the path.
+    package static func readText(path: String) throws(ConfigError) -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(key: "(file)", problem: "cannot read \(path): \(error.localizedDescription)")
+        }
     }
 
     /// Fails on any key in the file, or `JWT_ALLAUTH_*` variable, that was never read.

@@ -7,7 +7,7 @@ import HTTPTypes
 /// The second-factor flows, wired to this request's connection, and the one translation of a
 /// `SignInOutcome` into HTTP that every sign-in endpoint shares.
 extension HandlerContext {
-    var signIn: SignIn { SignIn(db: db, config: config, issuer: service.issuer) }
+    var signIn: SignIn { SignIn(db: db, mfa: config.mfa, issuer: service.issuer) }
 
     static let mfaDisabled = APIError.forbidden("MFA TOTP is disabled.")
 
@@ -18,8 +18,8 @@ extension HandlerContext {
         return key
     }
 
-    func mfaEnrolment(_ key: MFAKey) -> MFAEnrolment { MFAEnrolment(db: db, config: config, issuer: service.issuer, key: key) }
-    func mfaVerification(_ key: MFAKey) -> MFAVerification { MFAVerification(db: db, config: config, issuer: service.issuer, key: key) }
+    func mfaEnrolment(_ key: MFAKey) -> MFAEnrolment { MFAEnrolment(db: db, accounts: config.accounts, mfa: config.mfa, issuer: service.issuer, key: key) }
+    func mfaVerification(_ key: MFAKey) -> MFAVerification { MFAVerification(db: db, mfa: config.mfa, issuer: service.issuer, key: key) }
 
     /// What the client gets at the end of a sign-in: the session (as `/login/` answers it), the
     /// MFA challenge, the setup challenge, or 429 while the user is locked out. `extra` members

@@ -129,7 +129,7 @@ public final class Service: Sendable {
     /// Sign-up, confirmation, password change and reset, invitations; routed as the reference
     /// routes them (§1): sign-up closes under admin-managed registration, the confirmation link
     /// exists when something sends one, the invitation endpoints when invitations are on.
-    private static func addAccountRoutes(to router: inout Router, _ accounts: Config.Accounts) {
+    private static func addAccountRoutes(to router: inout Router, _ accounts: AccountSettings) {
         if !accounts.adminManagedRegistration {
             router.add("registration/", .post, RegistrationHandler.register)
         }
@@ -158,7 +158,7 @@ public final class Service: Sendable {
     }
 
     /// Social login (as in django-jwt-allauth), routed when at least one provider is configured.
-    private static func addSocialRoutes(to router: inout Router, _ social: Config.Social) {
+    private static func addSocialRoutes(to router: inout Router, _ social: SocialSettings) {
         guard !social.providers.isEmpty else { return }
         router.add("social/providers/", .get, SocialHandler.providers)
         router.add("social/accounts/", .get, SocialHandler.accounts)

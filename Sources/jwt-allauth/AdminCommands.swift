@@ -23,7 +23,7 @@ struct InitCommand: ParsableCommand {
     var metricsFrom: [String] = []
 
     func run() throws {
-        guard let algorithm = Config.Algorithm.allCases.first(where: { $0.rawValue.lowercased() == self.algorithm.lowercased() }) else {
+        guard let algorithm = TokenAlgorithm.allCases.first(where: { $0.rawValue.lowercased() == self.algorithm.lowercased() }) else {
             throw ValidationError("--algorithm must be one of RS256, ES256, EdDSA, HS256")
         }
         var options = Deployment.Options(directory: URL(fileURLWithPath: directory), domain: domain)
@@ -173,7 +173,7 @@ struct InviteCommand: ParsableCommand {
         guard role >= 0 else { throw ValidationError("--role must be a non-negative role code") }
         let address = email.trimmingCharacters(in: .whitespaces).lowercased()
         let invitee = Invitee(email: address, role: role, firstName: firstName, lastName: lastName)
-        switch try AccountAdministration(openMigrated(config), config: config).invite(invitee) {
+        switch try AccountAdministration(openMigrated(config), accounts: config.accounts, mail: config.accountMail, templates: config.templates).invite(invitee) {
         case .invited(let userID):
             print("invited user \(userID) <\(address)> role \(role); the invitation mail is queued")
         case .emailTaken:
@@ -232,7 +232,7 @@ struct MFARemoveCommand: ParsableCommand {
 private func administer<T>(_ options: ConfigOption, _ email: String, _ action: (AccountAdministration) throws -> T) throws -> T {
     let config = try options.load()
     do {
-        return try action(AccountAdministration(openMigrated(config), config: config))
+        return try action(AccountAdministration(openMigrated(config), accounts: config.accounts, mail: config.accountMail, templates: config.templates))
     } catch AccountAdministration.Failure.noSuchAccount {
         throw ValidationError("no account with \(email)")
     }

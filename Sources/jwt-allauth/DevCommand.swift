@@ -34,7 +34,7 @@ struct DevCommand: ParsableCommand {
         let root = URL(fileURLWithPath: dir).standardizedFileURL
         let configPath = root.appendingPathComponent("config.yaml").path
         if !FileManager.default.fileExists(atPath: configPath) {
-            guard let algorithm = Config.Algorithm.allCases.first(where: { $0.rawValue.lowercased() == self.algorithm.lowercased() }) else {
+            guard let algorithm = TokenAlgorithm.allCases.first(where: { $0.rawValue.lowercased() == self.algorithm.lowercased() }) else {
                 throw ValidationError("--algorithm must be one of RS256, ES256, EdDSA, HS256")
             }
             var options = Deployment.Options(directory: root, domain: "localhost")

@@ -16,7 +16,7 @@ struct JWTAllauthCommand: ParsableCommand {
             CreateUserCommand.self, ImportDjangoUsersCommand.self, PurgeTokensCommand.self, SessionsCommand.self,
             InviteCommand.self, VerifyEmailCommand.self, DeactivateCommand.self, MFARemoveCommand.self,
             MailCommand.self, MailerCommand.self,
-            BackupCommand.self, MigrateStoreCommand.self,
+            BackupCommand.self, MigrateStoreCommand.self, ConfigReferenceCommand.self,
         ]
     )
 }

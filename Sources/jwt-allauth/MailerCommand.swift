@@ -48,7 +48,7 @@ struct MailerCommand: ParsableCommand {
         let metrics = MetricsDirectory(socket: config.server.socket).recorder(name: "mailer", routes: []) { error in
             logger.error("metrics: cannot count mail failures", metadata: ["error": "\(error)"])
         }
-        Mailer(config: config.mail, db: db, transport: transport, stop: stop, logger: logger, metrics: metrics).run {
+        Mailer(settings: config.mail, db: db, transport: transport, stop: stop, logger: logger, metrics: metrics).run {
             // Started by a master that is gone: don't linger as an orphan.
             guard getppid() == parent else {
                 logger.warning("master went away, stopping")

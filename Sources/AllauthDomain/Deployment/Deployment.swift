@@ -11,7 +11,7 @@ public struct Deployment {
     public struct Options {
         public var directory: URL
         public var domain: String
-        public var algorithm: Config.Algorithm = .rs256
+        public var algorithm: TokenAlgorithm = .rs256
         public var email = false
         public var force = false
         public var socket = "/run/jwt-allauth/jwt-allauth.sock"

@@ -6,7 +6,7 @@ import AllauthStore
 /// workers are counted one after the other and cannot all slip under the limit.
 struct MFABudget {
     let db: any SQLConnection
-    let settings: Config.MFA
+    let settings: MFASettings
 
     /// What one more failure did to the budgets.
     enum Verdict: Equatable {

@@ -30,7 +30,7 @@ public struct MFAKey: Sendable {
     }
 
     /// The configured key, or nil while the MFA mode is disabled (then no key file is needed).
-    public static func load(_ mfa: Config.MFA) throws -> MFAKey? {
+    public static func load(_ mfa: MFASettings) throws -> MFAKey? {
         mfa.mode == .disabled ? nil : try load(path: mfa.secretKey)
     }
 

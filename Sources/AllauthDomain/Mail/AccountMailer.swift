@@ -1,18 +1,45 @@
 import AllauthCore
 import Foundation
 
+/// What the account mails take from the configuration: the sender, the site as mails name and
+/// link it, and how long the links they carry live. `Config.accountMail` composes it.
+public struct AccountMailSettings: Sendable {
+    /// `mail.from`.
+    public var from: String
+    /// `templates.site_name`.
+    public var siteName: String
+    /// Where the API is reached from outside: `server.public_url` + `server.mount`.
+    public var apiBase: String
+    /// `redirects.password_reset_request`, absolute: the link in the "account exists" mail.
+    public var passwordResetRequestURL: String?
+    /// `accounts.email_confirmation_expire`: confirmation and invitation links.
+    public var confirmationLifetime: TimeInterval
+    /// `accounts.password_reset_timeout`.
+    public var passwordResetLifetime: TimeInterval
+
+    public init(from: String, siteName: String, apiBase: String, passwordResetRequestURL: String?,
+                confirmationLifetime: TimeInterval, passwordResetLifetime: TimeInterval) {
+        self.from = from
+        self.siteName = siteName
+        self.apiBase = apiBase
+        self.passwordResetRequestURL = passwordResetRequestURL
+        self.confirmationLifetime = confirmationLifetime
+        self.passwordResetLifetime = passwordResetLifetime
+    }
+}
+
 /// Renders the account mails (confirmation, invitation, password reset, account exists) with
 /// absolute links built from `server.public_url` + mount, and queues them in the outbox.
 /// Call it inside the write transaction of the change that causes the mail.
 package struct AccountMailer {
-    let config: Config
+    let settings: AccountMailSettings
     let templates: TemplateLibrary
     let outbox: Outbox
     /// The language of the request that causes the mail: used for a user with none stored yet.
     var requestLanguage: String? = nil
 
-    package init(config: Config, templates: TemplateLibrary, outbox: Outbox, requestLanguage: String? = nil) {
-        self.config = config
+    package init(settings: AccountMailSettings, templates: TemplateLibrary, outbox: Outbox, requestLanguage: String? = nil) {
+        self.settings = settings
         self.templates = templates
         self.outbox = outbox
         self.requestLanguage = requestLanguage
@@ -20,7 +47,7 @@ package struct AccountMailer {
 
     /// `https://auth.example.com/jwt-allauth` + `path` (which starts below the mount).
     func link(_ path: String) -> String {
-        config.server.publicURL + config.server.mount + "/" + path
+        settings.apiBase + "/" + path
     }
 
     func confirmationLink(key: String) -> String { link("registration/verification/\(key)/") }
@@ -31,16 +58,16 @@ package struct AccountMailer {
     }
 
     func sendConfirmation(to user: UserRecord, key: String, now: Int64) throws {
-        try send(.confirmation, to: user, link: confirmationLink(key: key), lifetime: config.accounts.emailConfirmationExpire, now: now)
+        try send(.confirmation, to: user, link: confirmationLink(key: key), lifetime: settings.confirmationLifetime, now: now)
     }
 
     func sendInvitation(to user: UserRecord, key: String, now: Int64) throws {
-        try send(.invitation, to: user, link: confirmationLink(key: key), lifetime: config.accounts.emailConfirmationExpire, now: now)
+        try send(.invitation, to: user, link: confirmationLink(key: key), lifetime: settings.confirmationLifetime, now: now)
     }
 
     func sendPasswordReset(to user: UserRecord, token: String, now: Int64) throws {
         try send(.passwordReset, to: user, link: passwordResetLink(userID: user.id, token: token),
-                 lifetime: config.accounts.passwordResetTimeout, now: now)
+                 lifetime: settings.passwordResetLifetime, now: now)
     }
 
     func sendAccountExists(to user: UserRecord, now: Int64) throws {
@@ -48,19 +75,13 @@ package struct AccountMailer {
     }
 
     private func send(_ template: MailTemplate, to user: UserRecord, link: String?, lifetime: TimeInterval?, now: Int64) throws {
-        let context = MailContext(email: user.email, firstName: user.firstName, link: link, siteName: config.templates.siteName,
-                                  passwordResetURL: passwordResetRequestURL, linkLifetime: lifetime)
+        let context = MailContext(email: user.email, firstName: user.firstName, link: link, siteName: settings.siteName,
+                                  passwordResetURL: settings.passwordResetRequestURL, linkLifetime: lifetime)
         // The user's own language when known (stored at sign-up and login), so a reset asked for
         // from a script still reaches them in theirs.
         let language = try UserStore(outbox.db).language(userID: user.id) ?? requestLanguage
         let rendered = try templates.mail(template, context, language: language)
-        try outbox.enqueue(OutgoingMail(kind: template.rawValue, from: config.mail.from, to: user.email,
+        try outbox.enqueue(OutgoingMail(kind: template.rawValue, from: settings.from, to: user.email,
                                         subject: rendered.subject, text: rendered.text, html: rendered.html), now: now)
-    }
-
-    /// `redirects.password_reset_request`, made absolute against the public URL when it is a path.
-    var passwordResetRequestURL: String? {
-        guard let target = config.redirects.passwordResetRequest else { return nil }
-        return target.hasPrefix("/") ? config.server.publicURL + target : target
     }
 }

@@ -24,13 +24,13 @@ public protocol MailTransport {
 }
 
 public enum MailTransports {
-    /// The transport `config` names. `stop` lets a slow send be abandoned when the process stops.
-    public static func make(_ config: Config.Mail, stop: StopFlag) throws -> MailTransport {
-        switch config.transport {
+    /// The transport `settings` names. `stop` lets a slow send be abandoned when the process stops.
+    public static func make(_ settings: MailSettings, stop: StopFlag) throws -> MailTransport {
+        switch settings.transport {
         case .directory:
-            return try DirectoryTransport(directory: config.directory)
+            return try DirectoryTransport(directory: settings.directory)
         case .smtp:
-            return try SMTPTransport(config, stop: stop)
+            return try SMTPTransport(settings, stop: stop)
         }
     }
 }

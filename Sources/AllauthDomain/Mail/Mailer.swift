@@ -10,21 +10,21 @@ public final class Mailer {
     let outbox: Outbox
     let transport: MailTransport
     let policy: RetryPolicy
-    let config: Config.Mail
+    let settings: MailSettings
     let stop: StopFlag
     let logger: Logger
     let metrics: MetricsRecorder
     let clock: () -> Int64
 
     /// `metrics`: where failed deliveries are counted (the mail process's counter file).
-    public init(config: Config.Mail, db: any SQLConnection, transport: MailTransport, stop: StopFlag, logger: Logger,
+    public init(settings: MailSettings, db: any SQLConnection, transport: MailTransport, stop: StopFlag, logger: Logger,
                 metrics: MetricsRecorder = .inMemory(),
                 clock: @escaping () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
         self.metrics = metrics
         self.outbox = Outbox(db)
         self.transport = transport
-        self.policy = RetryPolicy(config)
-        self.config = config
+        self.policy = RetryPolicy(settings)
+        self.settings = settings
         self.stop = stop
         self.logger = logger
         self.clock = clock
@@ -39,12 +39,12 @@ public final class Mailer {
             } catch {
                 logger.error("mail queue unavailable", metadata: ["error": "\(error)"])
             }
-            stop.sleep(config.pollInterval)
+            stop.sleep(settings.pollInterval)
         }
     }
 
     /// The lease outlasts the longest send libcurl allows, so it only runs out when the sender died.
-    var leaseSeconds: Int64 { Int64(config.sendTimeout.rounded(.up)) + 10 }
+    var leaseSeconds: Int64 { Int64(settings.sendTimeout.rounded(.up)) + 10 }
 
     /// Sends the oldest due mail, if any; answers whether there was one.
     @discardableResult

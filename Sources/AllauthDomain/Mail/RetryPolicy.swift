@@ -5,10 +5,10 @@ public struct RetryPolicy: Sendable {
     public var delay: Int64
     public var maxDelay: Int64
 
-    public init(_ config: Config.Mail) {
-        maxAttempts = config.maxAttempts
-        delay = Int64(config.retryDelay.rounded(.up))
-        maxDelay = Int64(config.retryMaxDelay.rounded(.up))
+    public init(_ settings: MailSettings) {
+        maxAttempts = settings.maxAttempts
+        delay = Int64(settings.retryDelay.rounded(.up))
+        maxDelay = Int64(settings.retryMaxDelay.rounded(.up))
     }
 
     /// When attempt number `attempt` (1-based) failed at `now`: the next try, or nil to give up.

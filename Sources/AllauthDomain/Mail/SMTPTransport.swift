@@ -8,21 +8,21 @@ import Foundation
 /// always verified; connect and total timeouts. One connection per mail: the outbox trickles.
 public final class SMTPTransport: MailTransport {
     let url: String
-    let config: Config.Mail
+    let settings: MailSettings
     let password: String?
     let stop: StopFlag
 
     /// curl_global_init is not thread-safe and must run once before any handle exists.
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
-    public init(_ config: Config.Mail, stop: StopFlag) throws {
+    public init(_ settings: MailSettings, stop: StopFlag) throws {
         _ = Self.globalInit
-        self.config = config
+        self.settings = settings
         self.stop = stop
-        let host = config.smtpHost.contains(":") ? "[\(config.smtpHost)]" : config.smtpHost
-        url = "\(config.smtpSecurity == .tls ? "smtps" : "smtp")://\(host):\(config.smtpPort)"
-        password = try config.smtpPasswordFile.map { path throws(ConfigError) in
-            let text = try Config.readText(path: path)
+        let host = settings.smtpHost.contains(":") ? "[\(settings.smtpHost)]" : settings.smtpHost
+        url = "\(settings.smtpSecurity == .tls ? "smtps" : "smtp")://\(host):\(settings.smtpPort)"
+        password = try settings.smtpPasswordFile.map { path throws(ConfigError) in
+            let text = try ConfigReader.readText(path: path)
             // The file is written by hand or by a secrets tool: one line, maybe with its newline.
             return String(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         }
@@ -48,21 +48,21 @@ public final class SMTPTransport: MailTransport {
                     return Unmanaged<Upload>.fromOpaque(context).takeUnretainedValue().read(into: buffer, capacity: size * count)
                 }),
                 jwt_curl_setopt_pointer(curl, CURLOPT_READDATA, Unmanaged.passUnretained(upload).toOpaque()),
-                jwt_curl_setopt_long(curl, CURLOPT_USE_SSL, config.smtpSecurity == .none ? Int(CURLUSESSL_NONE.rawValue) : Int(CURLUSESSL_ALL.rawValue)),
+                jwt_curl_setopt_long(curl, CURLOPT_USE_SSL, settings.smtpSecurity == .none ? Int(CURLUSESSL_NONE.rawValue) : Int(CURLUSESSL_ALL.rawValue)),
                 jwt_curl_setopt_long(curl, CURLOPT_SSL_VERIFYPEER, 1),
                 jwt_curl_setopt_long(curl, CURLOPT_SSL_VERIFYHOST, 2),
-                jwt_curl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, Int(config.connectTimeout * 1000)),
-                jwt_curl_setopt_long(curl, CURLOPT_TIMEOUT_MS, Int(config.sendTimeout * 1000)),
+                jwt_curl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, Int(settings.connectTimeout * 1000)),
+                jwt_curl_setopt_long(curl, CURLOPT_TIMEOUT_MS, Int(settings.sendTimeout * 1000)),
                 // Timeouts by alarm() would hit the wrong thread; libcurl then needs this.
                 jwt_curl_setopt_long(curl, CURLOPT_NOSIGNAL, 1),
                 jwt_curl_setopt_pointer(curl, CURLOPT_ERRORBUFFER, errorPointer.baseAddress),
                 jwt_curl_abort_when(curl, stop.pointer),
             ]
             if let failed = setup.first(where: { $0 != CURLE_OK }) { return failed }
-            if let caFile = config.smtpCAFile, jwt_curl_setopt_string(curl, CURLOPT_CAINFO, caFile) != CURLE_OK {
+            if let caFile = settings.smtpCAFile, jwt_curl_setopt_string(curl, CURLOPT_CAINFO, caFile) != CURLE_OK {
                 return CURLE_SSL_CACERT_BADFILE
             }
-            if let username = config.smtpUsername {
+            if let username = settings.smtpUsername {
                 let auth = [jwt_curl_setopt_string(curl, CURLOPT_USERNAME, username),
                             jwt_curl_setopt_string(curl, CURLOPT_PASSWORD, password ?? "")]
                 if let failed = auth.first(where: { $0 != CURLE_OK }) { return failed }

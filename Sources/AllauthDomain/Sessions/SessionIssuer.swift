@@ -12,9 +12,9 @@ public struct IssuedSession: Sendable {
 /// at rotation (the successor of a whitelisted token).
 public struct SessionIssuer: Sendable {
     let tokens: TokenService
-    let settings: Config.Tokens
+    let settings: TokenSettings
 
-    public init(tokens: TokenService, settings: Config.Tokens) {
+    public init(tokens: TokenService, settings: TokenSettings) {
         self.tokens = tokens
         self.settings = settings
     }

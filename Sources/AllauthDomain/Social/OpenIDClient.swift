@@ -60,7 +60,7 @@ package struct ProviderFault: Sendable, Equatable {
 /// provider rotated). This is the one per-process cache of the service: it holds only what the
 /// provider publishes, so workers that disagree for a moment disagree harmlessly.
 package final class OpenIDClient: Sendable {
-    package let provider: Config.SocialProvider
+    package let provider: SocialProvider
     private let fetcher: any HTTPFetcher
     private let cache = Mutex(Cache())
     /// Leeway for `exp`/`iat` against clock differences with the provider.
@@ -91,7 +91,7 @@ package final class OpenIDClient: Sendable {
         var keys: (value: [String: any SigningKey], fetched: Int64, expires: Int64)?
     }
 
-    init(provider: Config.SocialProvider, fetcher: any HTTPFetcher) {
+    init(provider: SocialProvider, fetcher: any HTTPFetcher) {
         self.provider = provider
         self.fetcher = fetcher
     }

@@ -11,7 +11,7 @@ enum SocialClientSecret {
     }
 
     /// The secret to send, or nil for a public client.
-    static func value(for provider: Config.SocialProvider, now: Int64) throws -> String? {
+    static func value(for provider: SocialProvider, now: Int64) throws -> String? {
         switch provider.clientSecret {
         case .none: return nil
         case .shared(let secret): return secret

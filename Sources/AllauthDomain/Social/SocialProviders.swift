@@ -3,7 +3,7 @@
 public final class SocialProviders: Sendable {
     private let clients: [String: OpenIDClient]
 
-    public init(_ settings: Config.Social, fetcher: any HTTPFetcher) {
+    public init(_ settings: SocialSettings, fetcher: any HTTPFetcher) {
         clients = Dictionary(uniqueKeysWithValues: settings.providers.map { ($0.id, OpenIDClient(provider: $0, fetcher: fetcher)) })
     }
 

@@ -50,7 +50,7 @@ public final class TemplateLibrary: Sendable {
 
     /// The library a configuration names: the installation's templates (found like nginx/ and
     /// config/) with the overrides of `templates.directory`.
-    public convenience init(_ settings: Config.Templates) throws {
+    public convenience init(_ settings: TemplateSettings) throws {
         try self.init(shareDirectory: ShareDirectory.locate(), overrideDirectory: settings.directory, defaultLanguage: settings.defaultLanguage)
     }
 

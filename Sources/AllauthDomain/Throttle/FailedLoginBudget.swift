@@ -13,7 +13,7 @@ package enum FailedLoginBudget {
 
     /// The buckets one failed attempt at `account` (an e-mail address) from `client` (nginx's
     /// `REMOTE_ADDR`) counts against.
-    package static func buckets(account: String, client: String, _ limits: Config.Throttle) -> [(bucket: String, rate: Config.Rate?)] {
+    package static func buckets(account: String, client: String, _ limits: ThrottleSettings) -> [(bucket: String, rate: Rate?)] {
         let network = ClientNetwork.of(client)
         return [
             (Throttle.bucket("login_ip", network), limits.loginIP),

@@ -6,9 +6,9 @@ import Foundation
 /// on a shared PostgreSQL) sees the same counts.
 public struct Throttle {
     let db: any SQLConnection
-    let settings: Config.Throttle
+    let settings: ThrottleSettings
 
-    public init(_ db: any SQLConnection, settings: Config.Throttle) {
+    public init(_ db: any SQLConnection, settings: ThrottleSettings) {
         self.db = db
         self.settings = settings
     }
@@ -32,7 +32,7 @@ public struct Throttle {
     /// Takes one unit from each bucket, or none if any of them is full. One write transaction, with
     /// each bucket's writers serialised (`serializeWriters`, in sorted order so two requests never
     /// wait for each other crosswise), so concurrent requests cannot all pass the check.
-    public func consume(_ buckets: [(bucket: String, rate: Config.Rate?)], now: Double = Date().timeIntervalSince1970) throws -> Decision {
+    public func consume(_ buckets: [(bucket: String, rate: Rate?)], now: Double = Date().timeIntervalSince1970) throws -> Decision {
         let active = buckets.compactMap { item in item.rate.map { (item.bucket, $0) } }
         guard settings.enabled, !active.isEmpty else { return .allowed(Reservation(rowIDs: [])) }
         return try db.transaction(.write) { () throws -> Decision in

@@ -20,7 +20,7 @@ public struct KeySet: Sendable {
     }
 
     /// Loads the key files named by the configuration.
-    public static func load(_ tokens: Config.Tokens) throws -> KeySet {
+    public static func load(_ tokens: TokenSettings) throws -> KeySet {
         let signer = try loadPrivate(algorithm: tokens.algorithm, path: tokens.signingKey)
         let extra = try tokens.verificationKeys.map { try loadPublic(algorithm: tokens.algorithm, path: $0) }
         let refresh = HS256Key(secret: try loadSecret(path: tokens.refreshSecret), label: "refresh")
@@ -33,7 +33,7 @@ public struct KeySet: Sendable {
         return .object([("keys", .array(keys))])
     }
 
-    static func loadPrivate(algorithm: Config.Algorithm, path: String) throws -> any SigningKey {
+    static func loadPrivate(algorithm: TokenAlgorithm, path: String) throws -> any SigningKey {
         if algorithm == .hs256 { return HS256Key(secret: try loadSecret(path: path), label: "hs") }
         let pem = try read(path)
         do {
@@ -53,7 +53,7 @@ public struct KeySet: Sendable {
         }
     }
 
-    static func loadPublic(algorithm: Config.Algorithm, path: String) throws -> any SigningKey {
+    static func loadPublic(algorithm: TokenAlgorithm, path: String) throws -> any SigningKey {
         if algorithm == .hs256 { return HS256Key(secret: try loadSecret(path: path), label: "hs") }
         let pem = try read(path)
         do {
@@ -88,7 +88,7 @@ public struct KeySet: Sendable {
     // MARK: generation (used by `init`)
 
     /// A new private key in PEM form (or base64 secret for HS256) and, for asymmetric algorithms, its public PEM.
-    public static func generate(_ algorithm: Config.Algorithm) throws -> (privatePEM: String, publicPEM: String?) {
+    public static func generate(_ algorithm: TokenAlgorithm) throws -> (privatePEM: String, publicPEM: String?) {
         switch algorithm {
         case .rs256:
             let key = try _RSA.Signing.PrivateKey(keySize: .bits4096)

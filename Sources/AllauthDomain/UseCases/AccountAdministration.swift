@@ -5,17 +5,21 @@ import Foundation
 /// `verify-email`, `deactivate`, `mfa-remove`). Invitations go through `Invitations`, as the API's do.
 public struct AccountAdministration {
     let db: any SQLConnection
-    let config: Config
+    let accounts: AccountSettings
+    let mail: AccountMailSettings
+    let templates: TemplateSettings
 
-    public init(_ db: any SQLConnection, config: Config) {
+    public init(_ db: any SQLConnection, accounts: AccountSettings, mail: AccountMailSettings, templates: TemplateSettings) {
         self.db = db
-        self.config = config
+        self.accounts = accounts
+        self.mail = mail
+        self.templates = templates
     }
 
     /// Creates the invited account and queues its invitation mail.
     public func invite(_ invitee: Invitee, now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> InvitationOutcome {
-        let mailer = AccountMailer(config: config, templates: try TemplateLibrary(config.templates), outbox: Outbox(db))
-        return try Invitations(db: db, config: config, mailer: mailer).invite(invitee, by: .operator, now: now)
+        let mailer = AccountMailer(settings: mail, templates: try TemplateLibrary(templates), outbox: Outbox(db))
+        return try Invitations(db: db, accounts: accounts, mailer: mailer).invite(invitee, by: .operator, now: now)
     }
 
     public enum Failure: Error, Equatable { case noSuchAccount }

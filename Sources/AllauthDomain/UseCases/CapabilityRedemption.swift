@@ -1,6 +1,18 @@
 import AllauthStore
 import Foundation
 
+/// How long a reset or set-password capability lives once its link is followed: as long as the
+/// cookie that carries it (`cookies.password_reset_max_age`, `cookies.password_set_max_age`).
+public struct CapabilityLifetimes: Sendable {
+    public var passwordReset: TimeInterval
+    public var passwordSet: TimeInterval
+
+    public init(passwordReset: TimeInterval, passwordSet: TimeInterval) {
+        self.passwordReset = passwordReset
+        self.passwordSet = passwordSet
+    }
+}
+
 /// What presenting a capability cookie with a new password did.
 package enum CapabilityOutcome {
     /// The password is set; `signIn` is the caller's new session, or the MFA challenge (or setup
@@ -16,12 +28,14 @@ package enum CapabilityOutcome {
 /// (docs/api.md, differences): a typo costs the user nothing, a crash leaves nothing half-done.
 package struct CapabilityRedemption {
     let db: any SQLConnection
-    let config: Config
+    let accounts: AccountSettings
+    let mfa: MFASettings
     let issuer: SessionIssuer
 
-    package init(db: any SQLConnection, config: Config, issuer: SessionIssuer) {
+    package init(db: any SQLConnection, accounts: AccountSettings, mfa: MFASettings, issuer: SessionIssuer) {
         self.db = db
-        self.config = config
+        self.accounts = accounts
+        self.mfa = mfa
         self.issuer = issuer
     }
 
@@ -60,10 +74,10 @@ package struct CapabilityRedemption {
                 if purpose == .passwordResetAccess { try dropWaysIn(userID: user.id) }
                 user.emailVerified = true
             }
-            try CredentialChange(db: db, config: config).apply(to: user, passwordHash: passwordHash)
+            try CredentialChange(db: db, accounts: accounts).apply(to: user, passwordHash: passwordHash)
             // A reset or an accepted invitation always ends signed in (or at the second factor),
             // revocation or not.
-            return .passwordSet(user, signIn: try SignIn(db: db, config: config, issuer: issuer).finish(user, device: device, now: now))
+            return .passwordSet(user, signIn: try SignIn(db: db, mfa: mfa, issuer: issuer).finish(user, device: device, now: now))
         }
     }
 

@@ -6,11 +6,11 @@ import AllauthStore
 /// reset `set-new/` and invitation `set-password/`, which then open the caller's new session.
 package struct CredentialChange {
     let db: any SQLConnection
-    let config: Config
+    let accounts: AccountSettings
 
-    package init(db: any SQLConnection, config: Config) {
+    package init(db: any SQLConnection, accounts: AccountSettings) {
         self.db = db
-        self.config = config
+        self.accounts = accounts
     }
 
     /// Stores `passwordHash` and revokes. Runs in the caller's write transaction, so the change and
@@ -19,7 +19,7 @@ package struct CredentialChange {
         try db.transaction(.accessChange) {
             try UserStore(db).setPasswordHash(userID: user.id, passwordHash)
             let tokens = OneTimeTokens(db)
-            if config.accounts.logoutOnPasswordChange {
+            if accounts.logoutOnPasswordChange {
                 try Whitelist(db).revoke(userID: user.id)
                 try tokens.revokeAll(userID: user.id)
             } else {
@@ -37,7 +37,7 @@ package struct CredentialChange {
         try db.transaction(.accessChange) { () throws -> PasswordChangeOutcome in
             guard let current = try UserStore(db).findLocked(id: userID), current.isActive else { return .inactive }
             try apply(to: current, passwordHash: passwordHash)
-            guard config.accounts.logoutOnPasswordChange else { return .changed(replacement: nil) }
+            guard accounts.logoutOnPasswordChange else { return .changed(replacement: nil) }
             return .changed(replacement: try issuer.open(for: current, device: device, now: now, whitelist: Whitelist(db)))
         }
     }

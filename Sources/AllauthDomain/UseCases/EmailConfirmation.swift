@@ -31,11 +31,11 @@ package enum ConfirmationOutcome {
 /// a mail would otherwise confirm a stranger's sign-up of somebody else's address.
 package struct EmailConfirmation {
     let db: any SQLConnection
-    let config: Config
+    let capabilities: CapabilityLifetimes
 
-    package init(db: any SQLConnection, config: Config) {
+    package init(db: any SQLConnection, capabilities: CapabilityLifetimes) {
         self.db = db
-        self.config = config
+        self.capabilities = capabilities
     }
 
     /// What the key opens; reads only.
@@ -65,7 +65,7 @@ package struct EmailConfirmation {
             }
             // The invitee's address is confirmed when the password is set (`CapabilityRedemption`).
             let capability = try tokens.issue(.passwordSetAccess, userID: user.id, now: now,
-                                              lifetime: TimeInterval(config.cookies.passwordSet.maxAge ?? 86400), replacing: false)
+                                              lifetime: capabilities.passwordSet, replacing: false)
             return .invitationAccepted(user, capability: capability)
         }
     }

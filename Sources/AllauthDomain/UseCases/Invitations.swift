@@ -40,18 +40,18 @@ public enum InvitationOutcome: Equatable {
 /// pending address replaces the pending account and its link.
 package struct Invitations {
     let db: any SQLConnection
-    let config: Config
+    let accounts: AccountSettings
     let mailer: AccountMailer
 
-    package init(db: any SQLConnection, config: Config, mailer: AccountMailer) {
+    package init(db: any SQLConnection, accounts: AccountSettings, mailer: AccountMailer) {
         self.db = db
-        self.config = config
+        self.accounts = accounts
         self.mailer = mailer
     }
 
     package func invite(_ invitee: Invitee, by inviter: Inviter, now: Int64) throws -> InvitationOutcome {
         if case .account(let principal) = inviter {
-            guard config.accounts.registrationAllowedRoles.contains(principal.role) else { return .notAllowed }
+            guard accounts.registrationAllowedRoles.contains(principal.role) else { return .notAllowed }
             guard invitee.role <= principal.role else { return .roleAboveInviter }
         }
         let users = UserStore(db)
@@ -64,7 +64,7 @@ package struct Invitations {
             }
             let user = try users.create(email: invitee.email, passwordHash: PasswordHasher.unusable(), firstName: invitee.firstName,
                                         lastName: invitee.lastName, role: invitee.role, emailVerified: false, dateJoined: now)
-            let key = try OneTimeTokens(db).issue(.invitation, userID: user.id, now: now, lifetime: config.accounts.emailConfirmationExpire)
+            let key = try OneTimeTokens(db).issue(.invitation, userID: user.id, now: now, lifetime: accounts.emailConfirmationExpire)
             try mailer.sendInvitation(to: user, key: key, now: now)
             return .invited(userID: user.id)
         }

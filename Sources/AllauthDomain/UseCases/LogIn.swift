@@ -10,11 +10,11 @@ package struct LogIn {
     let guess: PasswordGuess
     let hasher: BudgetedHasher
     let store: StoreLocation
-    let emailVerification: Config.EmailVerification
+    let emailVerification: EmailVerification
     let signIn: SignIn
 
     package init(db: any SQLConnection, guess: PasswordGuess, hasher: BudgetedHasher, store: StoreLocation,
-                 emailVerification: Config.EmailVerification, signIn: SignIn) {
+                 emailVerification: EmailVerification, signIn: SignIn) {
         self.db = db
         self.guess = guess
         self.hasher = hasher

@@ -33,13 +33,15 @@ package struct MFAEnrolment {
     static let recoveryCodeCount = 10
 
     let db: any SQLConnection
-    let config: Config
+    let accounts: AccountSettings
+    let mfa: MFASettings
     let issuer: SessionIssuer
     let key: MFAKey
 
-    package init(db: any SQLConnection, config: Config, issuer: SessionIssuer, key: MFAKey) {
+    package init(db: any SQLConnection, accounts: AccountSettings, mfa: MFASettings, issuer: SessionIssuer, key: MFAKey) {
         self.db = db
-        self.config = config
+        self.accounts = accounts
+        self.mfa = mfa
         self.issuer = issuer
         self.key = key
     }
@@ -48,7 +50,7 @@ package struct MFAEnrolment {
     /// `email_verification: none`): a stranger who signs up with somebody else's address must not
     /// bring a factor that would own the account once the owner confirms it or resets its password.
     func mayEnrol(_ user: UserRecord) -> Bool {
-        user.emailVerified || config.accounts.emailVerification == .none
+        user.emailVerified || accounts.emailVerification == .none
     }
 
     /// A new pending secret for `user` (replacing any earlier one), valid for the challenge lifetime.
@@ -59,11 +61,11 @@ package struct MFAEnrolment {
         let sealed = try key.seal(secret, userID: user.id)
         let stored = try db.transaction(.write) { () throws -> Bool in
             if try authenticators.hasTOTP(userID: user.id) { return false }
-            try authenticators.storeSetupSecret(userID: user.id, sealedSecret: sealed, expires: now + Int64(config.mfa.challengeLifetime))
+            try authenticators.storeSetupSecret(userID: user.id, sealedSecret: sealed, expires: now + Int64(mfa.challengeLifetime))
             return true
         }
         guard stored else { return .alreadyActive }
-        let uri = TOTP.provisioningURI(secret: secret, account: user.email, issuer: config.mfa.issuer)
+        let uri = TOTP.provisioningURI(secret: secret, account: user.email, issuer: mfa.issuer)
         return .provisioning(TOTPProvisioning(secret: Base32.encode(secret), uri: uri, qrCodeSVG: try QRCode.svg(for: uri)))
     }
 
@@ -90,8 +92,8 @@ package struct MFAEnrolment {
             try authenticators.replaceRecoveryCodes(userID: user.id, digests: digests, now: Double(now))
             guard let setupChallenge else { return .activated(recoveryCodes: codes, session: nil) }
             try ChallengeStore(db: db).delete(setupChallenge)
-            guard config.mfa.mode == .required else { return .activated(recoveryCodes: codes, session: nil) }
-            let session = try SignIn(db: db, config: config, issuer: issuer).openSession(current, device: device, now: now)
+            guard mfa.mode == .required else { return .activated(recoveryCodes: codes, session: nil) }
+            let session = try SignIn(db: db, mfa: mfa, issuer: issuer).openSession(current, device: device, now: now)
             return .activated(recoveryCodes: codes, session: session)
         }
     }

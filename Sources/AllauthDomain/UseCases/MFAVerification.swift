@@ -33,13 +33,13 @@ package enum ChallengeOutcome {
 /// `mfa/verify/` and `mfa/verify-recovery/`: completes a login that owes its second factor.
 package struct MFAVerification {
     let db: any SQLConnection
-    let config: Config
+    let mfa: MFASettings
     let issuer: SessionIssuer
     let key: MFAKey
 
-    package init(db: any SQLConnection, config: Config, issuer: SessionIssuer, key: MFAKey) {
+    package init(db: any SQLConnection, mfa: MFASettings, issuer: SessionIssuer, key: MFAKey) {
         self.db = db
-        self.config = config
+        self.mfa = mfa
         self.issuer = issuer
         self.key = key
     }
@@ -47,7 +47,7 @@ package struct MFAVerification {
     package func answer(challengeID: String, with factor: SecondFactor, device: DeviceInfo, now: Int64) throws -> ChallengeOutcome {
         let challenges = ChallengeStore(db: db)
         let authenticators = AuthenticatorStore(db)
-        let budget = MFABudget(db: db, settings: config.mfa)
+        let budget = MFABudget(db: db, settings: mfa)
         let clock = Double(now)
         // One write transaction from the look-up to the session: the per-code replay guard (two
         // workers given the same code: one accepts, the other sees the step already used), the
@@ -74,7 +74,7 @@ package struct MFAVerification {
             try challenges.clearFailures(userID: userID)
             // Unlike the reference, the account is re-read: a deactivation during the challenge wins.
             guard let user = try UserStore(db).findLocked(id: userID), user.isActive else { return .accountInactive }
-            return .signedIn(try SignIn(db: db, config: config, issuer: issuer).openSession(user, device: device, now: now))
+            return .signedIn(try SignIn(db: db, mfa: mfa, issuer: issuer).openSession(user, device: device, now: now))
         }
     }
 }

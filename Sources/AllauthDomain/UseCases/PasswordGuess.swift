@@ -7,10 +7,10 @@ import AllauthStore
 /// when the password is right, so only failures count and parallel guesses cannot all slip past.
 package struct PasswordGuess {
     let throttle: Throttle
-    let limits: Config.Throttle
+    let limits: ThrottleSettings
     let hasher: BudgetedHasher
 
-    package init(throttle: Throttle, limits: Config.Throttle, hasher: BudgetedHasher) {
+    package init(throttle: Throttle, limits: ThrottleSettings, hasher: BudgetedHasher) {
         self.throttle = throttle
         self.limits = limits
         self.hasher = hasher

@@ -19,12 +19,14 @@ package enum ResetLinkOutcome {
 /// the one successful `set-new/` (`CapabilityRedemption`, in its transaction).
 package struct PasswordReset {
     let db: any SQLConnection
-    let config: Config
+    let accounts: AccountSettings
+    let capabilities: CapabilityLifetimes
     let mailer: AccountMailer
 
-    package init(db: any SQLConnection, config: Config, mailer: AccountMailer) {
+    package init(db: any SQLConnection, accounts: AccountSettings, capabilities: CapabilityLifetimes, mailer: AccountMailer) {
         self.db = db
-        self.config = config
+        self.accounts = accounts
+        self.capabilities = capabilities
         self.mailer = mailer
     }
 
@@ -36,7 +38,7 @@ package struct PasswordReset {
         let users = UserStore(db)
         try db.transaction(.write) {
             guard let user = try users.find(email: email), user.isActive, user.hasUsablePassword else { return }
-            let token = try OneTimeTokens(db).issue(.passwordReset, userID: user.id, now: now, lifetime: config.accounts.passwordResetTimeout)
+            let token = try OneTimeTokens(db).issue(.passwordReset, userID: user.id, now: now, lifetime: accounts.passwordResetTimeout)
             try mailer.sendPasswordReset(to: user, token: token, now: now)
         }
     }
@@ -52,7 +54,7 @@ package struct PasswordReset {
             else { return .invalid }
             // Not replacing: a scanner's fetch after the owner's click must not void the owner's form.
             let capability = try tokens.issue(.passwordResetAccess, userID: user.id, now: now,
-                                              lifetime: TimeInterval(config.cookies.passwordReset.maxAge ?? 3600), replacing: false)
+                                              lifetime: capabilities.passwordReset, replacing: false)
             return .opened(capability: capability)
         }
     }

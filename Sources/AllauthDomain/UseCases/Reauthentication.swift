@@ -21,11 +21,13 @@ package enum ReauthenticationOutcome: Equatable {
 /// All of `reauthentications`' SQL is here, but for `Purge`'s expiry rule.
 package struct Reauthentication {
     let db: any SQLConnection
-    let config: Config
+    let accounts: AccountSettings
+    let mfa: MFASettings
 
-    package init(db: any SQLConnection, config: Config) {
+    package init(db: any SQLConnection, accounts: AccountSettings, mfa: MFASettings) {
         self.db = db
-        self.config = config
+        self.accounts = accounts
+        self.mfa = mfa
     }
 
     /// Checks the password (already verified by the caller: hashing is slow and stays outside any
@@ -34,11 +36,11 @@ package struct Reauthentication {
         guard passwordMatches else { return .wrongPassword }
         return try db.transaction(.write) { () throws -> ReauthenticationOutcome in
             let authenticators = AuthenticatorStore(db)
-            if config.mfa.mode != .disabled, let key, try authenticators.hasTOTP(userID: principal.userID) {
+            if mfa.mode != .disabled, let key, try authenticators.hasTOTP(userID: principal.userID) {
                 guard let factor else { return .codeRequired }
                 let challenges = ChallengeStore(db: db)
                 try challenges.lockSecondFactors(userID: principal.userID)
-                let budget = MFABudget(db: db, settings: config.mfa)
+                let budget = MFABudget(db: db, settings: mfa)
                 if let retryAfter = try budget.lockedFor(userID: principal.userID, now: Double(now)) { return .lockedOut(retryAfter: retryAfter) }
                 guard case .accepted = try authenticators.check(factor, userID: principal.userID, key: key, now: now) else {
                     // Counted in the same per-user window as a login challenge's failures.
@@ -51,14 +53,14 @@ package struct Reauthentication {
                 INSERT INTO reauthentications (session, user_id, at) VALUES (?, ?, ?)
                 ON CONFLICT (session) DO UPDATE SET user_id = excluded.user_id, at = excluded.at
                 """, [.text(principal.session), .integer(principal.userID), .integer(now)])
-            return .reauthenticated(until: now + Int64(config.accounts.reauthenticationTimeout))
+            return .reauthenticated(until: now + Int64(accounts.reauthenticationTimeout))
         }
     }
 
     /// Whether the principal's session reauthenticated within the timeout and is still live (a
     /// revoked session's access token keeps nothing it had).
     package func isRecent(_ principal: Principal, now: Int64) throws -> Bool {
-        let since = now - Int64(config.accounts.reauthenticationTimeout)
+        let since = now - Int64(accounts.reauthenticationTimeout)
         let marked = try db.first("SELECT 1 FROM reauthentications WHERE session = ? AND user_id = ? AND at > ?",
                                   [.text(principal.session), .integer(principal.userID), .integer(since)]) { _ in true } ?? false
         return try marked && Whitelist(db).isLive(session: principal.session)

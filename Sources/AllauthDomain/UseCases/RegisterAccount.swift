@@ -8,14 +8,14 @@ import AllauthStore
 /// a taken one (`Registration` does the store's part).
 package struct RegisterAccount {
     let throttle: Throttle
-    let limits: Config.Throttle
+    let limits: ThrottleSettings
     let hasher: BudgetedHasher
     let registration: Registration
-    let emailVerification: Config.EmailVerification
-    let mfaMode: Config.MFAMode
+    let emailVerification: EmailVerification
+    let mfaMode: MFAMode
 
-    package init(throttle: Throttle, limits: Config.Throttle, hasher: BudgetedHasher, registration: Registration,
-                 emailVerification: Config.EmailVerification, mfaMode: Config.MFAMode) {
+    package init(throttle: Throttle, limits: ThrottleSettings, hasher: BudgetedHasher, registration: Registration,
+                 emailVerification: EmailVerification, mfaMode: MFAMode) {
         self.throttle = throttle
         self.limits = limits
         self.hasher = hasher

@@ -40,13 +40,15 @@ package enum RegistrationOutcome {
 /// account had added: `CapabilityRedemption`).
 package struct Registration {
     let db: any SQLConnection
-    let config: Config
+    let accounts: AccountSettings
+    let mfa: MFASettings
     let issuer: SessionIssuer
     let mailer: AccountMailer
 
-    package init(db: any SQLConnection, config: Config, issuer: SessionIssuer, mailer: AccountMailer) {
+    package init(db: any SQLConnection, accounts: AccountSettings, mfa: MFASettings, issuer: SessionIssuer, mailer: AccountMailer) {
         self.db = db
-        self.config = config
+        self.accounts = accounts
+        self.mfa = mfa
         self.issuer = issuer
         self.mailer = mailer
     }
@@ -63,7 +65,7 @@ package struct Registration {
 
     /// `mayMail`: whether the per-address mail budget allows one more mail to this address.
     package func register(_ signUp: SignUp, mayMail: Bool, device: DeviceInfo, now: Int64) throws -> RegistrationOutcome {
-        let verification = config.accounts.emailVerification
+        let verification = accounts.emailVerification
         let users = UserStore(db)
         let tokens = OneTimeTokens(db)
         // One write transaction from the look-up to the insert: two sign-ups of one address in two
@@ -71,7 +73,7 @@ package struct Registration {
         return try db.transaction(.write) { () throws -> RegistrationOutcome in
             try users.lockAddress(signUp.email)
             if let existing = try users.find(email: signUp.email) {
-                guard verification == .mandatory && config.accounts.preventEnumeration else { return .emailTaken }
+                guard verification == .mandatory && accounts.preventEnumeration else { return .emailTaken }
                 if mayMail { try mailer.sendAccountExists(to: existing, now: now) }
                 return .hiddenConflict
             }
@@ -82,16 +84,16 @@ package struct Registration {
                 lastLogin: verification == .mandatory ? nil : now)
             try users.setLanguage(userID: user.id, mailer.requestLanguage)
             if verification != .none {
-                let key = try tokens.issue(.emailConfirmation, userID: user.id, now: now, lifetime: config.accounts.emailConfirmationExpire)
+                let key = try tokens.issue(.emailConfirmation, userID: user.id, now: now, lifetime: accounts.emailConfirmationExpire)
                 if mayMail { try mailer.sendConfirmation(to: user, key: key, now: now) }
             }
-            if verification == .mandatory && config.accounts.preventEnumeration {
+            if verification == .mandatory && accounts.preventEnumeration {
                 // No session and no setup challenge for any sign-up, so a new address and a taken
                 // one look the same (under `required` mode the handler answers both with an id that
                 // leads nowhere), and no second factor exists before the address is confirmed.
                 return .created(user, signIn: nil)
             }
-            let signIn = try SignIn(db: db, config: config, issuer: issuer)
+            let signIn = try SignIn(db: db, mfa: mfa, issuer: issuer)
                 .finish(user, device: device, now: now, enabled: verification != .mandatory)
             return .created(user, signIn: signIn)
         }

@@ -5,9 +5,9 @@
 package struct RemoveSecondFactor {
     let guess: PasswordGuess
     let enrolment: MFAEnrolment
-    let mode: Config.MFAMode
+    let mode: MFAMode
 
-    package init(guess: PasswordGuess, enrolment: MFAEnrolment, mode: Config.MFAMode) {
+    package init(guess: PasswordGuess, enrolment: MFAEnrolment, mode: MFAMode) {
         self.guess = guess
         self.enrolment = enrolment
         self.mode = mode

@@ -7,14 +7,14 @@ import Foundation
 /// (per client network) and the mailbox (per address, whoever asks).
 package struct RequestPasswordReset {
     let throttle: Throttle
-    let limits: Config.Throttle
+    let limits: ThrottleSettings
     let reset: PasswordReset
 
     /// Every accepted request takes at least this long, whether a mail was queued or not, so the
     /// answer's timing does not tell which addresses have accounts (the reference's floor).
     package static let minimumDuration: TimeInterval = 0.5
 
-    package init(throttle: Throttle, limits: Config.Throttle, reset: PasswordReset) {
+    package init(throttle: Throttle, limits: ThrottleSettings, reset: PasswordReset) {
         self.throttle = throttle
         self.limits = limits
         self.reset = reset

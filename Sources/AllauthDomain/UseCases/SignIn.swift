@@ -20,12 +20,12 @@ public enum SignInOutcome {
 /// `finish`, so no path can hand out a session that skips the second factor.
 public struct SignIn {
     let db: any SQLConnection
-    let config: Config
+    let mfa: MFASettings
     let issuer: SessionIssuer
 
-    public init(db: any SQLConnection, config: Config, issuer: SessionIssuer) {
+    public init(db: any SQLConnection, mfa: MFASettings, issuer: SessionIssuer) {
         self.db = db
-        self.config = config
+        self.mfa = mfa
         self.issuer = issuer
     }
 
@@ -33,17 +33,17 @@ public struct SignIn {
     /// (active, verified) have been checked. `enabled: false` opens a sign-up session that waits for
     /// the confirmation link. Records the login when a session is opened.
     public func finish(_ user: UserRecord, device: DeviceInfo, now: Int64, enabled: Bool = true) throws -> SignInOutcome {
-        let mode = config.mfa.mode
+        let mode = mfa.mode
         if mode != .disabled {
             let challenges = ChallengeStore(db: db)
             if try AuthenticatorStore(db).hasTOTP(userID: user.id) {
-                if let retryAfter = try MFABudget(db: db, settings: config.mfa).lockedFor(userID: user.id, now: Double(now)) {
+                if let retryAfter = try MFABudget(db: db, settings: mfa).lockedFor(userID: user.id, now: Double(now)) {
                     return .mfaLockedOut(retryAfter: retryAfter)
                 }
-                return .mfaChallenge(id: try challenges.issue(.login, userID: user.id, now: now, lifetime: config.mfa.challengeLifetime))
+                return .mfaChallenge(id: try challenges.issue(.login, userID: user.id, now: now, lifetime: mfa.challengeLifetime))
             }
             if mode == .required {
-                return .mfaSetupChallenge(id: try challenges.issue(.setup, userID: user.id, now: now, lifetime: config.mfa.challengeLifetime))
+                return .mfaSetupChallenge(id: try challenges.issue(.setup, userID: user.id, now: now, lifetime: mfa.challengeLifetime))
             }
         }
         return .session(try openSession(user, device: device, now: now, enabled: enabled))

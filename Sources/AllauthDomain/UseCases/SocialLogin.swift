@@ -37,12 +37,16 @@ package enum SocialConnectOutcome {
 /// to an account, then ends the sign-in as a password login does (session or MFA challenge).
 package struct SocialLogin {
     let db: any SQLConnection
-    let config: Config
+    let social: SocialSettings
+    let accounts: AccountSettings
+    let mfa: MFASettings
     let issuer: SessionIssuer
 
-    package init(db: any SQLConnection, config: Config, issuer: SessionIssuer) {
+    package init(db: any SQLConnection, social: SocialSettings, accounts: AccountSettings, mfa: MFASettings, issuer: SessionIssuer) {
         self.db = db
-        self.config = config
+        self.social = social
+        self.accounts = accounts
+        self.mfa = mfa
         self.issuer = issuer
     }
 
@@ -64,7 +68,7 @@ package struct SocialLogin {
                 if case .session = outcome { try connections.recordLogin(id: connection.id, claims: identity.claims, now: now) }
                 return .signedIn(user, outcome)
             }
-            guard let email = identity.email, identity.emailVerified || !config.social.requireVerifiedEmail else {
+            guard let email = identity.email, identity.emailVerified || !social.requireVerifiedEmail else {
                 return .providerEmailUnverified
             }
             let existing = try users.find(email: email)
@@ -72,7 +76,7 @@ package struct SocialLogin {
             // `require_verified_email: false` an unverified one may still make a new account).
             if existing != nil && !identity.emailVerified { return .emailAlreadyRegistered }
             if let existing, try Registration.provesMailboxControl(existing, tokens: OneTimeTokens(db), now: now) {
-                guard config.social.emailLinking.allows(provider) else { return .emailAlreadyRegistered }
+                guard social.emailLinking.allows(provider) else { return .emailAlreadyRegistered }
                 // Gates before any write: a refused login links nothing.
                 if let refusal = gate(existing) { return refusal }
                 // An account that owes a second factor is linked only once it is given: the link
@@ -84,8 +88,8 @@ package struct SocialLogin {
                 return .signedIn(existing, outcome)
             }
             if let existing, Registration.isInUse(existing) { return .localAccountUnverified }
-            if config.accounts.adminManagedRegistration { return .signupClosed }
-            if !config.social.autoSignup { return .signupNotAllowed }
+            if accounts.adminManagedRegistration { return .signupClosed }
+            if !social.autoSignup { return .signupNotAllowed }
             // An abandoned sign-up: nobody proved or used it, so the vouched-for owner takes it.
             if let existing { try users.delete(userID: existing.id) }
             let user = try users.create(email: email, passwordHash: PasswordHasher.unusable(),
@@ -100,11 +104,11 @@ package struct SocialLogin {
     /// The checks a password login makes after the password.
     private func gate(_ user: UserRecord) -> SocialLoginOutcome? {
         if !user.isActive { return .inactive }
-        if config.accounts.emailVerification == .mandatory && !user.emailVerified { return .emailNotVerified }
+        if accounts.emailVerification == .mandatory && !user.emailVerified { return .emailNotVerified }
         return nil
     }
 
-    private var signIn: SignIn { SignIn(db: db, config: config, issuer: issuer) }
+    private var signIn: SignIn { SignIn(db: db, mfa: mfa, issuer: issuer) }
 
     /// A name claim as a stored name: plain text up to 150 characters, else nothing.
     private static func name(_ claim: JSON?) -> String {

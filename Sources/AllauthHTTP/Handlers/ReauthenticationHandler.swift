@@ -39,7 +39,7 @@ enum ReauthenticationHandler {
 }
 
 extension HandlerContext {
-    var reauthentication: Reauthentication { Reauthentication(db: db, config: config) }
+    var reauthentication: Reauthentication { Reauthentication(db: db, accounts: config.accounts, mfa: config.mfa) }
     var reauthenticate: Reauthenticate {
         Reauthenticate(guess: passwordGuess, reauthentication: reauthentication,
                        mfaKey: config.mfa.mode == .disabled ? nil : service.mfaKey)

@@ -39,8 +39,8 @@ struct ConfigTests {
         #expect(config.accounts.registrationAllowedRoles == [1000, 900])
         #expect(config.mfa.mode == .disabled && config.mfa.issuer == "JWT-Allauth")
         #expect(config.database.path == "/etc/jwt-allauth/jwt-allauth.sqlite3")
-        #expect(config.throttle.loginIP == Config.Rate(count: 10, window: 60))
-        #expect(config.throttle.loginAccount == Config.Rate(count: 5, window: 300))
+        #expect(config.throttle.loginIP == Rate(count: 10, window: 60))
+        #expect(config.throttle.loginAccount == Rate(count: 5, window: 300))
         #expect(config.tokens.rotationGrace == 10, "a lost refresh answer does not log the user out")
     }
 
@@ -102,23 +102,23 @@ struct ConfigTests {
 
     @Test func ratesAndTheLoadTestScale() throws {
         let config = try parse("throttle:\n  login_ip: 3/10s\n  login_account: off\n  scale: 1000\n")
-        #expect(config.throttle.loginIP == Config.Rate(count: 3, window: 10))
+        #expect(config.throttle.loginIP == Rate(count: 3, window: 10))
         #expect(config.throttle.loginAccount == nil)
         #expect(config.throttle.scale == 1000)
-        #expect(Config.parseRate("20/h") == Config.Rate(count: 20, window: 3600))
-        #expect(Config.parseRate("0/m") == nil)
+        #expect(Rate.parse("20/h") == Rate(count: 20, window: 3600))
+        #expect(Rate.parse("0/m") == nil)
     }
 
     @Test func accountLimitsAndCapabilityCookiesHaveTheirDefaults() throws {
         let config = try parse("accounts:\n  email_verification: mandatory\n")
-        #expect(config.throttle.registrationIP == Config.Rate(count: 10, window: 60))
-        #expect(config.throttle.passwordResetIP == Config.Rate(count: 20, window: 60))
-        #expect(config.throttle.passwordResetAddress == Config.Rate(count: 5, window: 60))
-        #expect(config.throttle.confirmationMailAddress == Config.Rate(count: 3, window: 180))
+        #expect(config.throttle.registrationIP == Rate(count: 10, window: 60))
+        #expect(config.throttle.passwordResetIP == Rate(count: 20, window: 60))
+        #expect(config.throttle.passwordResetAddress == Rate(count: 5, window: 60))
+        #expect(config.throttle.confirmationMailAddress == Rate(count: 3, window: 180))
         #expect(config.cookies.passwordReset.maxAge == 3600 && config.cookies.passwordSet.maxAge == 86400)
         #expect(config.cookies.passwordReset.name == "password_reset_access_token" && config.cookies.passwordSet.httpOnly)
         let off = try parse("throttle:\n  password_reset_address: off\n  registration_ip: 2/5s\n")
-        #expect(off.throttle.passwordResetAddress == nil && off.throttle.registrationIP == Config.Rate(count: 2, window: 5))
+        #expect(off.throttle.passwordResetAddress == nil && off.throttle.registrationIP == Rate(count: 2, window: 5))
     }
 
     @Test func hashingKeepsToAboutHalfTheCoresAndWaitsABoundedTime() throws {

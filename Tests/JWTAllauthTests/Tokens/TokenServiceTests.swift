@@ -14,7 +14,7 @@ struct TokenServiceTests {
                     session: TokenService.newIdentifier(), sessionIat: now, role: 900, emailVerified: true, custom: [("org", "acme")])
     }
 
-    static func service(_ algorithm: Config.Algorithm) throws -> TokenService {
+    static func service(_ algorithm: TokenAlgorithm) throws -> TokenService {
         let (pem, _) = try KeySet.generate(algorithm)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -24,8 +24,8 @@ struct TokenServiceTests {
         return TokenService(keys: KeySet(accessSigner: try KeySet.loadPrivate(algorithm: algorithm, path: path), extraVerifiers: [], refreshKey: refreshKey))
     }
 
-    @Test(arguments: [Config.Algorithm.es256, .edDSA, .hs256])
-    func mintedTokensVerifyAndKeepTheirClaims(_ algorithm: Config.Algorithm) throws {
+    @Test(arguments: [TokenAlgorithm.es256, .edDSA, .hs256])
+    func mintedTokensVerifyAndKeepTheirClaims(_ algorithm: TokenAlgorithm) throws {
         let service = try Self.service(algorithm)
         let original = claims()
         let token = try service.mint(original)

@@ -69,9 +69,9 @@ struct PostgreSQLGuaranteeTests {
     }
 
     @Test func aThrottleBudgetHoldsAcrossConnections() throws {
-        let settings = Config.Throttle(enabled: true, loginIP: nil, loginAccount: nil, scale: 1, registrationIP: nil, passwordResetIP: nil,
+        let settings = ThrottleSettings(enabled: true, loginIP: nil, loginAccount: nil, scale: 1, registrationIP: nil, passwordResetIP: nil,
                                        passwordResetAddress: nil, confirmationMailAddress: nil, mfaVerifyIP: nil)
-        let rate = Config.Rate(count: 5, window: 60)
+        let rate = Rate(count: 5, window: 60)
         let decisions = onParallelConnections(20, url: url) { db, index -> Bool in
             // Two buckets, named in either order: the locks are taken sorted, so no deadlock.
             let buckets = index.isMultiple(of: 2) ? ["login:a", "login:b"] : ["login:b", "login:a"]
@@ -84,10 +84,10 @@ struct PostgreSQLGuaranteeTests {
     }
 
     @Test func aReleasedThrottleUnitIsGivenBack() throws {
-        let settings = Config.Throttle(enabled: true, loginIP: nil, loginAccount: nil, scale: 1, registrationIP: nil, passwordResetIP: nil,
+        let settings = ThrottleSettings(enabled: true, loginIP: nil, loginAccount: nil, scale: 1, registrationIP: nil, passwordResetIP: nil,
                                        passwordResetAddress: nil, confirmationMailAddress: nil, mfaVerifyIP: nil)
         let throttle = Throttle(db, settings: settings)
-        guard case .allowed(let reservation) = try throttle.consume([("b", Config.Rate(count: 1, window: 60))]) else {
+        guard case .allowed(let reservation) = try throttle.consume([("b", Rate(count: 1, window: 60))]) else {
             Issue.record("first unit refused"); return
         }
         try throttle.release(reservation)

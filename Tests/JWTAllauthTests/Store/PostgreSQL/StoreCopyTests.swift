@@ -26,10 +26,10 @@ struct StoreCopyTests {
                 resetToken = try OneTimeTokens(db).issue(.passwordReset, userID: user.id, now: now, lifetime: 3600)
                 try Outbox(db).enqueue(OutgoingMail(kind: "reset", from: "a@example.com", to: user.email, subject: "s", text: "t", html: "<p>h</p>"),
                                        now: now)
-                _ = try Throttle(db, settings: Config.Throttle(enabled: true, loginIP: nil, loginAccount: nil, scale: 1, registrationIP: nil,
+                _ = try Throttle(db, settings: ThrottleSettings(enabled: true, loginIP: nil, loginAccount: nil, scale: 1, registrationIP: nil,
                                                                passwordResetIP: nil, passwordResetAddress: nil, confirmationMailAddress: nil,
                                                                mfaVerifyIP: nil))
-                    .consume([("login:x", Config.Rate(count: 5, window: 60))])
+                    .consume([("login:x", Rate(count: 5, window: 60))])
                 let authenticators = AuthenticatorStore(db)
                 try authenticators.addTOTP(userID: user.id, sealedSecret: [0, 1, 2, 254, 255], acceptedStep: 7, now: 1.5)
                 try authenticators.replaceRecoveryCodes(userID: user.id, digests: ["aa", "bb"], now: 2.5)
