@@ -4,7 +4,7 @@ import Foundation
 /// The `throttle` section: the service's own limits, counted in the store.
 public struct ThrottleSettings: Sendable {
     public var enabled: Bool
-    /// Failed logins (and wrong old passwords) per client address, across accounts (`FailedLoginBudget`).
+    /// Failed logins (and every other wrong password: `PasswordGuess`) per client address, across accounts (`FailedLoginBudget`).
     public var loginIP: Rate?
     /// Failed logins per account (e-mail address) from one client address: failures from
     /// elsewhere never lock the owner out.
@@ -41,7 +41,7 @@ public struct ThrottleSettings: Sendable {
     enum Key {
         static let enabled = SettingKey("throttle.enabled", default: "`true`", "all service-side limits")
         static let loginIP = SettingKey("throttle.login_ip", default: "`10/m`", """
-            failed logins (and wrong old passwords on `password/change/`) per client address (IPv6: per /64), across accounts
+            failed logins (and wrong passwords on `password/change/`, `reauthenticate/`, `mfa/deactivate/`) per client address (IPv6: per /64), across accounts
             """)
         static let loginAccount = SettingKey("throttle.login_account", default: "`5/300s`", """
             the same, per account from one client address (a correct password gives its unit back); failures elsewhere \
