@@ -7,8 +7,6 @@ import HTTPTypes
 /// The second-factor flows, wired to this request's connection, and the one translation of a
 /// `SignInOutcome` into HTTP that every sign-in endpoint shares.
 extension HandlerContext {
-    var signIn: SignIn { SignIn(db: db, mfa: config.mfa, issuer: service.issuer) }
-
     static let mfaDisabled = APIError.forbidden("MFA TOTP is disabled.")
 
     /// The key that seals TOTP secrets; the MFA endpoints answer 403 while the mode is disabled
@@ -18,8 +16,6 @@ extension HandlerContext {
         return key
     }
 
-    func mfaEnrolment(_ key: MFAKey) -> MFAEnrolment { MFAEnrolment(db: db, accounts: config.accounts, mfa: config.mfa, issuer: service.issuer, key: key) }
-    func mfaVerification(_ key: MFAKey) -> MFAVerification { MFAVerification(db: db, mfa: config.mfa, issuer: service.issuer, key: key) }
 
     /// What the client gets at the end of a sign-in: the session (as `/login/` answers it), the
     /// MFA challenge, the setup challenge, or 429 while the user is locked out. `extra` members

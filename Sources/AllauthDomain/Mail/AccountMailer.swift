@@ -38,13 +38,6 @@ package struct AccountMailer {
     /// The language of the request that causes the mail: used for a user with none stored yet.
     var requestLanguage: String? = nil
 
-    package init(settings: AccountMailSettings, templates: TemplateLibrary, outbox: Outbox, requestLanguage: String? = nil) {
-        self.settings = settings
-        self.templates = templates
-        self.outbox = outbox
-        self.requestLanguage = requestLanguage
-    }
-
     /// `https://auth.example.com/jwt-allauth` + `path` (which starts below the mount).
     func link(_ path: String) -> String {
         settings.apiBase + "/" + path

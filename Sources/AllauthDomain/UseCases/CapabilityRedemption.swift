@@ -32,13 +32,6 @@ package struct CapabilityRedemption {
     let mfa: MFASettings
     let issuer: SessionIssuer
 
-    package init(db: any SQLConnection, accounts: AccountSettings, mfa: MFASettings, issuer: SessionIssuer) {
-        self.db = db
-        self.accounts = accounts
-        self.mfa = mfa
-        self.issuer = issuer
-    }
-
     /// The account a live capability belongs to, if it is active; spends nothing.
     package func holder(of capability: String, _ purpose: TokenPurpose, now: Int64) throws -> UserRecord? {
         guard let (userID, _) = try OneTimeTokens(db).find(capability, purposes: [purpose], now: now),

@@ -8,11 +8,6 @@ package struct CredentialChange {
     let db: any SQLConnection
     let accounts: AccountSettings
 
-    package init(db: any SQLConnection, accounts: AccountSettings) {
-        self.db = db
-        self.accounts = accounts
-    }
-
     /// Stores `passwordHash` and revokes. Runs in the caller's write transaction, so the change and
     /// the revocation land together; durably (`.full`), since the old password stops working.
     func apply(to user: UserRecord, passwordHash: String) throws {

@@ -33,11 +33,6 @@ package struct EmailConfirmation {
     let db: any SQLConnection
     let capabilities: CapabilityLifetimes
 
-    package init(db: any SQLConnection, capabilities: CapabilityLifetimes) {
-        self.db = db
-        self.capabilities = capabilities
-    }
-
     /// What the key opens; reads only.
     package func inspect(key: String, now: Int64) throws -> ConfirmationLink {
         guard let (userID, purpose) = try OneTimeTokens(db).find(key, purposes: [.emailConfirmation, .invitation], now: now),

@@ -43,12 +43,6 @@ package struct Invitations {
     let accounts: AccountSettings
     let mailer: AccountMailer
 
-    package init(db: any SQLConnection, accounts: AccountSettings, mailer: AccountMailer) {
-        self.db = db
-        self.accounts = accounts
-        self.mailer = mailer
-    }
-
     package func invite(_ invitee: Invitee, by inviter: Inviter, now: Int64) throws -> InvitationOutcome {
         if case .account(let principal) = inviter {
             guard accounts.registrationAllowedRoles.contains(principal.role) else { return .notAllowed }

@@ -13,15 +13,6 @@ package struct LogIn {
     let emailVerification: EmailVerification
     let signIn: SignIn
 
-    package init(db: any SQLConnection, guess: PasswordGuess, hasher: BudgetedHasher, store: StoreLocation,
-                 emailVerification: EmailVerification, signIn: SignIn) {
-        self.db = db
-        self.guess = guess
-        self.hasher = hasher
-        self.store = store
-        self.emailVerification = emailVerification
-        self.signIn = signIn
-    }
 
     package enum Outcome {
         /// The first factor is proven: a session, or the challenge the account owes first.

@@ -7,11 +7,6 @@ package struct LogOut {
     let db: any SQLConnection
     let tokens: TokenService
 
-    package init(db: any SQLConnection, tokens: TokenService) {
-        self.db = db
-        self.tokens = tokens
-    }
-
     package enum Outcome: Equatable {
         /// The session is closed; `revoked` is false when there was nothing left to close (a repeated
         /// logout is a harmless success).

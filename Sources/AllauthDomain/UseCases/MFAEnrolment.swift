@@ -38,14 +38,6 @@ package struct MFAEnrolment {
     let issuer: SessionIssuer
     let key: MFAKey
 
-    package init(db: any SQLConnection, accounts: AccountSettings, mfa: MFASettings, issuer: SessionIssuer, key: MFAKey) {
-        self.db = db
-        self.accounts = accounts
-        self.mfa = mfa
-        self.issuer = issuer
-        self.key = key
-    }
-
     /// No second factor before the address is confirmed (unless nothing is ever confirmed, under
     /// `email_verification: none`): a stranger who signs up with somebody else's address must not
     /// bring a factor that would own the account once the owner confirms it or resets its password.

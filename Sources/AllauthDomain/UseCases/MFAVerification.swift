@@ -37,13 +37,6 @@ package struct MFAVerification {
     let issuer: SessionIssuer
     let key: MFAKey
 
-    package init(db: any SQLConnection, mfa: MFASettings, issuer: SessionIssuer, key: MFAKey) {
-        self.db = db
-        self.mfa = mfa
-        self.issuer = issuer
-        self.key = key
-    }
-
     package func answer(challengeID: String, with factor: SecondFactor, device: DeviceInfo, now: Int64) throws -> ChallengeOutcome {
         let challenges = ChallengeStore(db: db)
         let authenticators = AuthenticatorStore(db)

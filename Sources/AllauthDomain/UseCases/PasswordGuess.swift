@@ -10,12 +10,6 @@ package struct PasswordGuess {
     let limits: ThrottleSettings
     let hasher: BudgetedHasher
 
-    package init(throttle: Throttle, limits: ThrottleSettings, hasher: BudgetedHasher) {
-        self.throttle = throttle
-        self.limits = limits
-        self.hasher = hasher
-    }
-
     package enum Verdict: Equatable {
         /// Right; `needsRehash` when the stored hash has another cost than the configured one.
         case right(needsRehash: Bool)

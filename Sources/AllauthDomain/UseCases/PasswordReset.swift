@@ -23,13 +23,6 @@ package struct PasswordReset {
     let capabilities: CapabilityLifetimes
     let mailer: AccountMailer
 
-    package init(db: any SQLConnection, accounts: AccountSettings, capabilities: CapabilityLifetimes, mailer: AccountMailer) {
-        self.db = db
-        self.accounts = accounts
-        self.capabilities = capabilities
-        self.mailer = mailer
-    }
-
     /// Queues a reset mail if the address belongs to an active account that has a password; does
     /// nothing otherwise. The caller answers the same either way. An unconfirmed address gets its
     /// mail too (allauth's behaviour): a stranger's sign-up of it must not lock its owner out, and

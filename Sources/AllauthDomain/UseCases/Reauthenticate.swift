@@ -7,12 +7,6 @@ package struct Reauthenticate {
     /// Seals TOTP secrets; nil while MFA is disabled (no second factor is asked for then).
     let mfaKey: MFAKey?
 
-    package init(guess: PasswordGuess, reauthentication: Reauthentication, mfaKey: MFAKey?) {
-        self.guess = guess
-        self.reauthentication = reauthentication
-        self.mfaKey = mfaKey
-    }
-
     package enum Outcome: Equatable {
         case confirmed(ReauthenticationOutcome)
         /// The failed-login budget of this client network (or of this account from it) is spent.

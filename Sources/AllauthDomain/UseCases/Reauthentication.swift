@@ -24,12 +24,6 @@ package struct Reauthentication {
     let accounts: AccountSettings
     let mfa: MFASettings
 
-    package init(db: any SQLConnection, accounts: AccountSettings, mfa: MFASettings) {
-        self.db = db
-        self.accounts = accounts
-        self.mfa = mfa
-    }
-
     /// Checks the password (already verified by the caller: hashing is slow and stays outside any
     /// transaction) and, for an account with TOTP, `factor`; then marks the session.
     package func confirm(_ principal: Principal, passwordMatches: Bool, factor: SecondFactor?, key: MFAKey?, now: Int64) throws -> ReauthenticationOutcome {

@@ -14,15 +14,6 @@ package struct RegisterAccount {
     let emailVerification: EmailVerification
     let mfaMode: MFAMode
 
-    package init(throttle: Throttle, limits: ThrottleSettings, hasher: BudgetedHasher, registration: Registration,
-                 emailVerification: EmailVerification, mfaMode: MFAMode) {
-        self.throttle = throttle
-        self.limits = limits
-        self.hasher = hasher
-        self.registration = registration
-        self.emailVerification = emailVerification
-        self.mfaMode = mfaMode
-    }
 
     package enum Outcome {
         /// Too many sign-ups from this client address.

@@ -6,13 +6,6 @@ package struct SignUp {
     var passwordHash: String
     var firstName: String
     var lastName: String
-
-    package init(email: String, passwordHash: String, firstName: String, lastName: String) {
-        self.email = email
-        self.passwordHash = passwordHash
-        self.firstName = firstName
-        self.lastName = lastName
-    }
 }
 
 /// What became of a sign-up (the handler only translates it into HTTP).
@@ -44,14 +37,6 @@ package struct Registration {
     let mfa: MFASettings
     let issuer: SessionIssuer
     let mailer: AccountMailer
-
-    package init(db: any SQLConnection, accounts: AccountSettings, mfa: MFASettings, issuer: SessionIssuer, mailer: AccountMailer) {
-        self.db = db
-        self.accounts = accounts
-        self.mfa = mfa
-        self.issuer = issuer
-        self.mailer = mailer
-    }
 
     /// Somebody has shown they read this address: it is confirmed, an operator raised the role, or
     /// an invitation to it is live. Social login may link a provider to such an account (§8.2).

@@ -7,12 +7,6 @@ package struct RemoveSecondFactor {
     let enrolment: MFAEnrolment
     let mode: MFAMode
 
-    package init(guess: PasswordGuess, enrolment: MFAEnrolment, mode: MFAMode) {
-        self.guess = guess
-        self.enrolment = enrolment
-        self.mode = mode
-    }
-
     package enum Outcome: Equatable {
         case removed
         /// The account has no TOTP authenticator.

@@ -14,12 +14,6 @@ package struct RequestPasswordReset {
     /// answer's timing does not tell which addresses have accounts (the reference's floor).
     package static let minimumDuration: TimeInterval = 0.5
 
-    package init(throttle: Throttle, limits: ThrottleSettings, reset: PasswordReset) {
-        self.throttle = throttle
-        self.limits = limits
-        self.reset = reset
-    }
-
     package enum Outcome: Equatable {
         /// The answer is "sent", whether or not a mail was queued.
         case accepted

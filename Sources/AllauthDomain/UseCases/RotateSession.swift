@@ -11,13 +11,6 @@ package struct RotateSession {
     /// lost answer) before its reuse counts as a replay.
     let rotationGrace: Int64
 
-    package init(db: any SQLConnection, tokens: TokenService, issuer: SessionIssuer, rotationGrace: Int64) {
-        self.db = db
-        self.tokens = tokens
-        self.issuer = issuer
-        self.rotationGrace = rotationGrace
-    }
-
     package enum Outcome {
         /// The successor's pair.
         case rotated(IssuedSession)

@@ -23,12 +23,6 @@ public struct SignIn {
     let mfa: MFASettings
     let issuer: SessionIssuer
 
-    public init(db: any SQLConnection, mfa: MFASettings, issuer: SessionIssuer) {
-        self.db = db
-        self.mfa = mfa
-        self.issuer = issuer
-    }
-
     /// Runs in the caller's write transaction, after the first factor and the account's state
     /// (active, verified) have been checked. `enabled: false` opens a sign-up session that waits for
     /// the confirmation link. Records the login when a session is opened.

@@ -42,14 +42,6 @@ package struct SocialLogin {
     let mfa: MFASettings
     let issuer: SessionIssuer
 
-    package init(db: any SQLConnection, social: SocialSettings, accounts: AccountSettings, mfa: MFASettings, issuer: SessionIssuer) {
-        self.db = db
-        self.social = social
-        self.accounts = accounts
-        self.mfa = mfa
-        self.issuer = issuer
-    }
-
     /// One write transaction from the look-ups to the session: two logins of one new identity in
     /// two workers cannot both create an account, and nothing is half-made if a step fails. The
     /// id_token is spent first, in the same transaction: whatever the outcome, it is not accepted again.

@@ -15,7 +15,7 @@ enum InvitationHandler {
         try body.validate()
         guard let email, let role else { throw APIError.badRequest("Invalid data.") }
         let invitee = Invitee(email: email, role: role, firstName: firstName, lastName: lastName)
-        switch try context.invitations.invite(invitee, by: .account(principal), now: context.now) {
+        switch try context.flows.invitations.invite(invitee, by: .account(principal), now: context.now) {
         case .invited:
             return .json(.object([]), status: .created)
         case .emailTaken:

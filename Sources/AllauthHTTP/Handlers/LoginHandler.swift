@@ -11,7 +11,7 @@ enum LoginHandler {
         try body.validate()
         guard let email, let password else { throw APIError.badRequest("Invalid data.") }
 
-        let outcome = try context.logIn(email: email, password: password, client: request.remoteAddress,
+        let outcome = try context.flows.logIn(email: email, password: password, client: request.remoteAddress,
                                         device: context.device(request), language: context.language, now: context.now)
         switch outcome {
         case .signedIn(let signedIn):

@@ -10,7 +10,7 @@ enum LogoutHandler {
             if context.config.cookies.refreshAsCookie { throw APIError.badRequest("Refresh token cookie not found.") }
             throw APIError.field("refresh", "This field is required.")
         }
-        switch try context.logOut(principal, refreshToken: token, now: context.now) {
+        switch try context.flows.logOut(principal, refreshToken: token, now: context.now) {
         case .invalidToken:
             throw APIError.badRequest("Invalid token.")
         case .loggedOut(let revoked):
@@ -23,7 +23,7 @@ enum LogoutHandler {
     static func logoutAll(_ request: Request, _ context: HandlerContext) throws -> Response {
         try context.requireAllowedOrigin(request)
         let principal = try context.authenticate(request)
-        context.metrics.count(.sessionsRevoked, try context.logOut.everywhere(principal))
+        context.metrics.count(.sessionsRevoked, try context.flows.logOut.everywhere(principal))
         return clearing(.detail("Successfully logged out from all devices."), context)
     }
 

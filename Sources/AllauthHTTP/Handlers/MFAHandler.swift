@@ -13,7 +13,7 @@ enum MFAHandler {
         let (user, setupChallenge, key) = try enrollingUser(request, context, &body)
         try body.validate()
         let provisioning: TOTPProvisioning
-        switch try context.mfaEnrolment(key).begin(for: user, now: context.now) {
+        switch try context.flows.mfaEnrolment(key).begin(for: user, now: context.now) {
         case .provisioning(let made): provisioning = made
         case .alreadyActive: throw APIError.badRequest("TOTP already activated.")
         case .addressUnconfirmed: throw addressUnconfirmed(context, viaChallenge: setupChallenge != nil)
@@ -30,7 +30,7 @@ enum MFAHandler {
         let code = body.totpCode("code")
         try body.validate()
         guard let code else { throw APIError.badRequest("Invalid data.") }
-        switch try context.mfaEnrolment(key).activate(for: user, code: code, setupChallenge: setupChallenge,
+        switch try context.flows.mfaEnrolment(key).activate(for: user, code: code, setupChallenge: setupChallenge,
                                                       device: context.device(request), now: context.now) {
         case .activated(let codes, let session):
             let members: [(String, JSON)] = [("success", true), ("recovery_codes", .array(codes.map(JSON.string)))]
@@ -68,8 +68,7 @@ enum MFAHandler {
         let password = body.string("password")
         try body.validate()
         guard let password else { throw APIError.badRequest("Invalid data.") }
-        let remove = RemoveSecondFactor(guess: context.passwordGuess, enrolment: context.mfaEnrolment(key), mode: context.config.mfa.mode)
-        switch try remove(principal, password: password, client: request.remoteAddress) {
+        switch try context.flows.removeSecondFactor(key)(principal, password: password, client: request.remoteAddress) {
         case .removed:
             return .json(.object([("success", true)]))
         case .notActive:
@@ -115,7 +114,7 @@ enum MFAHandler {
         case .allowed(let taken): reservation = taken
         case .limited(let retryAfter): throw APIError.throttled(lockedOut, retryAfter: retryAfter)
         }
-        switch try context.mfaVerification(key).answer(challengeID: challengeID, with: presented, device: context.device(request), now: context.now) {
+        switch try context.flows.mfaVerification(key).answer(challengeID: challengeID, with: presented, device: context.device(request), now: context.now) {
         case .signedIn(let session):
             try context.throttle.release(reservation)
             return context.sessionResponse(session)

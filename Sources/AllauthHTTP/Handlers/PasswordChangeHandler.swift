@@ -22,8 +22,8 @@ enum PasswordChangeHandler {
         let problems = RequestBody.newPasswordProblems(first, second, context.service.passwords, attributes)
         guard problems.isEmpty else { throw APIError.validation([("new_password2", problems)]) }
 
-        let hash = try context.hasher.hash(first)
-        let outcome = try context.credentialChange.change(
+        let hash = try context.flows.hasher.hash(first)
+        let outcome = try context.flows.credentialChange.change(
             userID: user.id, passwordHash: hash, issuer: context.service.issuer, device: context.device(request), now: context.now)
         // Revocation took the caller's session too: the outcome carries its replacement.
         guard case .changed(let session) = outcome else { throw APIError.tokenNotValid() }
@@ -38,7 +38,7 @@ enum PasswordChangeHandler {
     /// hashing) and is logged as a failed login that fail2ban bans on.
     private static func checkOldPassword(_ old: String, of user: UserRecord, _ body: inout RequestBody, _ request: Request,
                                          _ context: HandlerContext) throws {
-        switch try context.passwordGuess.check(old, against: user.password, account: user.email, client: request.remoteAddress) {
+        switch try context.flows.passwordGuess.check(old, against: user.password, account: user.email, client: request.remoteAddress) {
         case .right:
             return
         case .throttled(let retryAfter):

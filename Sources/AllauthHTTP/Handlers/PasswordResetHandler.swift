@@ -11,7 +11,7 @@ enum PasswordResetHandler {
         let email = body.emailAddress()
         try body.validate()
         guard let email else { throw APIError.badRequest("Invalid data.") }
-        switch try context.requestPasswordReset(email: email, client: request.remoteAddress, started: started, now: context.now) {
+        switch try context.flows.requestPasswordReset(email: email, client: request.remoteAddress, started: started, now: context.now) {
         case .throttled(let retryAfter):
             throw APIError.throttled("Too many password reset requests for this e-mail address.", retryAfter: retryAfter)
         case .accepted:
@@ -21,7 +21,7 @@ enum PasswordResetHandler {
     }
 
     static func confirm(_ request: Request, _ context: HandlerContext) throws -> Response {
-        let outcome = try context.passwordReset.open(uid: context.parameters["uidb64"] ?? "", token: context.parameters["token"] ?? "",
+        let outcome = try context.flows.passwordReset.open(uid: context.parameters["uidb64"] ?? "", token: context.parameters["token"] ?? "",
                                                      now: context.now)
         switch outcome {
         case .opened(let capability):

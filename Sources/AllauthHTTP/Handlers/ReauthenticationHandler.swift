@@ -17,7 +17,7 @@ enum ReauthenticationHandler {
 
         let factor = code.map(SecondFactor.totp) ?? recoveryCode.map(SecondFactor.recoveryCode)
         let outcome: ReauthenticationOutcome
-        switch try context.reauthenticate(principal, password: password, factor: factor, client: request.remoteAddress, now: context.now) {
+        switch try context.flows.reauthenticate(principal, password: password, factor: factor, client: request.remoteAddress, now: context.now) {
         case .throttled(let retryAfter): throw APIError.throttled(FailedLoginBudget.exhausted, retryAfter: retryAfter)
         case .confirmed(let confirmed): outcome = confirmed
         }
@@ -39,16 +39,10 @@ enum ReauthenticationHandler {
 }
 
 extension HandlerContext {
-    var reauthentication: Reauthentication { Reauthentication(db: db, accounts: config.accounts, mfa: config.mfa) }
-    var reauthenticate: Reauthenticate {
-        Reauthenticate(guess: passwordGuess, reauthentication: reauthentication,
-                       mfaKey: config.mfa.mode == .disabled ? nil : service.mfaKey)
-    }
-
     /// For an action that adds a way into the account: the principal's session reauthenticated
     /// lately (`POST reauthenticate/`), or 401 `reauthentication_required`.
     func requireRecentReauthentication(_ principal: Principal) throws {
-        guard try !reauthentication.isRecent(principal, now: now) else { return }
+        guard try !flows.reauthentication.isRecent(principal, now: now) else { return }
         throw APIError.unauthorized("Please confirm your password (reauthenticate/) to continue.", code: "reauthentication_required")
     }
 }

@@ -9,7 +9,7 @@ enum RefreshHandler {
         guard let token = try context.presentedRefreshToken(request) else {
             throw APIError.field("refresh", "This field is required.")
         }
-        switch try context.rotateSession(token, device: context.device(request), now: context.now) {
+        switch try context.flows.rotateSession(token, device: context.device(request), now: context.now) {
         case .rotated(let session):
             context.metrics.count(.rotations)
             return context.sessionResponse(session)

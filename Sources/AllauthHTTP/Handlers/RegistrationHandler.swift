@@ -24,7 +24,7 @@ enum RegistrationHandler {
         guard let email, let password1, let password2 else { throw APIError.badRequest("Invalid data.") }
         guard password1 == password2 else { throw APIError.field("non_field_errors", "The two password fields didn't match.") }
 
-        let outcome = try context.registerAccount(email: email, password: password1, firstName: firstName, lastName: lastName,
+        let outcome = try context.flows.registerAccount(email: email, password: password1, firstName: firstName, lastName: lastName,
                                                   client: request.remoteAddress, device: context.device(request), now: context.now)
         switch outcome {
         case .throttled(let retryAfter):
@@ -48,7 +48,7 @@ enum RegistrationHandler {
     static func verify(_ request: Request, _ context: HandlerContext) throws -> Response {
         let key = context.parameters["key"] ?? ""
         if context.config.accounts.confirmEmailOnGet { return try follow(key, request, context) }
-        switch try context.emailConfirmation.inspect(key: key, now: context.now) {
+        switch try context.flows.emailConfirmation.inspect(key: key, now: context.now) {
         case .invalid:
             return try context.page(.verificationFailed, for: request, status: .badRequest)
         case .invitation:
@@ -70,7 +70,7 @@ enum RegistrationHandler {
 
     private static func follow(_ key: String, _ request: Request, _ context: HandlerContext) throws -> Response {
         let config = context.config
-        switch try context.emailConfirmation.follow(key: key, now: context.now) {
+        switch try context.flows.emailConfirmation.follow(key: key, now: context.now) {
         case .confirmed:
             return .redirect(to: context.redirectTarget(config.redirects.emailVerified, builtIn: "registration/verified/"))
         case .invitationAccepted(_, let capability):

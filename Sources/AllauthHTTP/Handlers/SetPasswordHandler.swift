@@ -19,7 +19,7 @@ enum SetPasswordHandler {
         // The answer sets the refresh cookie: refuse a cross-site caller as login/ and refresh/ do.
         try context.requireAllowedOrigin(request)
         let capability = try context.presentedCapability(request, cookie: cookie)
-        guard let user = try context.capabilities.holder(of: capability, purpose, now: context.now) else {
+        guard let user = try context.flows.capabilities.holder(of: capability, purpose, now: context.now) else {
             throw HandlerContext.capabilityNotValid
         }
         var body = try RequestBody(request)
@@ -27,8 +27,8 @@ enum SetPasswordHandler {
         let password = body.newPassword(context.service.passwords, similarTo: attributes)
         try body.validate()
         guard let password else { throw APIError.badRequest("Invalid data.") }
-        let hash = try context.hasher.hash(password)
-        switch try context.capabilities.redeem(capability, purpose, passwordHash: hash, device: context.device(request), now: context.now) {
+        let hash = try context.flows.hasher.hash(password)
+        switch try context.flows.capabilities.redeem(capability, purpose, passwordHash: hash, device: context.device(request), now: context.now) {
         case .passwordSet(let holder, let outcome):
             // An invitation's first password is no change of credentials; a reset is.
             if purpose == .passwordResetAccess { context.record(.passwordReset(userID: holder.id), request) }

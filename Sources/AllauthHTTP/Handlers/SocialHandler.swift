@@ -49,7 +49,7 @@ enum SocialHandler {
     static func disconnect(_ request: Request, _ context: HandlerContext) throws -> Response {
         let principal = try context.authenticate(request)
         guard let id = context.parameters["id"].flatMap({ Int64($0) }) else { return Response(status: .notFound) }
-        switch try context.socialLogin.disconnect(id: id, userID: principal.userID) {
+        switch try context.flows.socialLogin.disconnect(id: id, userID: principal.userID) {
         case .disconnected: return Response(status: .noContent)
         // As the reference: someone else's connection is simply not found, with an empty body.
         case .notFound: return Response(status: .notFound)
@@ -148,7 +148,7 @@ enum SocialHandler {
     // MARK: answers
 
     private static func logIn(_ identity: ProviderIdentity, provider: String, _ request: Request, _ context: HandlerContext) throws -> Response {
-        switch try context.socialLogin.logIn(identity, provider: provider, device: context.device(request), now: context.now) {
+        switch try context.flows.socialLogin.logIn(identity, provider: provider, device: context.device(request), now: context.now) {
         case .signedIn(let user, let outcome):
             // As after a password: later mails to this user speak this request's language.
             try context.users.setLanguage(userID: user.id, context.language)
@@ -174,7 +174,7 @@ enum SocialHandler {
     }
 
     private static func connect(_ identity: ProviderIdentity, provider: String, to userID: Int64, _ context: HandlerContext) throws -> Response {
-        switch try context.socialLogin.connect(identity, provider: provider, to: userID, now: context.now) {
+        switch try context.flows.socialLogin.connect(identity, provider: provider, to: userID, now: context.now) {
         case .connected(let record): return .json(representation(record), status: .created)
         case .inUseElsewhere:
             throw APIError.coded(.conflict, "This provider account is connected to another user.", code: "social_account_in_use")
