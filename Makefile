@@ -26,7 +26,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 VERSION ?= 0.1.0+git$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
 
-.PHONY: deps build release run test bench bench-faults bench-reference clean install deb test-deploy messages
+.PHONY: deps build release run test bench bench-faults bench-reference clean install deb test-deploy messages config-reference
 
 deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -91,3 +91,8 @@ bench-reference: release
 messages:
 	python3 scripts/messages.py --update
 	python3 scripts/messages.py --check
+
+# Rewrites the key tables of docs/configuration.md from the keys the code declares (SettingKey);
+# ConfigReferenceTests fails while they differ.
+config-reference: build
+	.build/debug/jwt-allauth config-reference --update docs/configuration.md

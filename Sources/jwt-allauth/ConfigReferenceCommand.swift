@@ -16,7 +16,7 @@ struct ConfigReferenceCommand: ParsableCommand {
     func run() throws {
         guard let update else {
             for table in ConfigReference.tables() {
-                print("\(ConfigReference.beginMarker)\(table.name) -->")
+                print(ConfigReference.beginLine(table))
                 print(table.markdown, terminator: "")
                 print(ConfigReference.endMarker)
                 print()

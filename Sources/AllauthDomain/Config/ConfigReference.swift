@@ -6,7 +6,7 @@ import Foundation
 /// `jwt-allauth config-reference` prints them, `--update docs/configuration.md` rewrites them in
 /// place, and `ConfigReferenceTests` fails while the document differs.
 public enum ConfigReference {
-    /// One generated table of the document, between `<!-- config-reference: NAME -->` and
+    /// One generated table of the document, between `<!-- config-reference: NAME; … -->` and
     /// `<!-- end config-reference -->`.
     public struct Table: Sendable {
         public var name: String
@@ -41,25 +41,29 @@ public enum ConfigReference {
     public static let beginMarker = "<!-- config-reference: "
     public static let endMarker = "<!-- end config-reference -->"
 
+    /// The line that opens a generated table, saying how to regenerate it.
+    public static func beginLine(_ table: Table) -> String {
+        "\(beginMarker)\(table.name); generated from the code: swift run jwt-allauth config-reference --update docs/configuration.md -->"
+    }
+
     public enum UpdateError: Error, CustomStringConvertible {
         case missingMarkers(table: String)
         public var description: String {
             switch self {
             case .missingMarkers(let table):
-                "no \(beginMarker)\(table) --> … \(endMarker) block in the document"
+                "no \(beginMarker)\(table)… --> … \(endMarker) block in the document"
             }
         }
     }
 
-    /// `document` with each generated table replaced by what the code declares now.
+    /// `document` with each generated table (its opening line included) replaced by what the code declares now.
     public static func updated(_ document: String) throws -> String {
         var text = document
         for table in tables() {
-            let begin = "\(beginMarker)\(table.name) -->\n"
-            guard let start = text.range(of: begin), let end = text.range(of: endMarker, range: start.upperBound..<text.endIndex) else {
-                throw UpdateError.missingMarkers(table: table.name)
-            }
-            text.replaceSubrange(start.upperBound..<end.lowerBound, with: table.markdown)
+            guard let start = text.range(of: "\(beginMarker)\(table.name)"),
+                  let end = text.range(of: endMarker, range: start.upperBound..<text.endIndex)
+            else { throw UpdateError.missingMarkers(table: table.name) }
+            text.replaceSubrange(start.lowerBound..<end.lowerBound, with: beginLine(table) + "\n" + table.markdown)
         }
         return text
     }
