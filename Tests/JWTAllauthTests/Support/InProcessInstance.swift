@@ -30,11 +30,16 @@ final class InProcessInstance: ServiceInstance {
 
     /// `environment`: `JWT_ALLAUTH_…` overrides, as a suite passes them to `TestInstance`.
     /// `engine`: by default the one the test run asks for (`TestEngine.current`).
-    init(algorithm: String = "ES256", environment overrides: [String: String] = [:], engine: TestEngine = .current) throws {
+    /// The service's log lines (what `dev.log` holds for a real instance).
+    let serviceLog = InProcessLog()
+
+    /// `port`: the one the public URL names, when the configuration must know it beforehand.
+    init(algorithm: String = "ES256", environment overrides: [String: String] = [:], engine: TestEngine = .current,
+         port chosenPort: Int = 8080) throws {
         self.engine = engine
         postgres = engine == .postgresql ? try PostgresCluster.shared().createDatabase() : nil
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwt-allauth-inprocess-\(UUID().uuidString.prefix(8))")
-        port = 8080
+        port = chosenPort
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("JWT_ALLAUTH_") }
         environment["JWT_ALLAUTH_ACCOUNTS_PASSWORD_ITERATIONS"] = String(TestInstance.passwordIterations)
         if let postgres { environment["JWT_ALLAUTH_DATABASE_URL"] = postgres.url }
@@ -53,8 +58,7 @@ final class InProcessInstance: ServiceInstance {
         }
         let config = try Config.load(path: directory.appendingPathComponent("config.yaml").path, environment: environment)
         self.config = config
-        var logger = Logger(label: "jwt-allauth.in-process")
-        logger.logLevel = .warning  // the flows, not the service's info lines, are what a failing test shows
+        let logger = serviceLog.logger(label: "jwt-allauth.worker", level: Logger.Level(rawValue: config.logLevel) ?? .info)
         let migration = try config.database.connect()
         try Migrator.migrate(migration)
         let metrics = MetricsDirectory(socket: config.server.socket)
@@ -81,6 +85,9 @@ final class InProcessInstance: ServiceInstance {
         guard received.count >= count else { throw MailError.notReceived(address, count) }
         return received[count - 1]
     }
+
+    /// The service's log so far, as `TestInstance.log` reads `dev.log`.
+    var log: String { serviceLog.text }
 
     /// The security log the service writes (one line per event), as an operator's fail2ban reads it.
     var securityLog: String {
