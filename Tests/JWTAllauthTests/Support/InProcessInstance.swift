@@ -104,3 +104,14 @@ extension InProcessInstance {
         try InProcessInstance(environment: environment.merging(["JWT_ALLAUTH_MFA_MODE": mode]) { $1 })
     }
 }
+
+extension InProcessInstance {
+    /// `POST path` with a JSON body from client address `source`, as nginx passes it (`REMOTE_ADDR`).
+    func post(_ path: String, json: String, from source: String) throws -> HTTPResponse {
+        try client.from(source).post(path, json: json)
+    }
+
+    func login(_ email: String, password: String = "Val1dPasw0rd!", from source: String) throws -> HTTPResponse {
+        try post("\(mount)/login/", json: #"{"email":"\#(email)","password":"\#(password)"}"#, from: source)
+    }
+}
