@@ -28,11 +28,11 @@ final class InProcessInstance: ServiceInstance {
     var mount: String { config.server.mount }
     var configPath: String { directory.appendingPathComponent("config.yaml").path }
 
-    /// `environment`: `JWT_ALLAUTH_…` overrides, as a suite passes them to `TestInstance`.
-    /// `engine`: by default the one the test run asks for (`TestEngine.current`).
-    /// The service's log lines (what `dev.log` holds for a real instance).
+    /// The service's and the mailer's log lines (what `dev.log` holds for a real instance).
     let serviceLog = InProcessLog()
 
+    /// `environment`: `JWT_ALLAUTH_…` overrides, as a suite passes them to `TestInstance`.
+    /// `engine`: by default the one the test run asks for (`TestEngine.current`).
     /// `port`: the one the public URL names, when the configuration must know it beforehand.
     init(algorithm: String = "ES256", environment overrides: [String: String] = [:], engine: TestEngine = .current,
          port chosenPort: Int = 8080) throws {
@@ -58,7 +58,8 @@ final class InProcessInstance: ServiceInstance {
         }
         let config = try Config.load(path: directory.appendingPathComponent("config.yaml").path, environment: environment)
         self.config = config
-        let logger = serviceLog.logger(label: "jwt-allauth.worker", level: Logger.Level(rawValue: config.logLevel) ?? .info)
+        let level = Logger.Level(rawValue: config.logLevel) ?? .info
+        let logger = serviceLog.logger(label: "jwt-allauth.worker", level: level)
         let migration = try config.database.connect()
         try Migrator.migrate(migration)
         let metrics = MetricsDirectory(socket: config.server.socket)
@@ -68,7 +69,8 @@ final class InProcessInstance: ServiceInstance {
                           securityLog: try SecurityLog.open(path: config.securityEventsPath),
                           metrics: (metrics, "worker-0"), mfaKey: try MFAKey.load(config.mfa))
         client = InProcessClient(service: service, connection: try service.makeConnection(), port: port)
-        mailbox = try InProcessMailbox(config: config, db: try config.database.connect(), logger: logger)
+        mailbox = try InProcessMailbox(config: config, db: try config.database.connect(),
+                                       logger: serviceLog.logger(label: "jwt-allauth.mailer", level: level))
     }
 
     deinit {
