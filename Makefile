@@ -1,7 +1,8 @@
 # jwt-allauth — the two commands a newcomer needs:
 #   make run    set up and run a local instance (nginx on 127.0.0.1:$PORT, workers, SQLite, mail in var/mail/)
-#   make test   run the whole test suite (unit + end-to-end through real nginx, then the
-#               deployment test: the Debian package installed, deployed over HTTPS, purged)
+#   make test   run the whole test suite (the layering check, the in-process suites in parallel,
+#               end-to-end through real nginx, both again on PostgreSQL where the store matters,
+#               then the deployment test: the Debian package installed, deployed over HTTPS, purged)
 
 PORT ?= 8080
 SWIFT ?= swift
@@ -45,16 +46,28 @@ release: deps
 run: release
 	exec .build/release/jwt-allauth dev --dir var --port $(PORT)
 
-# The end-to-end suites whose outcome depends on the store, run a second time on PostgreSQL.
+# Suites that start processes (jwt-allauth dev with nginx and the pool, the SMTP sink, the OpenID
+# providers, browsers, the PostgreSQL cluster): one at a time, each has the 2-core machine. Every
+# suite declared under Tests/JWTAllauthTests/EndToEnd/, and PostgresClusterTests (it kills and
+# restarts the cluster the PostgreSQL store tests share). Every other suite runs in process (a
+# request value in, a response value out, its own temporary directory) and in parallel.
+END_TO_END_SUITES := $(shell sed -n 's/^\(@Suite.*\)\{0,1\}struct \([A-Za-z0-9]*Tests\).*/\2/p' Tests/JWTAllauthTests/EndToEnd/*.swift | paste -sd '|')|PostgresClusterTests
+
+# The suites whose outcome depends on the store, run a second time on PostgreSQL: the flows in
+# process (in parallel, each on its own database) and the end-to-end ones.
 # Not again: pages, browsers, languages, slow clients and metrics (nginx, templates, catalogs and
 # counter files are the same with either store); BackupTests, StoreWaitTests and DurabilityTests
 # (SQLite's file, writer lock and PRAGMA synchronous); the multi-host and PostgreSQL fault suites,
 # which always run on PostgreSQL. PoolUnderFaultTests is left out for now: on PostgreSQL under a
 # loaded machine its reload test timed out or lost a request in 3 of 6 runs (a worker TERM'd under load still had requests at the stop timeout).
-POSTGRES_SUITES = SessionTests|TokenSecurityTests|RegistrationTests|RegistrationMailFaultTests|PasswordResetTests|PasswordChangeTests|InvitationTests|AccountInputTests|AdminCommandTests|MailDeliveryTests|MailFaultTests|SocialLoginTests|SocialAccountsTests|SocialMFATests|MFAFlowTests|MFAInputTests|HostileClientTests|RobustnessTests|WorkerPoolTests|SecurityEventTests|AuthorisationTests|PendingSignUpTests|ReauthenticationTests|MailScannerTests|LockoutTests
+POSTGRES_FLOW_SUITES = InProcessInstanceTests|LockoutTests|HostileClientTests|SocialLoginTests|SocialAccountsTests|SocialMFATests|SessionTests|TokenSecurityTests|RegistrationTests|PasswordResetTests|PasswordChangeTests|InvitationTests|AccountInputTests|MFAFlowTests|SecurityEventTests|AuthorisationTests|PendingSignUpTests|ReauthenticationTests|MailScannerTests
+POSTGRES_SUITES = ConcurrentRefreshTests|TokenAcrossPoolTests|RegistrationMailFaultTests|PasswordResetRaceTests|AccountHostileBodyTests|AdminCommandTests|MailDeliveryTests|MailFaultTests|SocialTokenRaceTests|MFAConcurrencyTests|MFAInputTests|HostileNetworkTests|RobustnessTests|WorkerPoolTests|LockoutRaceTests
 
 test: build
-	$(SWIFT) test --no-parallel
+	python3 scripts/layers.py
+	$(SWIFT) test --skip 'JWTAllauthTests\.($(END_TO_END_SUITES))/'
+	$(SWIFT) test --no-parallel --filter 'JWTAllauthTests\.($(END_TO_END_SUITES))/'
+	JWT_ALLAUTH_TEST_ENGINE=postgresql $(SWIFT) test --filter 'JWTAllauthTests\.($(POSTGRES_FLOW_SUITES))/'
 	JWT_ALLAUTH_TEST_ENGINE=postgresql $(SWIFT) test --no-parallel --filter 'JWTAllauthTests\.($(POSTGRES_SUITES))/'
 	$(MAKE) test-deploy
 

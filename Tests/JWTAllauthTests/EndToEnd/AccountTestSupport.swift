@@ -20,21 +20,13 @@ struct CapabilityCookies {
 }
 
 extension TestInstance {
-    static let strongPassword = "Val1dPasw0rd!"
-
     /// An instance whose mail goes to a real SMTP server on loopback (`mailSink`).
     static func withMail(_ environment: [String: String] = [:]) throws -> TestInstance {
         try TestInstance(environment: environment, smtp: true)
     }
 
-    /// Mails queued for `address` in the outbox: what the service decided to send, deterministic
-    /// (delivery is asynchronous), for checks that nothing was sent.
-    func queuedMails(to address: String) throws -> Int {
-        try database().first("SELECT COUNT(*) FROM outbox WHERE recipient = ?", [.text(address)]) { Int($0.int(0)) } ?? -1
-    }
-
     /// Waits (bounded) until the SMTP server has received `count` mails for `address`; answers the last.
-    func awaitMail(to address: String, count: Int = 1, timeout: TimeInterval = 20) throws -> ReceivedMail {
+    func awaitMail(to address: String, count: Int, timeout: TimeInterval) throws -> ReceivedMail {
         let sink = try #require(mailSink, "start the instance with TestInstance.withMail")
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
@@ -43,6 +35,14 @@ extension TestInstance {
             usleep(50_000)
         }
         throw MailError.notReceived(address, count)
+    }
+}
+
+extension ServiceInstance {
+    /// Mails queued for `address` in the outbox: what the service decided to send, deterministic
+    /// (delivery is asynchronous), for checks that nothing was sent.
+    func queuedMails(to address: String) throws -> Int {
+        try database().first("SELECT COUNT(*) FROM outbox WHERE recipient = ?", [.text(address)]) { Int($0.int(0)) } ?? -1
     }
 
     var outboxCount: Int {
@@ -83,7 +83,7 @@ extension TestInstance {
         guard page.status == 200, let form = ConfirmationForm(page) else { return nil }
         return try client.request("POST", form.action, headers: [("Cookie", "csrftoken=\(form.cookie)"),
                                                               ("Content-Type", "application/x-www-form-urlencoded")] + headers,
-                                  body: Array("csrfmiddlewaretoken=\(form.token)".utf8))
+                                  body: Array("csrfmiddlewaretoken=\(form.token)".utf8), timeout: 30)
     }
 
     /// The capability and CSRF cookies a capability redirect set.

@@ -19,7 +19,7 @@ struct ClientSession {
     var cookie: (String, String) { ("Cookie", "refresh_token=\(refresh)") }
 }
 
-extension TestInstance {
+extension ServiceInstance {
     func session(_ email: String, password: String = "Val1dPasw0rd!") throws -> ClientSession {
         let response = try login(email, password: password)
         guard let session = ClientSession(response) else { throw SessionError.loginFailed(response.status, response.text) }
@@ -30,6 +30,9 @@ extension TestInstance {
         try client.post("\(mount)/refresh/", headers: [("Cookie", "refresh_token=\(token)")] + headers)
     }
 
+}
+
+extension TestInstance {
     /// Presents the same refresh token `count` times at once; answers (status, new refresh cookie) each.
     func refreshSimultaneously(_ token: String, count: Int) -> [(status: Int, refresh: String?)] {
         Self.refreshSimultaneously(token, count: count, across: [client], mount: mount)
@@ -44,6 +47,9 @@ extension TestInstance {
         }
     }
 
+}
+
+extension ServiceInstance {
     /// The instance's own signing keys, to craft tokens the service must refuse.
     func tokenService() throws -> TokenService {
         let config = try Config.load(path: configPath, environment: [:])

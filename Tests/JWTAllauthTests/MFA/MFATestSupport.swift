@@ -12,7 +12,9 @@ extension TestInstance {
     static func mfa(_ mode: String, mail: Bool = false, _ environment: [String: String] = [:]) throws -> TestInstance {
         try TestInstance(environment: environment.merging(["JWT_ALLAUTH_MFA_MODE": mode]) { $1 }, smtp: mail)
     }
+}
 
+extension ServiceInstance {
     func mfaPost(_ endpoint: String, _ json: String, headers: [(String, String)] = []) throws -> HTTPResponse {
         try client.post("\(mount)/mfa/\(endpoint)", json: json, headers: headers)
     }

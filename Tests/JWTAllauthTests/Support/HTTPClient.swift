@@ -31,7 +31,7 @@ struct HTTPResponse {
     }
 }
 
-struct HTTPClient: Sendable {
+struct HTTPClient: HTTPRequesting, Sendable {
     var port: Int
 
     enum ClientError: Error { case malformed }
@@ -45,16 +45,6 @@ struct HTTPClient: Sendable {
         // The server may answer (413) and close before reading everything: read the answer anyway.
         connection.send(Array(head.utf8) + body)
         return try connection.readResponse()
-    }
-
-    func get(_ path: String, headers: [(String, String)] = []) throws -> HTTPResponse {
-        try request("GET", path, headers: headers)
-    }
-
-    func post(_ path: String, json: String? = nil, headers: [(String, String)] = []) throws -> HTTPResponse {
-        var all = headers
-        if json != nil { all.append(("Content-Type", "application/json")) }
-        return try request("POST", path, headers: all, body: Array((json ?? "").utf8))
     }
 
     static func parse(_ data: [UInt8]) throws -> HTTPResponse {

@@ -19,14 +19,4 @@ extension TestInstance {
             (Int($0.int(0)), $0.optionalInt(1), $0.optionalInt(2), $0.optionalString(3), $0.string(4), $0.string(5))
         }
     }
-
-    /// Waits, at most `timeout`, until `condition` holds; answers whether it did.
-    func eventually(timeout: TimeInterval = 20, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(50_000)
-        }
-        return try condition()
-    }
 }

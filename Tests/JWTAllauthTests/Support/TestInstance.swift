@@ -10,7 +10,7 @@ import Glibc
 
 /// A real instance for end-to-end tests: `jwt-allauth dev` (the same path as `make run`) —
 /// nginx on a free loopback port in front of the worker pool — in a temporary directory.
-final class TestInstance {
+final class TestInstance: ServiceInstance {
     let directory: URL
     let port: Int
     let client: HTTPClient
@@ -147,51 +147,10 @@ final class TestInstance {
         masterPID.flatMap { Self.childPIDs(of: $0).first { Self.commandLine($0).contains(" mailer ") } }
     }
 
-    /// Runs `jwt-allauth ARGUMENTS --config <this instance>` as a sysadmin would; answers its exit
-    /// status and output (stdout and stderr together). `extraEnvironment` adds to the instance's.
-    @discardableResult
-    func command(_ arguments: [String], input: String? = nil, extraEnvironment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments + ["--config", configPath]
-        process.environment = environment.merging(extraEnvironment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let stdin = Pipe()
-        process.standardInput = stdin
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
-    }
-
     // MARK: data
 
-    /// Where this instance's store is: its SQLite file, or its database on the test cluster.
     var storeLocation: StoreLocation {
         postgres.map { .postgreSQL(url: $0.url, password: nil) } ?? .sqlite(path: directory.appendingPathComponent("jwt-allauth.sqlite3").path)
-    }
-
-    /// A new connection to this instance's store, whichever the engine, for tests that inspect or
-    /// seed rows (SQL with `?` placeholders that both engines speak).
-    func database() throws -> any SQLConnection {
-        try storeLocation.connect(busyTimeout: 5)
-    }
-
-    @discardableResult
-    func createUser(_ email: String, password: String = "Val1dPasw0rd!", role: Int = 0, verified: Bool = true,
-                    active: Bool = true, firstName: String = "", lastName: String = "") throws -> UserRecord {
-        try UserStore(database()).create(
-            email: email, passwordHash: PasswordHasher(iterations: Self.passwordIterations).hash(password),
-            firstName: firstName, lastName: lastName, role: role, isActive: active, emailVerified: verified)
-    }
-
-    /// Logs in and answers the response.
-    func login(_ email: String, password: String = "Val1dPasw0rd!", headers: [(String, String)] = []) throws -> HTTPResponse {
-        try client.post("\(mount)/login/", json: #"{"email":"\#(email)","password":"\#(password)"}"#, headers: headers)
     }
 
     /// A loopback port for a test server to listen on. Chosen below the kernel's ephemeral range

@@ -2,10 +2,9 @@ import Foundation
 import Testing
 @testable import AllauthCore
 
-/// `POST password/change/` through real nginx: logout-on-change and the replacement session.
-@Suite(.serialized)
+/// `POST password/change/` in process: logout-on-change and the replacement session.
 struct PasswordChangeTests {
-    func change(_ instance: TestInstance, _ session: ClientSession, old: String? = TestInstance.strongPassword,
+    func change(_ instance: InProcessInstance, _ session: ClientSession, old: String? = InProcessInstance.strongPassword,
                 new: String = "Ch4nged-Passw0rd", confirmation: String? = nil) throws -> HTTPResponse {
         var fields = [#""new_password1":"\#(new)""#, #""new_password2":"\#(confirmation ?? new)""#]
         if let old { fields.insert(#""old_password":"\#(old)""#, at: 0) }
@@ -13,7 +12,7 @@ struct PasswordChangeTests {
     }
 
     @Test func changeRevokesEverySessionAndLinkAndAnswersAReplacementSession() throws {
-        let instance = try TestInstance.withMail()
+        let instance = try InProcessInstance.withMail()
         try instance.createUser("changer@example.com")
         let laptop = try instance.session("changer@example.com")
         let phone = try instance.session("changer@example.com")
@@ -33,7 +32,7 @@ struct PasswordChangeTests {
     }
 
     @Test func wrongOldPasswordMissingFieldsAndWeakPasswordsAreRefusedWithTheReferenceMessages() throws {
-        let instance = try TestInstance.withMail()
+        let instance = try InProcessInstance.withMail()
         try instance.createUser("careful@example.com", firstName: "Grace", lastName: "Hopper")
         let session = try instance.session("careful@example.com")
         let wrongOld = try change(instance, session, old: "not-my-password")
@@ -52,7 +51,7 @@ struct PasswordChangeTests {
     }
 
     @Test func withoutLogoutOnChangeSessionsSurviveAndNoNewSessionIsHandedOut() throws {
-        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_LOGOUT_ON_PASSWORD_CHANGE": "false",
+        let instance = try InProcessInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_LOGOUT_ON_PASSWORD_CHANGE": "false",
                                                       "JWT_ALLAUTH_ACCOUNTS_OLD_PASSWORD_FIELD_ENABLED": "false"])
         try instance.createUser("relaxed@example.com")
         let session = try instance.session("relaxed@example.com")

@@ -3,13 +3,12 @@ import Testing
 @testable import AllauthCore
 
 /// Security events as the service writes them, read by Debian's fail2ban with the shipped filter.
-@Suite(.serialized)
 struct SecurityEventTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
     @Test func failedLoginsThrottleHitsAndReplaysAreLoggedAndFail2banMatchesThem() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_THROTTLE_LOGIN_IP": "3/m", "JWT_ALLAUTH_THROTTLE_LOGIN_ACCOUNT": "off"])
+        let instance = try InProcessInstance(environment: ["JWT_ALLAUTH_THROTTLE_LOGIN_IP": "3/m", "JWT_ALLAUTH_THROTTLE_LOGIN_ACCOUNT": "off"])
         try instance.createUser("events@example.com")
         let session = try instance.session("events@example.com")
         let second = try #require(ClientSession(try instance.refresh(cookie: session.refresh)))
@@ -41,7 +40,7 @@ struct SecurityEventTests {
     }
 
     @Test func passwordChangeResetAndDeactivationAreAuditedWithoutSecrets() throws {
-        let instance = try TestInstance.withMail()
+        let instance = try InProcessInstance.withMail()
         let user = try instance.createUser("audit@example.com")
         let session = try instance.session("audit@example.com")
         let changed = try instance.client.post("\(instance.mount)/password/change/",

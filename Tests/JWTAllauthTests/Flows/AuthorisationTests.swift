@@ -3,17 +3,16 @@ import Testing
 @testable import AllauthDomain
 
 /// Rights come from the account's row, never from the access token's claims alone (issue 18.1,
-/// 18.11), through real nginx: a deactivated or demoted account loses them with its next request,
+/// 18.11), in process: a deactivated or demoted account loses them with its next request,
 /// while its access token is still valid by signature.
-@Suite(.serialized)
 struct AuthorisationTests {
-    func invite(_ instance: TestInstance, _ inviter: ClientSession, _ email: String, role: Int) throws -> HTTPResponse {
+    func invite(_ instance: InProcessInstance, _ inviter: ClientSession, _ email: String, role: Int) throws -> HTTPResponse {
         try instance.client.post("/jwt-allauth/registration/user-register/", json: #"{"email":"\#(email)","role":\#(role)}"#,
                                  headers: [inviter.bearer])
     }
 
     @Test func aDeactivatedStaffAccountsLiveAccessTokenInvitesNobody() throws {
-        let instance = try TestInstance.withMail(InvitationTests.adminManaged)
+        let instance = try InProcessInstance.withMail(InvitationTests.adminManaged)
         try instance.createUser("staff@example.com", role: Role.staff)
         let staff = try instance.session("staff@example.com")
         #expect(try instance.command(["deactivate", "--email", "staff@example.com"]).status == 0)
@@ -34,7 +33,7 @@ struct AuthorisationTests {
     }
 
     @Test func aDemotedAccountLosesTheRightToInviteAtOnce() throws {
-        let instance = try TestInstance.withMail(InvitationTests.adminManaged)
+        let instance = try InProcessInstance.withMail(InvitationTests.adminManaged)
         try instance.createUser("staff@example.com", role: Role.staff)
         let staff = try instance.session("staff@example.com")
         #expect(try JWTParts(staff.access).claims["role"]?.int == Role.staff)
@@ -46,7 +45,7 @@ struct AuthorisationTests {
     }
 
     @Test func aSuperuserCannotInviteARoleAboveItsOwn() throws {
-        let instance = try TestInstance.withMail(InvitationTests.adminManaged)
+        let instance = try InProcessInstance.withMail(InvitationTests.adminManaged)
         try instance.createUser("super@example.com", role: Role.superuser)
         let superuser = try instance.session("super@example.com")
 
@@ -58,7 +57,7 @@ struct AuthorisationTests {
     }
 
     @Test func userDetailsApplyTheSignUpNameRules() throws {
-        let instance = try TestInstance()
+        let instance = try InProcessInstance()
         try instance.createUser("names@example.com")
         let session = try instance.session("names@example.com")
         for (method, body) in [("PATCH", #"{"first_name":"<script>alert(1)</script>"}"#), ("PATCH", #"{"last_name":"Robert'); DROP TABLE users;--"}"#),
@@ -74,7 +73,7 @@ struct AuthorisationTests {
     }
 
     @Test func internationalisedDomainsAreRefusedAtSignUpWithAClearError() throws {
-        let instance = try TestInstance.withMail()
+        let instance = try InProcessInstance.withMail()
         let answer = try instance.register("anna@bücher.de")
         #expect(answer.status == 400 && answer.json?["email"]?.array?.first?.string?.contains("xn--") == true, "\(answer.text)")
         #expect(try instance.userCount == 0)

@@ -2,18 +2,17 @@ import Foundation
 import Testing
 @testable import AllauthCore
 
-/// Password reset through real nginx: request → mail → link → capability + CSRF cookies →
+/// Password reset in process: request → mail → link → capability + CSRF cookies →
 /// `set-new/` → a new session; every single-use step tried twice.
-@Suite(.serialized)
 struct PasswordResetTests {
     static let cookie = "password_reset_access_token"
 
-    func requestReset(_ instance: TestInstance, _ email: String) throws -> HTTPResponse {
+    func requestReset(_ instance: InProcessInstance, _ email: String) throws -> HTTPResponse {
         try instance.client.post("/jwt-allauth/password/reset/", json: #"{"email":"\#(email)"}"#)
     }
 
     @Test func resetFromRequestToMailToLinkToNewSessionAndEachStepWorksOnce() throws {
-        let instance = try TestInstance.withMail()
+        let instance = try InProcessInstance.withMail()
         let user = try instance.createUser("forgetful@example.com")
         let oldSession = try instance.session("forgetful@example.com")
 
@@ -54,7 +53,7 @@ struct PasswordResetTests {
     }
 
     @Test func missingOrWrongCSRFIsRefusedWithoutSpendingTheCapability() throws {
-        let instance = try TestInstance.withMail()
+        let instance = try InProcessInstance.withMail()
         try instance.createUser("csrf@example.com")
         _ = try requestReset(instance, "csrf@example.com")
         let cookies = try instance.capabilityCookies(try instance.followMailLink(to: "csrf@example.com"), name: Self.cookie)
@@ -79,7 +78,7 @@ struct PasswordResetTests {
     }
 
     @Test func aRejectedNewPasswordDoesNotSpendTheCapability() throws {
-        let instance = try TestInstance.withMail()
+        let instance = try InProcessInstance.withMail()
         try instance.createUser("typo@example.com")
         _ = try requestReset(instance, "typo@example.com")
         let cookies = try instance.capabilityCookies(try instance.followMailLink(to: "typo@example.com"), name: Self.cookie)
@@ -94,28 +93,10 @@ struct PasswordResetTests {
         #expect(try instance.setPassword("password/reset/set-new/", cookies, cookieName: Self.cookie, password: "N3w-Passw0rd-42").status == 200)
     }
 
-    @Test func eightSimultaneousUsesOfOneCapabilitySetThePasswordExactlyOnce() throws {
-        let instance = try TestInstance.withMail()
-        let user = try instance.createUser("race@example.com")
-        _ = try requestReset(instance, "race@example.com")
-        let cookies = try instance.capabilityCookies(try instance.followMailLink(to: "race@example.com"), name: Self.cookie)
-        let client = instance.client
-        let statuses = simultaneously(8) { index in
-            (try? client.post("/jwt-allauth/password/reset/set-new/",
-                              json: #"{"new_password1":"Racer-Passw0rd-\#(index)","new_password2":"Racer-Passw0rd-\#(index)"}"#,
-                              headers: cookies.headers(cookieName: Self.cookie, csrfHeader: cookies.csrf)))?.status ?? -1
-        }
-        #expect(statuses.filter { $0 == 200 }.count == 1, "\(statuses)")
-        #expect(statuses.filter { $0 == 401 }.count == 7, "\(statuses)")
-        #expect(try instance.whitelistRows(userID: user.id) == 1, "one session handed out")
-        let winner = try #require(statuses.firstIndex(of: 200))
-        #expect(try instance.login("race@example.com", password: "Racer-Passw0rd-\(winner)").status == 200)
-    }
-
     /// Only the latest link opens; a capability it handed over lives until one of them sets the
     /// password (a newer request does not void the form the owner has open).
     @Test func onlyTheLatestLinkOpensAndTheFirstPasswordSetSpendsEveryCapability() throws {
-        let instance = try TestInstance.withMail()
+        let instance = try InProcessInstance.withMail()
         try instance.createUser("latest@example.com")
         _ = try requestReset(instance, "latest@example.com")
         _ = try requestReset(instance, "latest@example.com")
@@ -133,7 +114,7 @@ struct PasswordResetTests {
     }
 
     @Test func anUnknownAddressIsIndistinguishableFromAKnownOne() throws {
-        let instance = try TestInstance.withMail()
+        let instance = try InProcessInstance.withMail()
         try instance.createUser("known@example.com")
         var known: [(HTTPResponse, TimeInterval)] = []
         var unknown: [(HTTPResponse, TimeInterval)] = []
@@ -158,7 +139,7 @@ struct PasswordResetTests {
     }
 
     @Test func requestsPerAddressAreLimitedAlikeForKnownAndUnknownAddresses() throws {
-        let instance = try TestInstance.withMail(["JWT_ALLAUTH_THROTTLE_PASSWORD_RESET_ADDRESS": "2/m"])
+        let instance = try InProcessInstance.withMail(["JWT_ALLAUTH_THROTTLE_PASSWORD_RESET_ADDRESS": "2/m"])
         try instance.createUser("limited@example.com")
         for address in ["limited@example.com", "ghost@example.com"] {
             #expect(try requestReset(instance, address).status == 200)
@@ -172,7 +153,7 @@ struct PasswordResetTests {
     }
 
     @Test func expiredLinksAndCapabilitiesOpenNothing() throws {
-        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_PASSWORD_RESET_TIMEOUT": "2s",
+        let instance = try InProcessInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_PASSWORD_RESET_TIMEOUT": "2s",
                                                       "JWT_ALLAUTH_COOKIES_PASSWORD_RESET_MAX_AGE": "2s"])
         try instance.createUser("slow@example.com")
         _ = try requestReset(instance, "slow@example.com")
@@ -193,7 +174,7 @@ struct PasswordResetTests {
     /// An unconfirmed address does get its mail (`PendingSignUpTests`): a stranger's sign-up of it
     /// must not lock its owner out.
     @Test func inactiveAndPasswordlessAccountsGetNoMail() throws {
-        let instance = try TestInstance.withMail()
+        let instance = try InProcessInstance.withMail()
         try instance.createUser("inactive@example.com", active: false)
         _ = try instance.command(["invite", "--email", "passwordless@example.com"])
         _ = try instance.awaitMail(to: "passwordless@example.com")

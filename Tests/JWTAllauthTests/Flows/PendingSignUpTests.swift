@@ -3,12 +3,11 @@ import Testing
 @testable import AllauthCore
 
 /// A stranger's sign-up of somebody else's address, tried as the stranger would (issue 18.2, 18.4,
-/// 18.9), through real nginx: it cannot replace the owner's pending sign-up, bring a second factor
+/// 18.9), in process: it cannot replace the owner's pending sign-up, bring a second factor
 /// of its own, tell taken addresses from free ones, or lock the owner out.
-@Suite(.serialized)
 struct PendingSignUpTests {
     @Test func underRequiredMFANoSetupChallengeWorksBeforeConfirmationSoNewAndTakenLookAlike() throws {
-        let instance = try TestInstance.mfa("required", mail: true, ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"])
+        let instance = try InProcessInstance.mfa("required", mail: true, ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"])
         try instance.createUser("owner@example.com")
         let fresh = try instance.register("victim@example.com")
         let taken = try instance.register("owner@example.com")
@@ -27,7 +26,7 @@ struct PendingSignUpTests {
     }
 
     @Test func aStrangersSecondSignUpOfAPendingAddressChangesNothing() throws {
-        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"])
+        let instance = try InProcessInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"])
         #expect(try instance.register("pending@example.com").status == 201)
         let ownersLink = try #require(try instance.awaitMail(to: "pending@example.com").link(port: instance.port))
         let before = try instance.database().first("SELECT id, password FROM users") { ($0.int(0), $0.string(1)) }
@@ -42,7 +41,7 @@ struct PendingSignUpTests {
     /// Optional verification: the stranger's account works at once, so the owner's way back is the
     /// reset, which now reaches an unconfirmed address, confirms it and ends the stranger's access.
     @Test func theOwnersResetTakesAStrangersUnconfirmedAccountOver() throws {
-        let instance = try TestInstance.mfa("optional", mail: true, ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "optional"])
+        let instance = try InProcessInstance.mfa("optional", mail: true, ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "optional"])
         let strangerSignUp = try instance.register("owner@example.com", password: "Str4nger-Passw0rd")
         let stranger = try #require(ClientSession(strangerSignUp))
         // The stranger cannot bring a second factor before the address is confirmed.
@@ -69,7 +68,7 @@ struct PendingSignUpTests {
     /// The setting that does not log out on a password change still ends a stranger's sessions when
     /// a reset takes an unconfirmed account over.
     @Test func takingOverEndsTheStrangersSessionsEvenWithoutLogoutOnPasswordChange() throws {
-        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "optional",
+        let instance = try InProcessInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "optional",
                                                   "JWT_ALLAUTH_ACCOUNTS_LOGOUT_ON_PASSWORD_CHANGE": "false"])
         let stranger = try #require(ClientSession(try instance.register("owner@example.com", password: "Str4nger-Passw0rd")))
         #expect(try instance.client.post("/jwt-allauth/password/reset/", json: #"{"email":"owner@example.com"}"#).status == 200)

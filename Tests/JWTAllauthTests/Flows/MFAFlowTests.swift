@@ -2,13 +2,12 @@ import Foundation
 import Testing
 @testable import AllauthDomain
 
-/// TOTP MFA through real nginx and the worker pool, with codes computed by `IndependentTOTP`.
-@Suite(.serialized)
+/// TOTP MFA in process and the worker pool, with codes computed by `IndependentTOTP`.
 struct MFAFlowTests {
     static let email = "person1@world.com"
 
     @Test func disabledModeAnswers403OnEveryMFAEndpointAndLoginIsUnchanged() throws {
-        let instance = try TestInstance.mfa("disabled")
+        let instance = try InProcessInstance.mfa("disabled")
         let user = try instance.createUser(Self.email)
         // Enrolled while MFA was on, then the operator turned it off: the password alone signs in.
         try instance.database().run("INSERT INTO mfa_authenticators (user_id, type, secret, created_at) VALUES (?, 'totp', ?, 0)",
@@ -29,7 +28,7 @@ struct MFAFlowTests {
     }
 
     @Test func optionalModeEnrolLogoutLoginChallengeVerifyAndRecoveryCodeWorksOnce() throws {
-        let instance = try TestInstance.mfa("optional")
+        let instance = try InProcessInstance.mfa("optional")
         try instance.createUser(Self.email)
         let first = try instance.session(Self.email)
         #expect(try instance.client.get("/jwt-allauth/mfa/authenticators/", headers: [first.bearer]).text == "[]")
@@ -92,25 +91,8 @@ struct MFAFlowTests {
                 == "TOTP not activated.")
     }
 
-    @Test func sameCodeSentAtOnceToSeveralWorkersIsAcceptedOnce() throws {
-        let instance = try TestInstance.mfa("optional", ["JWT_ALLAUTH_SERVER_WORKERS": "3"])
-        try instance.createUser(Self.email)
-        let (enrolment, _) = try instance.enrol(bearer: try instance.session(Self.email))
-        let challenges = try (0..<8).map { _ in try instance.challenge(Self.email) }
-        let code = IndependentTOTP.code(secret: enrolment.secret, stepsFromNow: 1)
-        let client = instance.client
-        let statuses = simultaneously(challenges.count) { index in
-            (try? client.post("/jwt-allauth/mfa/verify/", json: #"{"challenge_id":"\#(challenges[index])","code":"\#(code)"}"#))?.status ?? -1
-        }
-        #expect(statuses.filter { $0 == 200 }.count == 1, "\(statuses)")
-        #expect(statuses.filter { $0 == 400 }.count == challenges.count - 1, "\(statuses)")
-        // And one at a time: a code accepted by one worker is refused by whichever answers next.
-        let again = try instance.verify(try instance.challenge(Self.email), code: code)
-        #expect(again.status == 400 && again.json?["detail"]?.string == "Invalid code.")
-    }
-
     @Test func budgetsInvalidateTheChallengeThenLockTheUserOutWith429AndRetryAfter() throws {
-        let instance = try TestInstance.mfa("optional", ["JWT_ALLAUTH_MFA_CHALLENGE_MAX_ATTEMPTS": "2", "JWT_ALLAUTH_MFA_MAX_ATTEMPTS": "3",
+        let instance = try InProcessInstance.mfa("optional", ["JWT_ALLAUTH_MFA_CHALLENGE_MAX_ATTEMPTS": "2", "JWT_ALLAUTH_MFA_MAX_ATTEMPTS": "3",
                                                          "JWT_ALLAUTH_MFA_LOCKOUT": "10m"])
         try instance.createUser(Self.email)
         let (enrolment, _) = try instance.enrol(bearer: try instance.session(Self.email))
@@ -156,7 +138,7 @@ struct MFAFlowTests {
     }
 
     @Test func expiredAndGuessedChallengesAreRefusedAndAnotherUsersSetupChallengeIsNotAccepted() throws {
-        let instance = try TestInstance.mfa("optional", ["JWT_ALLAUTH_THROTTLE_MFA_VERIFY_IP": "3/m"])
+        let instance = try InProcessInstance.mfa("optional", ["JWT_ALLAUTH_THROTTLE_MFA_VERIFY_IP": "3/m"])
         try instance.createUser(Self.email)
         try instance.createUser("other@world.com")
         let (enrolment, _) = try instance.enrol(bearer: try instance.session(Self.email))
@@ -178,7 +160,7 @@ struct MFAFlowTests {
     }
 
     @Test func passwordResetOnAnEnrolledAccountEndsAtTheChallenge() throws {
-        let instance = try TestInstance.mfa("optional", mail: true)
+        let instance = try InProcessInstance.mfa("optional", mail: true)
         try instance.createUser(Self.email)
         let (enrolment, _) = try instance.enrol(bearer: try instance.session(Self.email))
         #expect(try instance.client.post("/jwt-allauth/password/reset/", json: #"{"email":"\#(Self.email)"}"#).status == 200)
@@ -191,7 +173,7 @@ struct MFAFlowTests {
     }
 
     @Test func requiredModeBootstrapsLoginSignUpAndInvitationThroughEnrolment() throws {
-        let instance = try TestInstance.mfa("required", mail: true, ["JWT_ALLAUTH_ACCOUNTS_INVITATIONS": "true"])
+        let instance = try InProcessInstance.mfa("required", mail: true, ["JWT_ALLAUTH_ACCOUNTS_INVITATIONS": "true"])
         // Login of an account without TOTP: a setup challenge, no session.
         try instance.createUser(Self.email)
         let login = try instance.login(Self.email)

@@ -2,20 +2,19 @@ import Foundation
 import Testing
 @testable import AllauthCore
 
-/// Links survive mail scanners (issue 18.3), through real nginx: a HEAD or a pre-fetch GET of a
+/// Links survive mail scanners (issue 18.3), in process: a HEAD or a pre-fetch GET of a
 /// link changes nothing a person relies on. Only the confirmation page's button confirms, and a
 /// reset link is spent by the password it sets, not by being opened.
-@Suite(.serialized)
 struct MailScannerTests {
     static let mandatory = ["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "mandatory"]
     static let resetCookie = "password_reset_access_token"
 
-    func isConfirmed(_ instance: TestInstance, _ email: String) throws -> Bool {
+    func isConfirmed(_ instance: InProcessInstance, _ email: String) throws -> Bool {
         try instance.database().first("SELECT email_verified FROM users WHERE email_lower = ?", [.text(email)]) { $0.bool(0) } ?? false
     }
 
     @Test func aScannersHeadAndGetOfAConfirmationLinkConfirmNothingTheButtonDoes() throws {
-        let instance = try TestInstance.withMail(Self.mandatory)
+        let instance = try InProcessInstance.withMail(Self.mandatory)
         #expect(try instance.register("scanned@example.com").status == 201)
         let link = instance.path(of: try #require(try instance.awaitMail(to: "scanned@example.com").link(port: instance.port)))
 
@@ -43,7 +42,7 @@ struct MailScannerTests {
     }
 
     @Test func confirmEmailOnGetKeepsTheReferencesGetButHeadStillConfirmsNothing() throws {
-        let instance = try TestInstance.withMail(Self.mandatory.merging(["JWT_ALLAUTH_ACCOUNTS_CONFIRM_EMAIL_ON_GET": "true"]) { $1 })
+        let instance = try InProcessInstance.withMail(Self.mandatory.merging(["JWT_ALLAUTH_ACCOUNTS_CONFIRM_EMAIL_ON_GET": "true"]) { $1 })
         #expect(try instance.register("legacy@example.com").status == 201)
         let link = instance.path(of: try #require(try instance.awaitMail(to: "legacy@example.com").link(port: instance.port)))
         #expect(try instance.client.request("HEAD", link).status == 200)
@@ -54,7 +53,7 @@ struct MailScannerTests {
     }
 
     @Test func aScannersHeadAndGetOfAResetLinkLeaveTheOwnersClickWorking() throws {
-        let instance = try TestInstance.withMail()
+        let instance = try InProcessInstance.withMail()
         try instance.createUser("owner@example.com")
         #expect(try instance.client.post("/jwt-allauth/password/reset/", json: #"{"email":"owner@example.com"}"#).status == 200)
         let link = instance.path(of: try #require(try instance.awaitMail(to: "owner@example.com").link(port: instance.port)))
@@ -79,7 +78,7 @@ struct MailScannerTests {
     }
 
     @Test func aScannersGetOfAnInvitationLinkConfirmsNothingAndVoidsNoCapability() throws {
-        let instance = try TestInstance.withMail(InvitationTests.adminManaged)
+        let instance = try InProcessInstance.withMail(InvitationTests.adminManaged)
         #expect(try instance.command(["invite", "--email", "invitee@example.com"]).status == 0)
         let link = instance.path(of: try #require(try instance.awaitMail(to: "invitee@example.com").link(port: instance.port)))
         #expect(try instance.client.request("HEAD", link).headers("Set-Cookie").isEmpty)

@@ -3,7 +3,7 @@ import Testing
 @testable import AllauthRuntime
 @testable import AllauthDomain
 
-/// Every answer a person reads, in their language, through nginx and the workers: API errors and
+/// Every answer a person reads, in their language, in process: API errors and
 /// validation messages by `Accept-Language` (with `Content-Language` saying so), pages, and mails
 /// (read from the real SMTP server) in the language stored for the user.
 @Suite(.serialized) struct LanguageTests {
@@ -27,7 +27,7 @@ import Testing
 
     @Test func failedLoginValidationErrorAndResetMailComeInEachLanguage() throws {
         // Twelve failed logins and sign-ups from one address: the throttle is another test's subject.
-        let instance = try TestInstance.withMail(["JWT_ALLAUTH_THROTTLE_ENABLED": "false"])
+        let instance = try InProcessInstance.withMail(["JWT_ALLAUTH_THROTTLE_ENABLED": "false"])
         for language in ShippedCatalogs.languages {
             let tag = Translations.tag(language)
 
@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func theStoredLanguageIsUsedForLaterMailsWhateverTheRequestSays() throws {
-        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "none"])
+        let instance = try InProcessInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_EMAIL_VERIFICATION": "none"])
         let email = "stored@example.com"
         #expect(try instance.register(email, headers: headers("ru")).status == 201)
         #expect(try instance.database().first("SELECT language FROM users WHERE email = ?", [.text(email)]) { $0.string(0) } == "ru")
@@ -79,7 +79,7 @@ import Testing
     }
 
     @Test func pagesRenderInTheNegotiatedLanguage() throws {
-        let instance = try TestInstance()
+        let instance = try InProcessInstance()
         for language in ["de", "ru", "zh_Hant", "en"] {
             let page = try instance.client.get("\(instance.mount)/registration/account_email_verification_sent/", headers: headers(language))
             #expect(page.status == 200 && page.header("Content-Language") == Translations.tag(language))
@@ -90,7 +90,7 @@ import Testing
     }
 
     @Test func everyAnswerSaysItsLanguageAndUnknownLanguagesGetTheDefault() throws {
-        let instance = try TestInstance(environment: ["JWT_ALLAUTH_I18N_DEFAULT_LANGUAGE": "fr"])
+        let instance = try InProcessInstance(environment: ["JWT_ALLAUTH_I18N_DEFAULT_LANGUAGE": "fr"])
         let health = try instance.client.get("\(instance.mount)/health/", headers: [("Accept-Language", "da, sv;q=0.8")])
         #expect(health.header("Content-Language") == "fr")
         let missing = try instance.client.get("\(instance.mount)/no-such-endpoint/", headers: [("Accept-Language", "pt")])
@@ -102,7 +102,7 @@ import Testing
 
     @Test func theMFAAndSocialAnswersComeInTheLanguageToo() throws {
         // A provider is configured (so the social routes exist) but never contacted.
-        let instance = try TestInstance(environment: [
+        let instance = try InProcessInstance(environment: [
             "JWT_ALLAUTH_SOCIAL_PROVIDERS": #"{example: {name: Example, issuer: "http://127.0.0.1:9", client_id: abc, client_secret: s3cret}}"#])
         let mfa = try instance.client.post("\(instance.mount)/mfa/verify/", json: #"{"mfa_challenge_id":"x","code":"123456"}"#, headers: headers("ko"))
         #expect(mfa.status == 403 && mfa.header("Content-Language") == "ko", "\(mfa.text)")
@@ -114,7 +114,7 @@ import Testing
     }
 
     @Test func checkNamesABrokenCatalogsFileAndLine() throws {
-        let instance = try TestInstance()
+        let instance = try InProcessInstance()
         // A copy of the installation whose German catalog has a translation that lost its placeholder.
         let share = instance.directory.appendingPathComponent("share")
         let original = try ShareDirectory.locate()

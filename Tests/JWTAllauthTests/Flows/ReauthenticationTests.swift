@@ -2,14 +2,13 @@ import Foundation
 import Testing
 @testable import AllauthDomain
 
-/// Adding a way into an account needs a recent reauthentication (issue 18.5), through real nginx:
+/// Adding a way into an account needs a recent reauthentication (issue 18.5), in process:
 /// a stolen access token alone can no longer enrol a TOTP and take the recovery codes.
-@Suite(.serialized)
 struct ReauthenticationTests {
     static let email = "careful@example.com"
 
     @Test func aStolenAccessTokenAloneCannotEnrolATOTP() throws {
-        let instance = try TestInstance.mfa("optional")
+        let instance = try InProcessInstance.mfa("optional")
         try instance.createUser(Self.email)
         let session = try instance.session(Self.email)
 
@@ -31,13 +30,13 @@ struct ReauthenticationTests {
         #expect(enrolment.recoveryCodes.count == 10)
 
         // Another session of the same account is not reauthenticated by this one's proof.
-        let other = try instance.session(Self.email, password: TestInstance.strongPassword, code: enrolment.secret)
+        let other = try instance.session(Self.email, password: InProcessInstance.strongPassword, code: enrolment.secret)
         let otherSetup = try instance.mfaPost("setup/", "{}", headers: [other.bearer])
         #expect(otherSetup.status == 401 && otherSetup.json?["code"]?.string == "reauthentication_required")
     }
 
     @Test func theMarkExpiresAndDiesWithItsSession() throws {
-        let instance = try TestInstance.mfa("optional", ["JWT_ALLAUTH_ACCOUNTS_REAUTHENTICATION_TIMEOUT": "2s"])
+        let instance = try InProcessInstance.mfa("optional", ["JWT_ALLAUTH_ACCOUNTS_REAUTHENTICATION_TIMEOUT": "2s"])
         try instance.createUser(Self.email)
         let session = try instance.session(Self.email)
         #expect(try instance.reauthenticate(session).status == 200)
@@ -51,10 +50,10 @@ struct ReauthenticationTests {
     }
 
     @Test func anEnrolledAccountReauthenticatesWithItsSecondFactorToo() throws {
-        let instance = try TestInstance.mfa("optional")
+        let instance = try InProcessInstance.mfa("optional")
         try instance.createUser(Self.email)
         let (enrolment, _) = try instance.enrol(bearer: try instance.session(Self.email))
-        let session = try instance.session(Self.email, password: TestInstance.strongPassword, code: enrolment.secret)
+        let session = try instance.session(Self.email, password: InProcessInstance.strongPassword, code: enrolment.secret)
 
         let passwordOnly = try instance.reauthenticate(session)
         #expect(passwordOnly.status == 400 && passwordOnly.json?["code"] != nil, "\(passwordOnly.text)")
@@ -68,22 +67,23 @@ struct ReauthenticationTests {
         #expect(replayed.status == 400, "a TOTP step works once, as at login")
     }
 
+
     @Test func connectingASocialProviderNeedsItToo() throws {
-        let world = try SocialWorld()
+        let world = try InProcessSocialWorld()
         try world.instance.createUser(Self.email)
         let session = try world.instance.session(Self.email)
-        let token = try world.provider.idToken(user: SocialWorld.user("u-careful", Self.email))
+        let token = try world.provider.idToken(user: InProcessSocialWorld.user("u-careful", Self.email))
         let refused = try world.post("example/connect/token/", ["id_token": token], headers: [session.bearer])
         #expect(refused.status == 401 && refused.json?["code"]?.string == "reauthentication_required", "\(refused.text)")
         #expect(try world.count("SELECT COUNT(*) FROM social_accounts") == 0)
         #expect(try world.instance.reauthenticate(session).status == 200)
-        let connected = try world.post("example/connect/token/", ["id_token": try world.provider.idToken(user: SocialWorld.user("u-careful", Self.email))],
+        let connected = try world.post("example/connect/token/", ["id_token": try world.provider.idToken(user: InProcessSocialWorld.user("u-careful", Self.email))],
                                        headers: [session.bearer])
         #expect(connected.status == 201, "\(connected.text)")
     }
 }
 
-extension TestInstance {
+extension ServiceInstance {
     /// Logs in through the MFA challenge with the TOTP of `secret`.
     func session(_ email: String, password: String, code secret: String) throws -> ClientSession {
         let challenge = try self.challenge(email)

@@ -2,21 +2,20 @@ import Foundation
 import Testing
 @testable import AllauthCore
 
-/// Admin-managed registration through real nginx: invitation → mail → link → set-password
+/// Admin-managed registration in process: invitation → mail → link → set-password
 /// capability + CSRF cookies → `set-password/` → a session.
-@Suite(.serialized)
 struct InvitationTests {
     static let cookie = "set_password_access_token"
     static let adminManaged = ["JWT_ALLAUTH_ACCOUNTS_ADMIN_MANAGED_REGISTRATION": "true"]
 
-    func invite(_ instance: TestInstance, _ inviter: ClientSession, _ email: String, role: String = "0") throws -> HTTPResponse {
+    func invite(_ instance: InProcessInstance, _ inviter: ClientSession, _ email: String, role: String = "0") throws -> HTTPResponse {
         try instance.client.post("/jwt-allauth/registration/user-register/",
                                  json: #"{"email":"\#(email)","role":\#(role),"first_name":"Ada","last_name":"Lovelace"}"#,
                                  headers: [inviter.bearer])
     }
 
     @Test func staffInvitesAndTheInviteeSetsAPasswordThroughTheLinkOnce() throws {
-        let instance = try TestInstance.withMail(Self.adminManaged)
+        let instance = try InProcessInstance.withMail(Self.adminManaged)
         try instance.createUser("staff@example.com", role: 1000)
         let staff = try instance.session("staff@example.com")
         #expect(try instance.register("walk-in@example.com").status == 404, "admin-managed: no public sign-up")
@@ -52,7 +51,7 @@ struct InvitationTests {
     /// Each click hands over a capability of its own (a mail scanner's fetch after the owner's click
     /// must not void the owner's form); the first password set spends them all.
     @Test func eachClickOpensItsOwnCapabilityTheFirstPasswordSpendsAllAndCSRFIsRequired() throws {
-        let instance = try TestInstance.withMail(Self.adminManaged)
+        let instance = try InProcessInstance.withMail(Self.adminManaged)
         try instance.createUser("staff@example.com", role: 1000)
         #expect(try invite(instance, try instance.session("staff@example.com"), "twice@example.com").status == 201)
         let first = try instance.capabilityCookies(try instance.followMailLink(to: "twice@example.com"), name: Self.cookie)
@@ -65,7 +64,7 @@ struct InvitationTests {
     }
 
     @Test func expiredInvitationsAndSetPasswordCapabilitiesOpenNothing() throws {
-        let instance = try TestInstance.withMail(Self.adminManaged.merging(["JWT_ALLAUTH_ACCOUNTS_EMAIL_CONFIRMATION_EXPIRE": "4s",
+        let instance = try InProcessInstance.withMail(Self.adminManaged.merging(["JWT_ALLAUTH_ACCOUNTS_EMAIL_CONFIRMATION_EXPIRE": "4s",
                                                                             "JWT_ALLAUTH_COOKIES_PASSWORD_SET_MAX_AGE": "2s"]) { $1 })
         try instance.createUser("staff@example.com", role: 1000)
         #expect(try invite(instance, try instance.session("staff@example.com"), "late@example.com").status == 201)
@@ -81,7 +80,7 @@ struct InvitationTests {
     }
 
     @Test func onlyInvitingRolesMayInviteAndTakenAddressesAreReported() throws {
-        let instance = try TestInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_INVITATIONS": "true"])
+        let instance = try InProcessInstance.withMail(["JWT_ALLAUTH_ACCOUNTS_INVITATIONS": "true"])
         try instance.createUser("regular@example.com")
         try instance.createUser("staff@example.com", role: 1000)
         let regular = try instance.session("regular@example.com")
@@ -104,7 +103,7 @@ struct InvitationTests {
     }
 
     @Test func operatorCommandsInviteVerifyAndDeactivate() throws {
-        let instance = try TestInstance.withMail()
+        let instance = try InProcessInstance.withMail()
         let invited = try instance.command(["invite", "--email", "Ops@Example.com", "--role", "1000"])
         #expect(invited.status == 0, "\(invited.output)")
         #expect(try instance.followMailLink(to: "ops@example.com").status == 302, "the CLI's invitation link works like the API's")

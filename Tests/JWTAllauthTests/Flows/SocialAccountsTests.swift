@@ -5,13 +5,12 @@ import Testing
 
 /// Connecting a provider to the logged-in account, listing and removing connections, and hostile
 /// input on every social endpoint.
-@Suite(.serialized)
 struct SocialAccountsTests {
     @Test func connectAttachesTheProviderOnceAndRefusesAnIdentityOfAnotherUser() throws {
-        let world = try SocialWorld()
+        let world = try InProcessSocialWorld()
         let alice = try world.instance.createUser("alice@example.com")
         let session = try world.instance.session("alice@example.com")
-        let identity = SocialWorld.user("u-alice", "somewhere-else@example.com")
+        let identity = InProcessSocialWorld.user("u-alice", "somewhere-else@example.com")
         // A connection is a way into the account (`ReauthenticationTests`).
         #expect(try world.instance.reauthenticate(session).status == 200)
 
@@ -48,14 +47,14 @@ struct SocialAccountsTests {
     }
 
     @Test func listShowsOnlyTheCallersConnectionsAndDisconnectKeepsTheLastWayIn() throws {
-        let world = try SocialWorld()
+        let world = try InProcessSocialWorld()
         // A social-only account: no usable password.
-        let login = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-only", "only@example.com")))
+        let login = try world.tokenLogin(try world.provider.idToken(user: InProcessSocialWorld.user("u-only", "only@example.com")))
         let social = try #require(ClientSession(login))
         try world.instance.createUser("other@example.com")
         let other = try world.instance.session("other@example.com")
         #expect(try world.instance.reauthenticate(other).status == 200)
-        let otherConnection = try world.post("example/connect/token/", ["id_token": try world.provider.idToken(user: SocialWorld.user("u-other", "o@example.com"))],
+        let otherConnection = try world.post("example/connect/token/", ["id_token": try world.provider.idToken(user: InProcessSocialWorld.user("u-other", "o@example.com"))],
                                              headers: [other.bearer])
         let otherID = try #require(otherConnection.json?["id"]?.int)
 
@@ -79,7 +78,7 @@ struct SocialAccountsTests {
     }
 
     @Test func hostileInputOnEverySocialEndpointGetsA4xxJSONAndMakesNothing() throws {
-        let world = try SocialWorld()
+        let world = try InProcessSocialWorld()
         try world.instance.createUser("me@example.com")
         let session = try world.instance.session("me@example.com")
         #expect(try world.instance.reauthenticate(session).status == 200, "so the connect endpoints read their bodies")
@@ -122,7 +121,7 @@ struct SocialAccountsTests {
     }
 
     @Test func socialEndpointsAreRoutedOnlyWithAProvider() throws {
-        let instance = try TestInstance()
+        let instance = try InProcessInstance()
         #expect(try instance.client.get("\(instance.mount)/social/providers/").status == 404)
     }
 }

@@ -2,13 +2,12 @@ import Foundation
 import Testing
 @testable import AllauthDomain
 
-/// Social login through nginx against the tests' own OpenID provider on loopback: the token and
+/// Social login in process against the tests' own OpenID provider on loopback: the token and
 /// code flows, account resolution, and every token the service must refuse.
-@Suite(.serialized)
 struct SocialLoginTests {
     @Test func tokenLoginCreatesAVerifiedAccountWithAnUnusablePasswordAndAWhitelistedSession() throws {
-        let world = try SocialWorld()
-        let response = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-new", "New.Person@example.com")))
+        let world = try InProcessSocialWorld()
+        let response = try world.tokenLogin(try world.provider.idToken(user: InProcessSocialWorld.user("u-new", "New.Person@example.com")))
         #expect(response.status == 200, "\(response.text)")
         let session = try #require(ClientSession(response))
         let user = try #require(try UserStore(world.instance.database()).find(email: "new.person@example.com"))
@@ -23,16 +22,16 @@ struct SocialLoginTests {
         #expect(try world.instance.refresh(cookie: session.refresh).status == 200)
 
         // The same identity again: the same account, a second session, no second user.
-        let again = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-new", "New.Person@example.com"), alg: "ES256"))
+        let again = try world.tokenLogin(try world.provider.idToken(user: InProcessSocialWorld.user("u-new", "New.Person@example.com"), alg: "ES256"))
         #expect(again.status == 200, "\(again.text)")
         #expect(try world.userCount() == 1)
         #expect(try world.instance.whitelistRows(userID: user.id) == 2)
     }
 
     @Test func codeFlowExchangesTheCodeWithThePKCEVerifierAndACodeWorksOnlyOnce() throws {
-        let world = try SocialWorld()
+        let world = try InProcessSocialWorld()
         let verifier = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
-        let code = try world.provider.code(user: SocialWorld.user("u-code", "code@example.com"), redirectURI: world.callbackURL, verifier: verifier)
+        let code = try world.provider.code(user: InProcessSocialWorld.user("u-code", "code@example.com"), redirectURI: world.callbackURL, verifier: verifier)
         let body: [String: Any] = ["code": code, "callback_url": world.callbackURL, "code_verifier": verifier]
         let first = try world.post("example/code/", body)
         #expect(first.status == 200, "\(first.text)")
@@ -43,7 +42,7 @@ struct SocialLoginTests {
         #expect(replay.json?["code"]?.string == "invalid_social_token")
 
         // A verifier that does not match the challenge: refused, nothing created.
-        let other = try world.provider.code(user: SocialWorld.user("u-pkce", "pkce@example.com"), redirectURI: world.callbackURL, verifier: verifier)
+        let other = try world.provider.code(user: InProcessSocialWorld.user("u-pkce", "pkce@example.com"), redirectURI: world.callbackURL, verifier: verifier)
         let wrong = try world.post("example/code/", ["code": other, "callback_url": world.callbackURL, "code_verifier": verifier + "x"])
         #expect(wrong.status == 401)
         #expect(try UserStore(world.instance.database()).find(email: "pkce@example.com") == nil)
@@ -51,7 +50,7 @@ struct SocialLoginTests {
     }
 
     @Test func callbackURLOutsideTheAllowListIsRefusedBeforeTheProviderIsAsked() throws {
-        let world = try SocialWorld(environment: ["JWT_ALLAUTH_SOCIAL_CALLBACK_URLS": "https://app.example.com/callback"])
+        let world = try InProcessSocialWorld(environment: ["JWT_ALLAUTH_SOCIAL_CALLBACK_URLS": "https://app.example.com/callback"])
         let response = try world.codeLogin()
         #expect(response.status == 400)
         #expect(response.json?["code"]?.string == "callback_url_not_allowed")
@@ -64,14 +63,14 @@ struct SocialLoginTests {
     }
 
     @Test func withNoCallbackURLListedTheCodeFlowIsRefusedNamingTheSettingAndCheckReportsIt() throws {
-        let world = try SocialWorld(environment: ["JWT_ALLAUTH_SOCIAL_CALLBACK_URLS": "[]"])
+        let world = try InProcessSocialWorld(environment: ["JWT_ALLAUTH_SOCIAL_CALLBACK_URLS": "[]"])
         let response = try world.codeLogin()
         #expect(response.status == 400, "\(response.text)")
         #expect(response.json?["code"]?.string == "callback_url_not_allowed")
         #expect(response.json?["detail"]?.string?.contains("social.callback_urls") == true, "\(response.text)")
         #expect(try world.provider.fetches().token == 0)
         // The token flow needs no callback and still works.
-        #expect(try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-cb", "cb@example.com"))).status == 200)
+        #expect(try world.tokenLogin(try world.provider.idToken(user: InProcessSocialWorld.user("u-cb", "cb@example.com"))).status == 200)
 
         let check = try world.instance.command(["check"])
         #expect(check.status != 0, "\(check.output)")
@@ -80,12 +79,13 @@ struct SocialLoginTests {
         #expect(listed.status == 0, "\(listed.output)")
     }
 
-    @Test func anIDTokenIsAcceptedOnceOnEveryEndpointAndWorker() throws {
-        let world = try SocialWorld()
-        let user = SocialWorld.user("u-once", "once@example.com")
+    /// Presented many times at once to the pool: `SocialTokenRaceTests`.
+    @Test func anIDTokenIsAcceptedOnceOnEveryEndpoint() throws {
+        let world = try InProcessSocialWorld()
+        let user = InProcessSocialWorld.user("u-once", "once@example.com")
         let token = try world.provider.idToken(user: user)
         #expect(try world.tokenLogin(token).status == 200)
-        // The same token again, from any worker: a replay.
+        // The same token again: a replay.
         for _ in 0..<3 {
             let replay = try world.tokenLogin(token)
             #expect(replay.status == 401, "\(replay.text)")
@@ -109,21 +109,11 @@ struct SocialLoginTests {
         let replayedTwin = try world.tokenLogin(twin)
         #expect(replayedTwin.status == 401, "\(replayedTwin.text)")
         #expect(replayedTwin.json?["detail"]?.string == "This id_token has already been used.", "the twin verifies, and is the same token")
-
-        // Presented many times at once: exactly one login.
-        let raced = try world.provider.idToken(user: user)
-        let before = try world.instance.whitelistRows(userID: try #require(try UserStore(world.instance.database()).find(email: "once@example.com")).id)
-        let client = world.instance.client
-        let path = "\(world.instance.mount)/social/example/token/"
-        let statuses = simultaneously(8) { _ in (try? client.post(path, json: #"{"id_token": "\#(raced)"}"#))?.status ?? -1 }
-        #expect(statuses.sorted() == [200] + Array(repeating: 401, count: 7))
-        let owner = try #require(try UserStore(world.instance.database()).find(email: "once@example.com"))
-        #expect(try world.instance.whitelistRows(userID: owner.id) == before + 1)
     }
 
     @Test func aNonceInTheTokenMustBeSentBackByTheClient() throws {
-        let world = try SocialWorld()
-        let user = SocialWorld.user("u-nonce", "nonce@example.com")
+        let world = try InProcessSocialWorld()
+        let user = InProcessSocialWorld.user("u-nonce", "nonce@example.com")
         for (name, extra) in [("missing", [:]), ("wrong", ["nonce": "n-2"]), ("empty", ["nonce": ""])] as [(String, [String: Any])] {
             let response = try world.tokenLogin(try world.provider.idToken(user: user, claims: ["nonce": "n-1"]), extra: extra)
             #expect(response.status == 401 || response.status == 400, "\(name): \(response.status) \(response.text)")
@@ -143,8 +133,8 @@ struct SocialLoginTests {
     }
 
     @Test func aCriticalHeaderExtensionIsRefused() throws {
-        let world = try SocialWorld()
-        let user = SocialWorld.user("u-crit", "crit@example.com")
+        let world = try InProcessSocialWorld()
+        let user = InProcessSocialWorld.user("u-crit", "crit@example.com")
         for crit in [["exp"], ["b64"], [], ["https://example.com/ext"]] as [[String]] {
             var header: [String: Any] = ["crit": crit]
             if crit == ["b64"] { header["b64"] = true }
@@ -156,38 +146,38 @@ struct SocialLoginTests {
     }
 
     @Test func theAddressIsReadFromUserInfoWhenTheIDTokenCarriesNone() throws {
-        let world = try SocialWorld()
+        let world = try InProcessSocialWorld()
         // Code flow: the id_token has only `sub`; UserInfo has the address.
-        let response = try world.codeLogin(user: SocialWorld.user("u-ui", "UserInfo@example.com"), userInfoOnly: true)
+        let response = try world.codeLogin(user: InProcessSocialWorld.user("u-ui", "UserInfo@example.com"), userInfoOnly: true)
         #expect(response.status == 200, "\(response.text)")
         let user = try #require(try UserStore(world.instance.database()).find(email: "userinfo@example.com"))
         #expect(user.emailVerified && !user.hasUsablePassword)
         #expect(try world.provider.fetches().userInfo == 1)
         // An id_token that has the address: UserInfo is not asked.
-        #expect(try world.codeLogin(user: SocialWorld.user("u-ui2", "direct@example.com")).status == 200)
+        #expect(try world.codeLogin(user: InProcessSocialWorld.user("u-ui2", "direct@example.com")).status == 200)
         #expect(try world.provider.fetches().userInfo == 1)
 
         // Token flow: the client's access token reads UserInfo.
         let token = try world.provider.idToken(user: ["sub": "u-tf"])
-        let access = try world.provider.accessToken(claims: SocialWorld.user("u-tf", "tokenflow@example.com"))
+        let access = try world.provider.accessToken(claims: InProcessSocialWorld.user("u-tf", "tokenflow@example.com"))
         let tokenFlow = try world.tokenLogin(token, extra: ["access_token": access])
         #expect(tokenFlow.status == 200, "\(tokenFlow.text)")
         #expect(try UserStore(world.instance.database()).find(email: "tokenflow@example.com") != nil)
     }
 
     @Test func aUserInfoAnswerAboutAnotherSubjectIsRefused() throws {
-        let world = try SocialWorld()
+        let world = try InProcessSocialWorld()
         // The provider's UserInfo speaks of someone else (OpenID Connect Core §5.3.2: never use it).
-        let response = try world.codeLogin(user: SocialWorld.user("u-a", "a@example.com"), userInfoOnly: true,
-                                           userInfo: SocialWorld.user("u-victim", "victim@example.com"))
+        let response = try world.codeLogin(user: InProcessSocialWorld.user("u-a", "a@example.com"), userInfoOnly: true,
+                                           userInfo: InProcessSocialWorld.user("u-victim", "victim@example.com"))
         #expect(response.status == 401, "\(response.text)")
         #expect(response.json?["code"]?.string == "invalid_social_token")
         // Token flow: an access token of another user beside my id_token.
         let mine = try world.provider.idToken(user: ["sub": "u-attacker"])
-        let theirs = try world.provider.accessToken(claims: SocialWorld.user("u-victim", "victim@example.com"))
+        let theirs = try world.provider.accessToken(claims: InProcessSocialWorld.user("u-victim", "victim@example.com"))
         #expect(try world.tokenLogin(mine, extra: ["access_token": theirs]).status == 401)
         // No `sub` at all, or a UserInfo that refuses the access token.
-        #expect(try world.codeLogin(user: SocialWorld.user("u-b", "b@example.com"), userInfoOnly: true, userInfo: ["email": "b@example.com", "email_verified": true]).status == 401)
+        #expect(try world.codeLogin(user: InProcessSocialWorld.user("u-b", "b@example.com"), userInfoOnly: true, userInfo: ["email": "b@example.com", "email_verified": true]).status == 401)
         #expect(try world.tokenLogin(try world.provider.idToken(user: ["sub": "u-c"]), extra: ["access_token": "not-issued"]).status == 401)
         #expect(try world.userCount() == 0)
         #expect(world.instance.log.contains("another subject"), "logged for the operator")
@@ -195,9 +185,9 @@ struct SocialLoginTests {
 
     @Test func providerFaultsAreLoggedWithTheProviderAndItsErrorCodeNeverASecretOrToken() throws {
         // The instance's client secret is not the one the provider issued.
-        let world = try SocialWorld(secret: "wrong-secret-123")
+        let world = try InProcessSocialWorld(secret: "wrong-secret-123")
         let verifier = String(repeating: "w", count: 43)
-        let code = try world.provider.code(user: SocialWorld.user("u-w", "w@example.com"), redirectURI: world.callbackURL, verifier: verifier)
+        let code = try world.provider.code(user: InProcessSocialWorld.user("u-w", "w@example.com"), redirectURI: world.callbackURL, verifier: verifier)
         let refused = try world.post("example/code/", ["code": code, "callback_url": world.callbackURL, "code_verifier": verifier])
         #expect(refused.status == 401, "\(refused.text)")
         #expect(refused.json?["code"]?.string == "invalid_social_token")
@@ -207,7 +197,7 @@ struct SocialLoginTests {
         #expect(!world.instance.log.contains("wrong-secret-123") && !world.instance.log.contains(code), "never the secret or the code")
 
         // A token endpoint that answers something that is not a token response.
-        let fixed = try SocialWorld()
+        let fixed = try InProcessSocialWorld()
         let garbled = try fixed.codeLogin(reply: (200, "<html>maintenance</html>"))
         #expect(garbled.status == 401, "\(garbled.text)")
         let noToken = try fixed.codeLogin(reply: (200, #"{"access_token": "at-secret-value", "token_type": "Bearer"}"#))
@@ -226,9 +216,9 @@ struct SocialLoginTests {
     }
 
     @Test func verifiedProviderAddressLinksAConfirmedAccountWhichKeepsItsPassword() throws {
-        let world = try SocialWorld(environment: ["JWT_ALLAUTH_SOCIAL_EMAIL_LINKING": "true"])
+        let world = try InProcessSocialWorld(environment: ["JWT_ALLAUTH_SOCIAL_EMAIL_LINKING": "true"])
         let owner = try world.instance.createUser("owner@example.com", verified: true)
-        let response = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-owner", "OWNER@example.com")))
+        let response = try world.tokenLogin(try world.provider.idToken(user: InProcessSocialWorld.user("u-owner", "OWNER@example.com")))
         #expect(response.status == 200, "\(response.text)")
         #expect(try world.userCount() == 1)
         #expect(try world.count("SELECT COUNT(*) FROM social_accounts WHERE user_id = ?", [.integer(owner.id)]) == 1)
@@ -237,9 +227,9 @@ struct SocialLoginTests {
 
     @Test func linkingIsOffByDefaultSoAConfirmedAccountsAddressAnswers409AndNothingIsWritten() throws {
         // As allauth's SOCIALACCOUNT_EMAIL_AUTHENTICATION: nobody gets into an account by a provider's word alone.
-        let world = try SocialWorld()
+        let world = try InProcessSocialWorld()
         let owner = try world.instance.createUser("owner@example.com", verified: true)
-        let response = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-owner", "owner@example.com")))
+        let response = try world.tokenLogin(try world.provider.idToken(user: InProcessSocialWorld.user("u-owner", "owner@example.com")))
         #expect(response.status == 409)
         #expect(response.json?["code"]?.string == "email_already_registered")
         #expect(try world.count("SELECT COUNT(*) FROM social_accounts") == 0)
@@ -247,19 +237,19 @@ struct SocialLoginTests {
     }
 
     @Test func anAccountInUseWithAnUnconfirmedAddressIsNeverTakenOver() throws {
-        let world = try SocialWorld()
+        let world = try InProcessSocialWorld()
         let squatter = try world.instance.createUser("squat@example.com", verified: false)
         try UserStore(world.instance.database()).recordLogin(userID: squatter.id, at: 1_700_000_000)
-        let response = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-squat", "squat@example.com")))
+        let response = try world.tokenLogin(try world.provider.idToken(user: InProcessSocialWorld.user("u-squat", "squat@example.com")))
         #expect(response.status == 409)
         #expect(response.json?["code"]?.string == "local_account_unverified")
         #expect(try UserStore(world.instance.database()).find(id: squatter.id) == squatter.with(lastLogin: 1_700_000_000))
     }
 
     @Test func anAbandonedSignUpIsReplacedByTheVouchedForOwner() throws {
-        let world = try SocialWorld()
+        let world = try InProcessSocialWorld()
         let abandoned = try world.instance.createUser("taken@example.com", verified: false)
-        let response = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-real", "taken@example.com")))
+        let response = try world.tokenLogin(try world.provider.idToken(user: InProcessSocialWorld.user("u-real", "taken@example.com")))
         #expect(response.status == 200, "\(response.text)")
         let user = try #require(try UserStore(world.instance.database()).find(email: "taken@example.com"))
         #expect(user.id != abandoned.id)
@@ -267,8 +257,8 @@ struct SocialLoginTests {
     }
 
     @Test func anUnverifiedProviderAddressIsRefusedAndNoAccountIsMade() throws {
-        let world = try SocialWorld()
-        for user in [SocialWorld.user("u-unv", "unverified@example.com", verified: false), ["sub": "u-none"]] as [[String: Any]] {
+        let world = try InProcessSocialWorld()
+        for user in [InProcessSocialWorld.user("u-unv", "unverified@example.com", verified: false), ["sub": "u-none"]] as [[String: Any]] {
             let response = try world.tokenLogin(try world.provider.idToken(user: user))
             #expect(response.status == 400)
             #expect(response.json?["code"]?.string == "provider_email_unverified")
@@ -277,34 +267,34 @@ struct SocialLoginTests {
     }
 
     @Test func withoutRequiredVerificationAnUnverifiedAddressMakesOnlyAnUnverifiedNewAccountAndNeverLinks() throws {
-        let world = try SocialWorld(environment: ["JWT_ALLAUTH_SOCIAL_REQUIRE_VERIFIED_EMAIL": "false"])
+        let world = try InProcessSocialWorld(environment: ["JWT_ALLAUTH_SOCIAL_REQUIRE_VERIFIED_EMAIL": "false"])
         let owner = try world.instance.createUser("owner@example.com", verified: true)
-        let takeover = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-t", "owner@example.com", verified: false)))
+        let takeover = try world.tokenLogin(try world.provider.idToken(user: InProcessSocialWorld.user("u-t", "owner@example.com", verified: false)))
         #expect(takeover.status == 409)
         #expect(try world.count("SELECT COUNT(*) FROM social_accounts") == 0)
         #expect(try world.instance.whitelistRows(userID: owner.id) == 0)
 
-        let fresh = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-f", "fresh@example.com", verified: false)))
+        let fresh = try world.tokenLogin(try world.provider.idToken(user: InProcessSocialWorld.user("u-f", "fresh@example.com", verified: false)))
         #expect(fresh.status == 200, "\(fresh.text)")
         #expect(try UserStore(world.instance.database()).find(email: "fresh@example.com")?.emailVerified == false)
     }
 
     @Test func signUpClosedAnswers403AndAnInactiveAccountCannotLogIn() throws {
         // Linking on, so that the inactive account is reached (and refused) through its address.
-        let world = try SocialWorld(environment: ["JWT_ALLAUTH_ACCOUNTS_ADMIN_MANAGED_REGISTRATION": "true", "JWT_ALLAUTH_SOCIAL_EMAIL_LINKING": "true"])
-        let closed = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-x", "x@example.com")))
+        let world = try InProcessSocialWorld(environment: ["JWT_ALLAUTH_ACCOUNTS_ADMIN_MANAGED_REGISTRATION": "true", "JWT_ALLAUTH_SOCIAL_EMAIL_LINKING": "true"])
+        let closed = try world.tokenLogin(try world.provider.idToken(user: InProcessSocialWorld.user("u-x", "x@example.com")))
         #expect(closed.status == 403)
         #expect(closed.json?["code"]?.string == "signup_closed")
         try world.instance.createUser("off@example.com", verified: true, active: false)
-        let inactive = try world.tokenLogin(try world.provider.idToken(user: SocialWorld.user("u-off", "off@example.com")))
+        let inactive = try world.tokenLogin(try world.provider.idToken(user: InProcessSocialWorld.user("u-off", "off@example.com")))
         #expect(inactive.status == 401)
         #expect(inactive.json?["detail"]?.string == "No active account found with the given credentials")
         #expect(try world.count("SELECT COUNT(*) FROM social_accounts") == 0)
     }
 
     @Test func tokensTheProviderDidNotIssueToUsAreRefusedAndCreateNothing() throws {
-        let world = try SocialWorld()
-        let user = SocialWorld.user("u-evil", "evil@example.com")
+        let world = try InProcessSocialWorld()
+        let user = InProcessSocialWorld.user("u-evil", "evil@example.com")
         let provider = world.provider
         let now = Int(Date().timeIntervalSince1970)
         let refused: [(String, String)] = [
@@ -335,8 +325,8 @@ struct SocialLoginTests {
 
     @Test func keyRotationAtTheProviderIsPickedUpThroughTheUnknownKidRefetch() throws {
         // One worker, so one cache: the fetch counts are exact.
-        let world = try SocialWorld(environment: ["JWT_ALLAUTH_SERVER_WORKERS": "1"])
-        let user = SocialWorld.user("u-rot", "rot@example.com")
+        let world = try InProcessSocialWorld(environment: ["JWT_ALLAUTH_SERVER_WORKERS": "1"])
+        let user = InProcessSocialWorld.user("u-rot", "rot@example.com")
         #expect(try world.tokenLogin(try world.provider.idToken(user: user)).status == 200)
         #expect(try world.tokenLogin(try world.provider.idToken(user: user, alg: "ES256")).status == 200)
         let cached = try world.provider.fetches()
@@ -351,8 +341,8 @@ struct SocialLoginTests {
     }
 
     @Test func aProviderThatIsDownOrSlowAnswers503WithinTheTimeout() throws {
-        let world = try SocialWorld(environment: ["JWT_ALLAUTH_SOCIAL_HTTP_TIMEOUT": "1s"])
-        let token = try world.provider.idToken(user: SocialWorld.user("u-down", "down@example.com"))
+        let world = try InProcessSocialWorld(environment: ["JWT_ALLAUTH_SOCIAL_HTTP_TIMEOUT": "1s"])
+        let token = try world.provider.idToken(user: InProcessSocialWorld.user("u-down", "down@example.com"))
 
         try world.provider.setDelay(5)
         var started = Date()
@@ -375,7 +365,7 @@ struct SocialLoginTests {
     }
 
     @Test func providersListShowsTheClientIDAndNeverTheSecret() throws {
-        let world = try SocialWorld()
+        let world = try InProcessSocialWorld()
         let response = try world.instance.client.get("\(world.instance.mount)/social/providers/")
         #expect(response.status == 200)
         #expect(response.json?[0]?["id"]?.string == "example")

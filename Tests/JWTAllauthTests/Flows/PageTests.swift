@@ -2,10 +2,9 @@ import Foundation
 import Testing
 @testable import AllauthCore
 
-/// The built-in HTML pages through real nginx: every route renders, with the headers that keep a
+/// The built-in HTML pages in process: every route renders, with the headers that keep a
 /// password form safe; the form pages pick their variant by the capability cookie; overrides and
 /// redirects change what is served; a broken override stops `check` and `serve`.
-@Suite(.serialized)
 struct PageTests {
     /// Every page and the status it answers with (a bad confirmation link: the failure page, 400;
     /// a bad reset link: the reset page's invalid-link variant, 200).
@@ -22,7 +21,7 @@ struct PageTests {
     }
 
     @Test func everyPageAnswersHTMLWithStrictSecurityHeaders() throws {
-        let instance = try TestInstance()
+        let instance = try InProcessInstance()
         var nonces: Set<String> = []
         for (page, status) in Self.pages {
             let response = try instance.client.get("\(instance.mount)/\(page)")
@@ -49,7 +48,7 @@ struct PageTests {
     }
 
     @Test func formPagesShowTheFormOnlyToABrowserHoldingTheCapabilityCookie() throws {
-        let instance = try TestInstance()
+        let instance = try InProcessInstance()
         let forms = [("password/reset/default/", "password_reset_access_token", "/password/reset/set-new/", "invalid or was already used"),
                      ("registration/set-password/default/", "set_password_access_token", "/registration/set-password/", "whoever invited you")]
         for (page, cookie, action, invalid) in forms {
@@ -73,7 +72,7 @@ struct PageTests {
         defer { try? FileManager.default.removeItem(at: overrides) }
         try "<!doctype html><title>Ours</title><p>Welcome aboard, {{site_name}} & co.</p>\n"
             .write(to: overrides.appendingPathComponent("verified.mustache"), atomically: true, encoding: .utf8)
-        let instance = try TestInstance(environment: [
+        let instance = try InProcessInstance(environment: [
             "JWT_ALLAUTH_TEMPLATES_DIRECTORY": overrides.path, "JWT_ALLAUTH_TEMPLATES_SITE_NAME": "Acme <Accounts>",
             "JWT_ALLAUTH_REDIRECTS_PASSWORD_RESET": "https://app.example.com/reset",
         ])
@@ -90,7 +89,7 @@ struct PageTests {
     }
 
     @Test func checkAndServeRefuseABrokenOverrideNamingTheFile() throws {
-        let instance = try TestInstance()
+        let instance = try InProcessInstance()
         let overrides = instance.directory.appendingPathComponent("my-templates/mail")
         try FileManager.default.createDirectory(at: overrides, withIntermediateDirectories: true)
         let broken = overrides.appendingPathComponent("password_reset.html.mustache")
@@ -116,7 +115,7 @@ struct PageTests {
     }
 
     /// Runs a command that should exit by itself, killing it after 30 s if it does not.
-    static func runBounded(_ instance: TestInstance, _ arguments: [String], _ environment: [String: String]) throws -> (status: Int32, output: String) {
+    static func runBounded(_ instance: InProcessInstance, _ arguments: [String], _ environment: [String: String]) throws -> (status: Int32, output: String) {
         let log = instance.directory.appendingPathComponent("bounded-\(UUID().uuidString.prefix(6)).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
