@@ -2,9 +2,10 @@ import AllauthDomain
 import AllauthRuntime
 import FastCGI
 
-/// The use cases (`Flows`), wired to this request's connection and the service's configuration.
+/// What a handler calls: the use cases, and where a flow's browser redirects lead.
 extension HandlerContext {
-    /// The use cases wired to this request's connection, the configuration and the worker's keys.
+    /// The use cases wired to this request's connection, the configuration and the worker's keys
+    /// (`Flows`, in the domain: how each use case is put together is said there).
     var flows: Flows {
         Flows(db: db, config: config, tokens: service.tokens, issuer: service.issuer, hashing: service.hashing,
               templates: service.templates, mfaKey: service.mfaKey, language: language)

@@ -12,7 +12,7 @@ enum LoginHandler {
         guard let email, let password else { throw APIError.badRequest("Invalid data.") }
 
         let outcome = try context.flows.logIn(email: email, password: password, client: request.remoteAddress,
-                                        device: context.device(request), language: context.language, now: context.now)
+                                              device: context.device(request), language: context.language, now: context.now)
         switch outcome {
         case .signedIn(let signedIn):
             return try context.signInResponse(signedIn)

@@ -31,7 +31,7 @@ enum MFAHandler {
         try body.validate()
         guard let code else { throw APIError.badRequest("Invalid data.") }
         switch try context.flows.mfaEnrolment(key).activate(for: user, code: code, setupChallenge: setupChallenge,
-                                                      device: context.device(request), now: context.now) {
+                                                            device: context.device(request), now: context.now) {
         case .activated(let codes, let session):
             let members: [(String, JSON)] = [("success", true), ("recovery_codes", .array(codes.map(JSON.string)))]
             if let session { return context.sessionResponse(session, extra: members) }

@@ -22,7 +22,7 @@ enum PasswordResetHandler {
 
     static func confirm(_ request: Request, _ context: HandlerContext) throws -> Response {
         let outcome = try context.flows.passwordReset.open(uid: context.parameters["uidb64"] ?? "", token: context.parameters["token"] ?? "",
-                                                     now: context.now)
+                                                           now: context.now)
         switch outcome {
         case .opened(let capability):
             let config = context.config

@@ -25,7 +25,7 @@ enum RegistrationHandler {
         guard password1 == password2 else { throw APIError.field("non_field_errors", "The two password fields didn't match.") }
 
         let outcome = try context.flows.registerAccount(email: email, password: password1, firstName: firstName, lastName: lastName,
-                                                  client: request.remoteAddress, device: context.device(request), now: context.now)
+                                                        client: request.remoteAddress, device: context.device(request), now: context.now)
         switch outcome {
         case .throttled(let retryAfter):
             throw APIError.throttled("Too many sign-ups from this address. Try again later.", retryAfter: retryAfter)
