@@ -196,6 +196,7 @@ public final class Service: Sendable {
             response = .json(.object([("detail", "Internal error."), ("code", "internal_error")]), status: .internalServerError)
         }
         response.localize(templates.translations.catalog(language))
+        CORS.apply(request, match, allowedOrigins: config.cookies.allowedOrigins, to: &response)
         if request.method == .head { response.body = [] }
         if response.status == .tooManyRequests {
             // Every service-side limit answers 429 through APIError.throttled: counted here once.

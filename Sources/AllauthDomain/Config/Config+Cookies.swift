@@ -59,7 +59,8 @@ extension Config {
                 domain: SettingKey("cookies.refresh_domain", default: "unset", ""))
             static let allowedOrigins = SettingKey("cookies.allowed_origins", default: "`[]`", """
                 origins besides `server.public_url` allowed to call the endpoints that set or clear the cookie (`login/`, \
-                `refresh/`, `logout/`, `logout-all/`); requests without `Origin` pass
+                `refresh/`, `logout/`, `logout-all/`; requests without `Origin` pass), and the frontends the API answers \
+                cross-origin requests for (CORS, with credentials: [deploying.md](deploying.md#frontends-on-other-origins-cors))
                 """)
             static let passwordReset = CookieKeys("password_reset", SettingRow(
                 ["cookies.password_reset_*"], default: "HttpOnly, Secure, Lax, `1h`, `/`",
