@@ -5,7 +5,13 @@ import Yams
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public var key: String
     public var problem: String
-    public var description: String { "config: \(key): \(problem)" }
+    /// The configuration file, once known (`Config.load` names it): an operator with several
+    /// files, or none where they expected one, learns which one was read.
+    public var file: String? = nil
+    public var description: String {
+        guard let file else { return "config: \(key): \(problem)" }
+        return key == "(file)" ? "config: \(file): \(problem)" : "config: \(file): \(key): \(problem)"
+    }
 
     package init(key: String, problem: String) {
         self.key = key
@@ -243,6 +249,35 @@ package struct ConfigReader {
         }
     }
 
+    /// "; did you mean `X`?" for the known name nearest to a misspelt `name` (at most a third of
+    /// its letters changed, inserted or dropped), or nothing when none is that near.
+    static func suggestion(_ name: String, among known: some Sequence<String>) -> String {
+        var best: (name: String, distance: Int)?
+        for candidate in known {
+            let distance = editDistance(name, candidate)
+            if let current = best, current.distance < distance || (current.distance == distance && current.name < candidate) { continue }
+            best = (candidate, distance)
+        }
+        guard let best, best.distance <= max(2, name.count / 3) else { return "" }
+        return "; did you mean `\(best.name)`?"
+    }
+
+    /// Levenshtein distance: the single-character edits that turn `a` into `b`.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        guard !a.isEmpty else { return b.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+                current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, substitution)
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
     /// Fails on any key in the file, or `JWT_ALLAUTH_*` variable, that was never read.
     /// `otherVariables`: further prefixed environment names that are not configuration keys (the
     /// store's test hooks, `TransactionProbe.environmentNames`).
@@ -250,13 +285,15 @@ package struct ConfigReader {
         for (section, keys) in root.sorted(by: { $0.key < $1.key }) {
             for key in keys.keys.sorted() where !consumed.contains("\(section).\(key)") {
                 let known = consumed.contains { $0.hasPrefix(section + ".") }
-                throw ConfigError(key: "\(section).\(key)", problem: known ? "unknown key" : "unknown section \"\(section)\"")
+                let problem = known ? "unknown key" : "unknown section \"\(section)\""
+                throw ConfigError(key: "\(section).\(key)", problem: problem + Self.suggestion("\(section).\(key)", among: consumed))
             }
         }
         let known = Set(consumed.map(Self.environmentName))
         for name in environment.keys.sorted() where name.hasPrefix(Self.environmentPrefix) {
             if !known.contains(name) && !Self.nonKeyVariables.contains(name) && !otherVariables.contains(name) {
-                throw ConfigError(key: name, problem: "environment variable names no configuration key")
+                throw ConfigError(key: name, problem: "environment variable names no configuration key"
+                                      + Self.suggestion(name, among: known))
             }
         }
     }
@@ -307,7 +344,7 @@ package struct NestedKeys {
 
     package func rejectUnknown() throws(ConfigError) {
         for name in members.keys.sorted() where !consumed.contains(name) {
-            throw ConfigError(key: "\(key).\(name)", problem: "unknown key")
+            throw ConfigError(key: "\(key).\(name)", problem: "unknown key" + ConfigReader.suggestion(name, among: consumed))
         }
     }
 }

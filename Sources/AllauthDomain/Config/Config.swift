@@ -46,10 +46,17 @@ public struct Config: Sendable {
     }
 
     public static func parse(yaml: String, environment: [String: String] = [:], baseDirectory: URL, path: String = "") throws(ConfigError) -> Config {
-        var r = try ConfigReader(yaml: yaml, environment: environment, baseDirectory: baseDirectory)
-        let config = try compose(&r, path: path)
-        try r.rejectUnknownKeys(otherVariables: TransactionProbe.environmentNames)
-        return config
+        do {
+            var r = try ConfigReader(yaml: yaml, environment: environment, baseDirectory: baseDirectory)
+            let config = try compose(&r, path: path)
+            try r.rejectUnknownKeys(otherVariables: TransactionProbe.environmentNames)
+            return config
+        } catch {
+            // Every message names the file it is about, when there is one.
+            var named = error
+            if !path.isEmpty { named.file = path }
+            throw named
+        }
     }
 
     /// Every section, in the order of docs/configuration.md's table (`ConfigReference` prints the

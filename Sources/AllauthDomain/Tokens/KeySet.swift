@@ -20,11 +20,26 @@ public struct KeySet: Sendable {
     }
 
     /// Loads the key files named by the configuration.
+    /// A file that cannot be read or is no key stops the start naming the configuration key, the
+    /// path, and how to get one.
     public static func load(_ tokens: TokenSettings) throws -> KeySet {
-        let signer = try loadPrivate(algorithm: tokens.algorithm, path: tokens.signingKey)
-        let extra = try tokens.verificationKeys.map { try loadPublic(algorithm: tokens.algorithm, path: $0) }
-        let refresh = HS256Key(secret: try loadSecret(path: tokens.refreshSecret), label: "refresh")
+        let signer = try naming("tokens.signing_key") { try loadPrivate(algorithm: tokens.algorithm, path: tokens.signingKey) }
+        let extra = try naming("tokens.verification_keys") {
+            try tokens.verificationKeys.map { try loadPublic(algorithm: tokens.algorithm, path: $0) }
+        }
+        let refresh = HS256Key(secret: try naming("tokens.refresh_secret") { try loadSecret(path: tokens.refreshSecret) }, label: "refresh")
         return KeySet(accessSigner: signer, extraVerifiers: extra, refreshKey: refresh)
+    }
+
+    private static func naming<T>(_ key: String, _ load: () throws -> T) throws -> T {
+        do {
+            return try load()
+        } catch SigningKeyError.unreadableKey(let path, let reason) {
+            throw SigningKeyError.unreadableKey(path: path, reason: """
+                \(reason) (\(key); `jwt-allauth init` writes a new set of keys with a configuration that names them, \
+                `make run` a local one)
+                """)
+        }
     }
 
     /// The JWKS document: every public verification key (none for HS256).

@@ -74,6 +74,42 @@ struct ConfigTests {
         #expect(error("", ["JWT_ALLAUTH_TOKENS_ACESS_LIFETIME": "5m"])?.key == "JWT_ALLAUTH_TOKENS_ACESS_LIFETIME")
     }
 
+    @Test func aMisspeltKeyOrVariableSuggestsTheNearestKnownOne() {
+        #expect(error("tokens:\n  acess_lifetime: 5m\n")?.problem == "unknown key; did you mean `tokens.access_lifetime`?")
+        #expect(error("tokenz:\n  access_lifetime: 5m\n")?.problem
+                == "unknown section \"tokenz\"; did you mean `tokens.access_lifetime`?")
+        #expect(error("", ["JWT_ALLAUTH_TOKENS_ACESS_LIFETIME": "5m"])?.problem
+                == "environment variable names no configuration key; did you mean `JWT_ALLAUTH_TOKENS_ACCESS_LIFETIME`?")
+        // Nothing near: no guess.
+        #expect(error("tokens:\n  colour: blue\n")?.problem == "unknown key")
+    }
+
+    @Test func errorsNameTheFileTheyAreAbout() throws {
+        let path = "/etc/jwt-allauth/config.yaml"
+        for (text, expected) in [("tokens: [", "config: \(path): not valid YAML"),
+                                 ("tokens:\n  algorithm: none\n", "config: \(path): tokens.algorithm: ")] {
+            do {
+                _ = try Config.load(path: path, text: text, environment: [:])
+                Issue.record("\(text) was accepted")
+            } catch let error as ConfigError {
+                #expect(error.description.hasPrefix(expected), "\(error.description)")
+            }
+        }
+    }
+
+    @Test func aMissingKeyFileNamesItsKeyAndTheCommandThatMakesOne() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
+        let config = try Config.parse(yaml: "tokens:\n  algorithm: ES256\n", baseDirectory: directory)
+        do {
+            _ = try KeySet.load(config.tokens)
+            Issue.record("no key file, and yet a key set")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains(config.tokens.signingKey) && text.contains("cannot read the file"), "\(text)")
+            #expect(text.contains("(tokens.signing_key; `jwt-allauth init` writes a new set of keys"), "\(text)")
+        }
+    }
+
     @Test func badValuesNameTheirKey() {
         #expect(error("tokens:\n  access_lifetime: soon\n")?.key == "tokens.access_lifetime")
         #expect(error("server:\n  workers: 0\n")?.key == "server.workers")

@@ -72,7 +72,7 @@ struct SocialConfigTests {
     }
 
     @Test func aMisspelledProviderKeyOrMissingClientIDStopsTheServiceNamingTheKey() throws {
-        #expect(throws: ConfigError(key: "social.providers.example.clientid", problem: "unknown key")) {
+        #expect(throws: ConfigError(key: "social.providers.example.clientid", problem: "unknown key; did you mean `client_id`?")) {
             try parse("", ["JWT_ALLAUTH_SOCIAL_PROVIDERS": #"{example: {issuer: "https://id.example.com", client_id: a, clientid: b}}"#])
         }
         #expect(throws: ConfigError(key: "social.providers.example.client_id", problem: "is required")) {
