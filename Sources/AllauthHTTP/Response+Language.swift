@@ -2,7 +2,6 @@ import AllauthCore
 import AllauthDomain
 import FastCGI
 import HTTPTypes
-import Synchronization
 
 extension Response {
     /// Puts a JSON answer's messages into `catalog`'s language and says which language it is in.
@@ -10,10 +9,10 @@ extension Response {
     /// keep writing English: an error's `detail` and its field messages (at any depth, as
     /// `{"field": ["…"]}` or nested serializer errors), and a success answer's `detail`. Machine
     /// `code`s and every other value stay as they are.
-    mutating func localize(_ catalog: Catalog) {
-        // The field made once per language: the `[.contentLanguage]` setter checked its value
-        // at every request.
-        headerFields[fields: .contentLanguage] = [Self.contentLanguage(catalog.tag)]
+    /// `contentLanguage`: the catalog's `Content-Language` field, made once per language by the
+    /// service (the `[.contentLanguage]` setter checked its value at every request).
+    mutating func localize(_ catalog: Catalog, contentLanguage: HTTPField) {
+        headerFields[fields: .contentLanguage] = [contentLanguage]
         let isError = status.code >= 400
         // A success answer is read only when it has a `detail` (a refresh answer, on the hot path, has none).
         guard catalog.code != "en", headerFields[.contentType] == "application/json",
@@ -27,17 +26,6 @@ extension Response {
             return (key, result)
         })
         if changed { self.body = translated.encoded() }
-    }
-
-    private static let contentLanguageFields = Mutex<[String: HTTPField]>([:])
-
-    private static func contentLanguage(_ tag: String) -> HTTPField {
-        contentLanguageFields.withLock { fields in
-            if let field = fields[tag] { return field }
-            let field = HTTPField(name: .contentLanguage, value: tag)
-            fields[tag] = field
-            return field
-        }
     }
 
     private static let detailKey = Array(#""detail""#.utf8)

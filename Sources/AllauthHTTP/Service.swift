@@ -36,6 +36,8 @@ public final class Service: Sendable {
     let securityLog: SecurityLog
     /// The pool's password-hashing slots (`HashingBudget`), beside the socket like the metrics.
     let hashing: HashingBudget
+    /// `Content-Language` of every catalog, made once (`Response.localize`).
+    private let contentLanguageFields: [String: HTTPField]
 
     /// `commonPasswords`: `PasswordPolicy.commonPasswords(in:)`, read once at start.
     /// `metrics`: the pool's counter directory and this process's name in it (`worker-0`);
@@ -61,6 +63,10 @@ public final class Service: Sendable {
             }
         } ?? .inMemory(routes: router.labels)
         self.hashing = Self.hashingBudget(config, logger: logger)
+        let translations = templates.translations
+        self.contentLanguageFields = Dictionary(uniqueKeysWithValues: translations.languages.map { code in
+            (code, HTTPField(name: .contentLanguage, value: translations.catalog(code).tag))
+        })
     }
 
     /// The pool-wide budget in `<socket's directory>/hashing`, or one for this process alone (and
@@ -195,7 +201,8 @@ public final class Service: Sendable {
             logger.error("request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
             response = .json(.object([("detail", "Internal error."), ("code", "internal_error")]), status: .internalServerError)
         }
-        response.localize(templates.translations.catalog(language))
+        let catalog = templates.translations.catalog(language)
+        response.localize(catalog, contentLanguage: contentLanguageFields[catalog.code] ?? HTTPField(name: .contentLanguage, value: catalog.tag))
         CORS.apply(request, match, allowedOrigins: config.cookies.allowedOrigins, to: &response)
         if request.method == .head { response.body = [] }
         if response.status == .tooManyRequests {

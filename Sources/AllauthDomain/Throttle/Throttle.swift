@@ -1,3 +1,4 @@
+import AllauthRuntime
 import AllauthStore
 import Crypto
 import Foundation
@@ -64,6 +65,18 @@ public struct Throttle {
     public func release(_ reservation: Reservation) throws {
         for rowID in reservation.rowIDs {
             try db.run("DELETE FROM throttle_hits WHERE \(db.dialect.rowID) = ?", [.integer(rowID)])
+        }
+    }
+
+    /// Runs `hashing`; if the pool is too busy to hash (`HashingBudgetExhausted`, a 503), gives the
+    /// units of `reservation` back first: a request refused for load is no attempt, and a client
+    /// retrying after `Retry-After` must not find itself throttled for it.
+    package func refundingOnOverload<T>(_ reservation: Reservation, _ hashing: () throws -> T) throws -> T {
+        do {
+            return try hashing()
+        } catch let busy as HashingBudgetExhausted {
+            try release(reservation)
+            throw busy
         }
     }
 

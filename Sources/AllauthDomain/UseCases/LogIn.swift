@@ -33,12 +33,14 @@ package struct LogIn {
     package func callAsFunction(email: String, password: String, client: String, device: DeviceInfo,
                                 language: String, now: Int64) throws -> Outcome {
         let users = UserStore(db)
-        let user = try users.find(email: email)
-        // Every failure costs what the dearest stored hash costs, so that neither an unknown address
-        // nor an account with a cheaper or dearer hash answers in another time.
-        let failureCost = try StoredRoundsCeiling.shared.rounds(users, store: store, seen: user?.password)
+        var user: UserRecord?
         let needsRehash: Bool
-        switch try guess.check(password, against: user?.password, account: email, client: client, failureCost: failureCost) {
+        switch try guess.check(password, account: email, client: client, against: {
+            user = try users.find(email: email)
+            // Every failure costs what the dearest stored hash costs, so that neither an unknown
+            // address nor an account with a cheaper or dearer hash answers in another time.
+            return (user?.password, try StoredRoundsCeiling.shared.rounds(users, store: store, seen: user?.password))
+        }) {
         case .throttled(let retryAfter): return .throttled(retryAfter: retryAfter)
         case .wrong: return .refused
         case .right(let rehash): needsRehash = rehash

@@ -18,32 +18,34 @@ package struct PasswordGuess {
         case throttled(retryAfter: Int)
     }
 
-    /// Checks `password` against `hash`, the stored hash of the account `email` names; with no hash
-    /// (an unknown address) does the same work and answers `.wrong`. `failureCost`: the rounds a
-    /// failure must cost (`StoredRoundsCeiling`). Throws `HashingBudgetExhausted` (a 503) when the
+    /// Checks `password` against the stored hash `stored` reads (nil for an unknown address: the
+    /// same work, answered `.wrong`), of the account `email` names, from `client`. `stored` runs only
+    /// once the budget allowed the guess, so a refused guess reads nothing; it also gives the rounds
+    /// a failure must cost (`StoredRoundsCeiling`). Throws `HashingBudgetExhausted` (a 503) when the
     /// pool is too busy to hash, after giving the unit back: a request refused for load is no guess.
-    package func check(_ password: String, against hash: String?, account email: String, client: String,
-                       failureCost: Int = 0) throws -> Verdict {
+    package func check(_ password: String, account email: String, client: String,
+                       against stored: () throws -> (hash: String?, failureCost: Int)) throws -> Verdict {
         let reservation: Throttle.Reservation
         switch try throttle.consume(FailedLoginBudget.buckets(account: email, client: client, limits)) {
         case .allowed(let taken): reservation = taken
         case .limited(let retryAfter): return .throttled(retryAfter: retryAfter)
         }
-        let verdict: PasswordHasher.Verdict
-        do {
-            if let hash {
-                verdict = try hasher.verify(password, against: hash, failureCost: failureCost)
-            } else {
+        let (hash, failureCost) = try stored()
+        let verdict = try throttle.refundingOnOverload(reservation) { () throws -> PasswordHasher.Verdict in
+            guard let hash else {
                 // Same work as a real check, slot included: an unknown address must not answer faster.
                 try hasher.verifyNothing(password, failureCost: failureCost)
-                verdict = .mismatch
+                return .mismatch
             }
-        } catch let busy as HashingBudgetExhausted {
-            try throttle.release(reservation)
-            throw busy
+            return try hasher.verify(password, against: hash, failureCost: failureCost)
         }
         guard verdict != .mismatch else { return .wrong }
         try throttle.release(reservation)
         return .right(needsRehash: verdict == .matchNeedsRehash)
+    }
+
+    /// The signed-in account's own password (`principal.account.password`), as a guess.
+    package func check(_ password: String, of account: UserRecord, client: String) throws -> Verdict {
+        try check(password, account: account.email, client: client) { (account.password, 0) }
     }
 }

@@ -16,7 +16,7 @@ package struct Reauthenticate {
     package func callAsFunction(_ principal: Principal, password: String, factor: SecondFactor?, client: String,
                                 now: Int64) throws -> Outcome {
         let matches: Bool
-        switch try guess.check(password, against: principal.account.password, account: principal.account.email, client: client) {
+        switch try guess.check(password, of: principal.account, client: client) {
         case .throttled(let retryAfter): return .throttled(retryAfter: retryAfter)
         case .wrong: matches = false
         case .right: matches = true

@@ -42,13 +42,7 @@ package struct RegisterAccount {
         case .limited(let retryAfter): return .throttled(retryAfter: retryAfter)
         }
         // Hashed whatever happens next, so a taken address costs the same time as a free one.
-        let hash: String
-        do {
-            hash = try hasher.hash(password)
-        } catch let busy as HashingBudgetExhausted {
-            try throttle.release(reservation)
-            throw busy
-        }
+        let hash = try throttle.refundingOnOverload(reservation) { try hasher.hash(password) }
         let mayMail = try emailVerification != .none && mailBudgetAllows(email)
         let signUp = SignUp(email: email, passwordHash: hash, firstName: firstName, lastName: lastName)
         switch try registration.register(signUp, mayMail: mayMail, device: device, now: now) {

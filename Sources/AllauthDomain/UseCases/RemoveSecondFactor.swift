@@ -19,7 +19,7 @@ package struct RemoveSecondFactor {
 
     package func callAsFunction(_ principal: Principal, password: String, client: String) throws -> Outcome {
         guard mode != .required else { return .required }
-        switch try guess.check(password, against: principal.account.password, account: principal.account.email, client: client) {
+        switch try guess.check(password, of: principal.account, client: client) {
         case .throttled(let retryAfter): return .throttled(retryAfter: retryAfter)
         case .wrong: return .wrongPassword
         case .right: return try enrolment.deactivate(userID: principal.userID) ? .removed : .notActive

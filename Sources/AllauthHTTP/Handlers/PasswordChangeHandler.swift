@@ -38,7 +38,7 @@ enum PasswordChangeHandler {
     /// hashing) and is logged as a failed login that fail2ban bans on.
     private static func checkOldPassword(_ old: String, of user: UserRecord, _ body: inout RequestBody, _ request: Request,
                                          _ context: HandlerContext) throws {
-        switch try context.flows.passwordGuess.check(old, against: user.password, account: user.email, client: request.remoteAddress) {
+        switch try context.flows.passwordGuess.check(old, of: user, client: request.remoteAddress) {
         case .right:
             return
         case .throttled(let retryAfter):
