@@ -25,7 +25,7 @@ SYSTEM_PACKAGES += libpq-dev postgresql
 
 PREFIX ?= /usr/local
 DESTDIR ?=
-VERSION ?= 0.1.0+git$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
+VERSION ?= $(shell sed -n 's/.*static let release = "\(.*\)"/\1/p' Sources/AllauthCore/Version.swift)
 
 .PHONY: deps build release run test bench bench-faults bench-reference clean install deb test-deploy messages config-reference
 
