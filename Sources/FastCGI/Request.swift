@@ -30,6 +30,10 @@ public struct Request: Sendable {
     public var remoteAddress: String
     /// True when nginx says the client connection was TLS (`HTTPS=on`).
     public var isSecure: Bool
+    /// True when nginx says the client is one of the site's monitoring addresses
+    /// (`JWT_ALLAUTH_MONITORING=1`, set from a `geo` of the metrics allow-list). A client cannot
+    /// send it: it is a variable of nginx's, not a header.
+    public var isMonitoring = false
     public var body: [UInt8]
     public var bodyStatus: BodyStatus
 

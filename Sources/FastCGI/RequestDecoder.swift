@@ -36,6 +36,7 @@ public struct RequestDecoder: Sendable {
         var query = ""
         var remoteAddress = ""
         var isSecure = false
+        var isMonitoring = false
         var contentLength: String?
         var headers: [HTTPField] = []
         var authorization: String?
@@ -121,6 +122,8 @@ public struct RequestDecoder: Sendable {
                 remoteAddress = text()
             case 5 where Self.is(name, "HTTPS"):
                 isSecure = !value.isEmpty && text().lowercased() != "off"
+            case 22 where Self.is(name, "JWT_ALLAUTH_MONITORING"):
+                isMonitoring = value.elementsEqual("1".utf8)
             default:
                 break
             }
@@ -148,10 +151,12 @@ public struct RequestDecoder: Sendable {
         }
         var headerFields = HTTPFields()
         for field in fields.headers { headerFields.appendField(field) }
-        return Request(
+        var request = Request(
             method: fields.method, path: fields.path.isEmpty ? "/" : fields.path, query: fields.query, headerFields: headerFields,
             authorization: fields.authorization, cookies: fields.cookieHeaders.isEmpty ? [:] : Request.parseCookies(fields.cookieHeaders),
             remoteAddress: fields.remoteAddress, isSecure: fields.isSecure, body: body, bodyStatus: bodyStatus
         )
+        request.isMonitoring = fields.isMonitoring
+        return request
     }
 }

@@ -33,6 +33,16 @@ struct DevCommand: ParsableCommand {
         let share = try ShareDirectory.locate()
         let root = URL(fileURLWithPath: dir).standardizedFileURL
         let configPath = root.appendingPathComponent("config.yaml").path
+        // One dev per directory: a second one would take over the first's socket and database.
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("run"), withIntermediateDirectories: true)
+        _ = try InstanceLock(root.appendingPathComponent("run/dev.lock").path,
+                             holder: "jwt-allauth dev (pid \(getpid()), http://127.0.0.1:\(port))",
+                             what: "the instance directory \(root.path)",
+                             advice: "stop it first (Ctrl-C where it runs), or give this one its own --dir")
+        // And one program per port: nginx could not bind it, and health/ would answer from the other one.
+        guard !InstanceLock.portInUse(port) else {
+            throw InstanceLock.Held(what: "127.0.0.1:\(port)", holder: "", advice: "stop it, or choose another port (PORT=\(port + 1) make run)")
+        }
         if !FileManager.default.fileExists(atPath: configPath) {
             guard let algorithm = TokenAlgorithm.allCases.first(where: { $0.rawValue.lowercased() == self.algorithm.lowercased() }) else {
                 throw ValidationError("--algorithm must be one of RS256, ES256, EdDSA, HS256")
@@ -43,6 +53,7 @@ struct DevCommand: ParsableCommand {
             try Deployment(options: options, share: share).write()
             print("created a local instance in \(root.path)")
         }
+        try Self.followPort(port, configPath: configPath)
         let config = try Config.load(path: configPath)
         // A local directory made before MFA existed gets its TOTP key now, so any mode works at once.
         if !FileManager.default.fileExists(atPath: config.mfa.secretKey) {
@@ -53,6 +64,7 @@ struct DevCommand: ParsableCommand {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(sub), withIntermediateDirectories: true)
         }
         let nginxConf = root.appendingPathComponent("nginx.conf")
+        let instance = UUID().uuidString
         let verifyCache = NginxVerifyCache(config.verify, path: root.appendingPathComponent("nginx-tmp/verify-cache").path)
         let authRequest = root.appendingPathComponent("nginx-auth-request.conf")
         try TemplateText.render(String(contentsOf: share.appendingPathComponent("nginx/auth-request.conf"), encoding: .utf8),
@@ -61,7 +73,7 @@ struct DevCommand: ParsableCommand {
         try TemplateText.render(template, [
             "nginx_workers": String(nginxWorkers), "var": root.path, "port": String(port), "socket": config.server.socket,
             "max_body": "64k", "user": String(cString: getpwuid(geteuid()).pointee.pw_name), "nginx_dir": share.appendingPathComponent("nginx").path, "credential_rate": credentialRate,
-            "verify_cache_zone": verifyCache.zone, "auth_request": authRequest.path,
+            "verify_cache_zone": verifyCache.zone, "auth_request": authRequest.path, "instance": instance,
         ]).write(to: nginxConf, atomically: true, encoding: .utf8)
 
         // Before anything starts: a missing nginx must not leave a pool behind.
@@ -102,11 +114,14 @@ struct DevCommand: ParsableCommand {
         unlink(root.appendingPathComponent("run/protected-app.sock").path)
         nginx = try ChildProcess("nginx", path: nginxBinary,
                                  arguments: ["-p", root.path, "-c", nginxConf.path, "-e", root.appendingPathComponent("log/nginx-error.log").path])
-        // Up means a request through nginx reached a worker that read the database.
+        // Up means a request through this nginx (its instance location answers this start's
+        // nonce) reached a worker that read the database.
+        let ownNginx = HealthProbe(port: port, path: "/_jwt_allauth_dev_instance")
         let health = HealthProbe(port: port, path: "\(config.server.mount)/health/")
         var lastAnswer: Int?
         try waitForStart({ "health/ did not answer 200 through nginx (last answer: \(lastAnswer.map(String.init) ?? "none"))" }) {
-            lastAnswer = health.status()
+            guard ownNginx.get()?.body == instance else { return false }
+            lastAnswer = health.get()?.status
             return lastAnswer == 200
         }
         nginxStopTimeout = 20
@@ -136,6 +151,31 @@ struct DevCommand: ParsableCommand {
             fflush(nil)
             return
         }
+    }
+
+    /// The local instance's public URL (mail links) and browser origin follow `--port` at every
+    /// start: `config.yaml` lines that still hold what `dev` wrote for another port
+    /// (`http://127.0.0.1:N`, `["http://localhost:N"]`) are rewritten; a value the user set stays,
+    /// and `JWT_ALLAUTH_SERVER_PUBLIC_URL` / `JWT_ALLAUTH_COOKIES_ALLOWED_ORIGINS` win over both.
+    static func followPort(_ port: Int, configPath: String) throws {
+        guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else { return }
+        let rules = [
+            (#"(?m)^(  public_url: )http://127\.0\.0\.1:\d+(?=\s*(#.*)?$)"#, "$1http://127.0.0.1:\(port)"),
+            (#"(?m)^(  allowed_origins: )\["http://localhost:\d+"\](?=\s*(#.*)?$)"#, "$1[\"http://localhost:\(port)\"]"),
+        ]
+        var followed = text
+        for (pattern, template) in rules {
+            let expression = try NSRegularExpression(pattern: pattern)
+            followed = expression.stringByReplacingMatches(
+                in: followed, range: NSRange(followed.startIndex..., in: followed), withTemplate: template)
+        }
+        guard followed != text else { return }
+        // In place, so the file keeps its mode (0640) and owner.
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: configPath))
+        defer { try? handle.close() }
+        try handle.truncate(atOffset: 0)
+        try handle.write(contentsOf: Data(followed.utf8))
+        print("port \(port): public_url and allowed_origins in \(configPath) follow it")
     }
 
     /// How long the pool and nginx have, together, to answer health/ before the start has failed.

@@ -5,13 +5,14 @@ import Glibc
 #endif
 
 /// `GET <path>` of 127.0.0.1:`port` over plain HTTP, as a browser would reach the local instance:
-/// the status of the answer, or nil when nothing answered in time (refused, closed, timed out).
+/// its status and body, or nil when nothing answered in time (refused, closed, timed out).
 struct HealthProbe {
     let port: Int
     let path: String
     var timeout: TimeInterval = 2
 
-    func status() -> Int? {
+    /// The answer's status and body, or nil when nothing answered in time.
+    func get() -> (status: Int, body: String)? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -28,17 +29,18 @@ struct HealthProbe {
         guard connected == 0 else { return nil }
         let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8)
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return nil }
-        // "HTTP/1.1 200 OK": the status line is all that is needed.
+        // HTTP/1.0: the server closes the connection after the answer, which is small.
         var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 256)
-        while !received.contains(UInt8(ascii: "\n")) && received.count < 4096 {
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while received.count < 16_384 {
             let count = recv(fd, &buffer, buffer.count, 0)
             guard count > 0 else { break }
             received += buffer[0..<count]
         }
-        let statusLine = String(decoding: received.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        let fields = statusLine.split(separator: " ")
-        guard fields.count >= 2, fields[0].hasPrefix("HTTP/") else { return nil }
-        return Int(fields[1])
+        let answer = String(decoding: received, as: UTF8.self)
+        let fields = answer.prefix { $0 != "\r" && $0 != "\n" }.split(separator: " ")
+        guard fields.count >= 2, fields[0].hasPrefix("HTTP/"), let status = Int(fields[1]) else { return nil }
+        let body = answer.range(of: "\r\n\r\n").map { String(answer[$0.upperBound...]) } ?? ""
+        return (status, body)
     }
 }

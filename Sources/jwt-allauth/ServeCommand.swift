@@ -23,6 +23,12 @@ struct ServeCommand: ParsableCommand {
         let text = try Config.readText(path: path)
         let config = try options.load(text: text)
         let logger = makeLogger("jwt-allauth.master", level: config.logLevel)
+        // One pool per socket, taken before anything else: a second `serve` would replace the
+        // first's socket under nginx and delete it when it stops.
+        try FileManager.default.createDirectory(
+            atPath: URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        _ = try InstanceLock(config.server.socket + ".lock", holder: "jwt-allauth serve (pid \(getpid()), --config \(path))",
+                             what: config.server.socket, advice: "stop it first, or give this pool its own server.socket")
         _ = try KeySet.load(config.tokens)
         _ = try MFAKey.load(config.mfa)
         _ = try TemplateLibrary(config.templates)
@@ -32,8 +38,6 @@ struct ServeCommand: ParsableCommand {
         // The mail process reads the same settings: a missing password file stops the start here.
         _ = try MailTransports.make(config.mail, stop: StopFlag())
         _ = try SecurityLog.open(path: config.securityEventsPath)  // a bad path stops here, not in every worker
-        try FileManager.default.createDirectory(
-            atPath: URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().path, withIntermediateDirectories: true)
         // A new pool counts from zero; the master counts the worker restarts in its own file.
         let metricsDirectory = MetricsDirectory(socket: config.server.socket)
         try metricsDirectory.reset()

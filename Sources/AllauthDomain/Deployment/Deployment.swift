@@ -146,13 +146,14 @@ public struct Deployment {
         }
         try save(try render("nginx/auth-request.conf", ["verify_cache": verifyCache.location]),
                  nginx.appendingPathComponent("auth-request.conf"), mode: 0o644)
+        let monitoring = options.metricsFrom.isEmpty ? ["127.0.0.1", "::1"] : options.metricsFrom
         let proxies = options.trustedProxies.isEmpty ? ["127.0.0.1", "::1"] : options.trustedProxies
         let site = try render("nginx/site.conf.template", [
             "domain": domain, "socket": options.socket, "max_body": "64k",
             "params": "/etc/nginx/jwt-allauth/fastcgi-params.conf", "errors": "/etc/nginx/jwt-allauth/json-errors.conf",
             "realip": proxies.map { "    set_real_ip_from \($0);" }.joined(separator: "\n"),
-            "metrics_allow": (options.metricsFrom.isEmpty ? ["127.0.0.1", "::1"] : options.metricsFrom)
-                .map { "        allow \($0);" }.joined(separator: "\n"),
+            "metrics_allow": monitoring.map { "        allow \($0);" }.joined(separator: "\n"),
+            "monitoring_geo": monitoring.map { "    \($0) 1;" }.joined(separator: "\n"),
             "verify_cache_zone": verifyCache.zone,
         ])
         try save(site, nginx.appendingPathComponent("\(domain).conf"), mode: 0o644)

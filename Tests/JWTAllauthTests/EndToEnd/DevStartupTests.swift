@@ -27,7 +27,7 @@ struct DevStartupTests {
         #expect(Self.processes(mentioning: instance.directory.path).isEmpty)
     }
 
-    @Test func nginxUnableToBindStopsDevAndThePoolItStarted() throws {
+    @Test func aPortAnotherProgramListensOnIsRefusedBeforeAnythingStarts() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwt-allauth-test-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: directory) }
         let port = TestInstance.freePort()
@@ -36,14 +36,68 @@ struct DevStartupTests {
         defer { close(taken) }
 
         let run = try runDev(directory: directory, port: port)
-        #expect(run.status.map { $0 != 0 } == true, "dev exited with \(String(describing: run.status)):\n\(run.output)")
-        #expect(run.output.contains("bind()"), "nginx's error is shown:\n\(run.output)")
+        #expect(run.status == 1, "dev exited with \(String(describing: run.status)):\n\(run.output)")
+        #expect(run.output.contains("127.0.0.1:\(port) is in use"), "the port is named:\n\(run.output)")
         #expect(!run.output.contains("is up"), "\(run.output)")
-        // The pool came up (its workers started) before nginx gave up: all of it is gone.
-        #expect(run.output.contains("worker started"), "\(run.output)")
+        #expect(!run.output.contains("worker started"), "no pool was started:\n\(run.output)")
         let left = Self.processes(mentioning: directory.path)
         #expect(left.isEmpty, "left running: \(left.map(TestInstance.commandLine))")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("run/jwt-allauth.sock").path))
+    }
+
+    /// Issue 20: a second `make run` on the same port once said "is up" (health/ answered by the
+    /// first instance's nginx), replaced the first's socket and deleted it, leaving the first
+    /// answering 503. Both ways of starting a second one are refused now, and the first carries on.
+    @Test func aSecondDevOnTheSameDirectoryOrPortIsRefusedAndTheFirstKeepsServing() throws {
+        let first = try TestInstance()
+        try first.createUser("first@example.com")
+        let login = try first.login("first@example.com")
+        #expect(login.status == 200)
+        let cookie = try #require(login.cookie("refresh_token"))
+        let socket = first.directory.appendingPathComponent("run/jwt-allauth.sock").path
+        let inode = try Self.inode(socket)
+
+        // The same directory on another port: the lock names the running dev.
+        let sameDirectory = try runDev(directory: first.directory, port: TestInstance.freePort())
+        #expect(sameDirectory.status == 1, "\(sameDirectory.output)")
+        #expect(sameDirectory.output.contains("the instance directory \(first.directory.path) is in use by jwt-allauth dev (pid \(first.process.processIdentifier), http://127.0.0.1:\(first.port))"),
+                "\(sameDirectory.output)")
+        // Another directory on the same port: refused before a pool starts.
+        let other = FileManager.default.temporaryDirectory.appendingPathComponent("jwt-allauth-test-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: other) }
+        let samePort = try runDev(directory: other, port: first.port)
+        #expect(samePort.status == 1, "\(samePort.output)")
+        #expect(samePort.output.contains("127.0.0.1:\(first.port) is in use"), "\(samePort.output)")
+        for run in [sameDirectory, samePort] { #expect(!run.output.contains("is up"), "\(run.output)") }
+
+        // The first instance: its socket untouched, health/ and a refresh through it still answer.
+        #expect(try Self.inode(socket) == inode, "the first instance's socket was replaced")
+        #expect(try first.client.get("\(first.mount)/health/").status == 200)
+        let refresh = try first.client.post("\(first.mount)/refresh/", json: "{}", headers: [("Cookie", "refresh_token=\(cookie)")])
+        #expect(refresh.status == 200, "\(refresh.status) \(refresh.text)")
+        // A second serve on the first one's socket is refused the same way.
+        let serve = try first.command(["serve"])
+        #expect(serve.status != 0)
+        #expect(serve.output.contains("\(socket) is in use by jwt-allauth serve"), "\(serve.output)")
+        #expect(try Self.inode(socket) == inode)
+    }
+
+    /// `PORT=… make run` on an existing var/: mail links and the browser origin follow the new port.
+    @Test func theLocalInstanceFollowsItsPortOnAnExistingDirectory() throws {
+        let before = try TestInstance()
+        before.stop()
+        let after = try TestInstance(smtp: true, directory: before.directory)
+        #expect(after.port != before.port)
+        #expect(after.log.contains("port \(after.port): public_url and allowed_origins"), "\(after.log)")
+        #expect(try after.register("moved@example.com").status == 201)
+        let mail = try after.awaitMail(to: "moved@example.com")
+        #expect(mail.link(port: after.port) != nil, "the link names the new port: \(mail.text ?? "")")
+        #expect(mail.text?.contains("127.0.0.1:\(before.port)") == false)
+        try after.createUser("browser@example.com")
+        let newOrigin = try after.login("browser@example.com", headers: [("Origin", "http://localhost:\(after.port)")])
+        #expect(newOrigin.status == 200, "\(newOrigin.status) \(newOrigin.text)")
+        let oldOrigin = try after.login("browser@example.com", headers: [("Origin", "http://localhost:\(before.port)")])
+        #expect(oldOrigin.status == 403, "\(oldOrigin.status) \(oldOrigin.text)")
     }
 
     // MARK: support
@@ -75,6 +129,12 @@ struct DevStartupTests {
         process.waitUntilExit()
         try output.close()
         return (status, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+    }
+
+    private static func inode(_ path: String) throws -> UInt64 {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw POSIXError(.ENOENT) }
+        return UInt64(info.st_ino)
     }
 
     /// A listening TCP socket on 127.0.0.1:`port`.

@@ -1,3 +1,4 @@
+import AllauthCore
 import Foundation
 import Synchronization
 import Testing
@@ -16,6 +17,8 @@ struct WorkerPoolTests {
         #expect(response.header("Content-Type") == "application/json")
         #expect(response.json?["status"]?.string == "ok")
         #expect(response.json?["database"]?.string == "ok")
+        // 127.0.0.1 is dev.conf's monitoring address: it reads the release too (HealthTests: others do not).
+        #expect(response.json?["version"]?.string == Version.release)
     }
 
     @Test func errorsAreJSONInTheSpecShape() throws {

@@ -58,6 +58,10 @@ struct InProcessClient: HTTPRequesting, Sendable {
             ("REMOTE_ADDR", remoteAddress), ("SERVER_PROTOCOL", "HTTP/1.1"), ("GATEWAY_INTERFACE", "CGI/1.1"),
         ]
         if isSecure { params.append(("HTTPS", "on")) }
+        // dev.conf's health/ location: the geo of the metrics allow-list (127.0.0.1 locally).
+        if Self.documentURI(uri).hasSuffix("/health/") {
+            params.append(("JWT_ALLAUTH_MONITORING", remoteAddress == "127.0.0.1" ? "1" : "0"))
+        }
         // nginx drops header names with an underscore (underscores_in_headers off) and joins
         // repeated headers into one param, cookies with "; ".
         var joined: [(name: String, value: String)] = []
