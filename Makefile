@@ -6,41 +6,59 @@
 
 PORT ?= 8080
 SWIFT ?= swift
-# Debian packages the build, the tests and the local instance need.
-SYSTEM_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev curl wrk openssl libcurl4-openssl-dev python3-aiosmtpd
-# Headless browser tests of the built-in pages (driven over WebDriver).
-SYSTEM_PACKAGES += chromium chromium-driver
-# Operations: fail2ban-regex runs the shipped filter over the service's own security events.
-SYSTEM_PACKAGES += fail2ban
-# The OpenID provider of the social-login tests signs its id_tokens with python3-cryptography; the
-# real one (django-oidc-provider, from PyPI) is installed by its test into a venv.
-SYSTEM_PACKAGES += python3-cryptography python3-venv
-# TOTP QR codes (libqrencode); the MFA tests render the SVG to PNG (rsvg-convert) and decode it (zbarimg).
-SYSTEM_PACKAGES += libqrencode-dev zbar-tools librsvg2-bin
-# Translations: gettext's msgfmt checks the catalogs in the tests; CJK fonts for the page screenshots.
-SYSTEM_PACKAGES += gettext fonts-noto-cjk
-# The PostgreSQL store (libpq); the server for the throwaway cluster the tests run the end-to-end
-# suites against a second time.
-SYSTEM_PACKAGES += libpq-dev postgresql
+# Debian packages building and running the local instance need (make build, make run): nginx,
+# the C libraries the binary links (FastCGI, SQLite, OpenSSL, libcurl for mail and OpenID,
+# libqrencode for TOTP QR codes, libpq for PostgreSQL) and curl for the README's try-it.
+RUN_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libqrencode-dev libpq-dev curl
+# What only the tests add (make test):
+# the SMTP server the mail tests deliver to, openssl for the deployment test's CA, wrk for bench/;
+TEST_PACKAGES = python3-aiosmtpd openssl wrk
+# headless browser tests of the built-in pages (driven over WebDriver);
+TEST_PACKAGES += chromium chromium-driver
+# fail2ban-regex runs the shipped filter over the service's own security events;
+TEST_PACKAGES += fail2ban
+# the OpenID provider of the social-login tests signs its id_tokens with python3-cryptography; the
+# real one (django-oidc-provider, from PyPI) is installed by its test into a venv;
+TEST_PACKAGES += python3-cryptography python3-venv
+# the MFA tests render the TOTP QR code's SVG to PNG (rsvg-convert) and decode it (zbarimg);
+TEST_PACKAGES += zbar-tools librsvg2-bin
+# gettext's msgfmt checks the catalogs; CJK fonts for the page screenshots;
+TEST_PACKAGES += gettext fonts-noto-cjk
+# the server for the throwaway PostgreSQL cluster the store-dependent suites run against again.
+TEST_PACKAGES += postgresql
 
 PREFIX ?= /usr/local
 DESTDIR ?=
 VERSION ?= $(shell sed -n 's/.*static let release = "\(.*\)"/\1/p' Sources/AllauthCore/Version.swift)
 
-.PHONY: deps build release run test bench bench-faults bench-reference clean install deb test-deploy messages config-reference
+.PHONY: toolchain deps test-deps build release run test bench bench-faults bench-reference clean install deb test-deploy messages config-reference
+
+# apt-get as root, through sudo otherwise; only what is missing.
+APT_INSTALL = $(if $(filter 0,$(shell id -u)),,sudo) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$$@" >/dev/null' apt-install
 
 deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	fi
+	@missing=""; for p in $(RUN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; $(APT_INSTALL) $$missing; fi
 
-build: deps
+test-deps: deps
+	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing (tests):$$missing"; $(APT_INSTALL) $$missing; fi
+
+# Debian has no Swift: say where one comes from instead of "swift: command not found".
+toolchain:
+	@$(SWIFT) --version >/dev/null 2>&1 || { \
+		echo "make: '$(SWIFT)' not found. jwt-allauth builds with a Swift 6 toolchain (6.0 or newer), which Debian does not package:"; \
+		echo "  install swiftly (https://www.swift.org/install/linux/) and run 'swiftly install latest', or unpack swift.org's"; \
+		echo "  toolchain for Debian 12 and put its usr/bin on PATH; 'make SWIFT=/path/to/swift' picks another one."; \
+		exit 1; } >&2
+	@$(SWIFT) --version 2>/dev/null | grep -Eq 'Swift version ([6-9]|[1-9][0-9])\.' || { \
+		echo "make: jwt-allauth needs Swift 6 or newer; '$(SWIFT) --version' says: $$($(SWIFT) --version 2>&1 | head -1)" >&2; exit 1; }
+
+build: toolchain deps
 	$(SWIFT) build
 
 # The Swift runtime is linked in, so the installed binary needs no toolchain (make deb, install).
-release: deps
+release: toolchain deps
 	$(SWIFT) build -c release --static-swift-stdlib
 
 run: release
@@ -63,7 +81,7 @@ END_TO_END_SUITES := $(shell sed -n 's/^\(@Suite.*\)\{0,1\}struct \([A-Za-z0-9]*
 POSTGRES_FLOW_SUITES = InProcessInstanceTests|LockoutTests|HostileClientTests|SocialLoginTests|SocialAccountsTests|SocialMFATests|SessionTests|TokenSecurityTests|RegistrationTests|PasswordResetTests|PasswordChangeTests|InvitationTests|AccountInputTests|MFAFlowTests|SecurityEventTests|AuthorisationTests|PendingSignUpTests|ReauthenticationTests|MailScannerTests
 POSTGRES_SUITES = ConcurrentRefreshTests|TokenAcrossPoolTests|RegistrationMailFaultTests|PasswordResetRaceTests|AccountHostileBodyTests|AdminCommandTests|MailDeliveryTests|MailFaultTests|SocialTokenRaceTests|MFAConcurrencyTests|MFAInputTests|HostileNetworkTests|RobustnessTests|WorkerPoolTests|LockoutRaceTests
 
-test: build
+test: build test-deps
 	python3 scripts/layers.py
 	$(SWIFT) test --skip 'JWTAllauthTests\.($(END_TO_END_SUITES))/'
 	$(SWIFT) test --no-parallel --filter 'JWTAllauthTests\.($(END_TO_END_SUITES))/'
@@ -71,11 +89,11 @@ test: build
 	JWT_ALLAUTH_TEST_ENGINE=postgresql $(SWIFT) test --no-parallel --filter 'JWTAllauthTests\.($(POSTGRES_SUITES))/'
 	$(MAKE) test-deploy
 
-bench: release
+bench: release test-deps
 	bash bench/run.sh
 
 # 24 clients refreshing while a worker is killed, the master reloaded and a worker stopped.
-bench-faults: release
+bench-faults: release test-deps
 	bash bench/faults.sh
 
 clean:
@@ -92,7 +110,7 @@ deb: release
 	VERSION=$(VERSION) bash packaging/build-deb.sh
 
 # Installs that package on this machine and deploys it as docs/deploying.md says (root; CI runs it).
-test-deploy: deb
+test-deploy: test-deps deb
 	bash Tests/Deployment/deploy-test.sh .build/jwt-allauth_$(VERSION)_$$(dpkg --print-architecture).deb
 
 # The same refresh load against django-jwt-allauth 1.5.1 under gunicorn, in one run (needs PyPI).
