@@ -50,9 +50,10 @@ struct KeyRotationTests {
     let t0: Int64 = 1_800_000_000
     let window: Int64 = 660
 
+    /// Issued at the rotation: only `exp` differs between the tokens below.
     func claims(exp: Int64) -> TokenClaims {
-        TokenClaims(tokenType: .access, exp: exp, iat: exp - 600, jti: TokenService.newIdentifier(), userID: "42",
-                    session: TokenService.newIdentifier(), sessionIat: exp - 600, role: 0, emailVerified: true, custom: [])
+        TokenClaims(tokenType: .access, exp: exp, iat: t0, jti: TokenService.newIdentifier(), userID: "42",
+                    session: TokenService.newIdentifier(), sessionIat: t0, role: 0, emailVerified: true, custom: [])
     }
 
     func kid(_ token: String) throws -> String? {
