@@ -32,6 +32,10 @@ struct RotateKeyCommand: ParsableCommand {
                 print("old key: kid \(outcome.retiredKid), not kept; the tokens it signed are refused once the service reloads")
             }
             if let publicKey = outcome.publicKey { print("public key: \(publicKey) rewritten") }
+            if outcome.oldKeyWasShared {
+                print("warning: the old key's file was readable by other users (the new one is 0600); if it may have been copied, "
+                      + (outcome.retiredFile.map { "delete \($0) and reload: its tokens are then refused" } ?? "its tokens are refused after the reload"))
+            }
             for file in outcome.removed { print("removed: \(file) (past its deadline)") }
             print("unchanged: \(tokens.refreshSecret) (refresh tokens), \(config.mfa.secretKey) (TOTP secrets)")
             print("next: systemctl reload jwt-allauth (SIGHUP to the master), now; on several hosts, first copy "

@@ -32,6 +32,8 @@ public enum KeyRotation {
         public var publicKey: String?
         /// Retired keys past their deadline, deleted.
         public var removed: [String]
+        /// The old key's file was readable by more than its owner: it may have been copied.
+        public var oldKeyWasShared = false
     }
 
     /// `keepRetired: false` when the current key leaked: nothing it signed verifies after the reload.
@@ -53,11 +55,13 @@ public enum KeyRotation {
             try KeySet.loadSigningPair(algorithm: tokens.algorithm, path: signingKey)
         }
         // The service's user owns the key; root running this must leave it so. Never readable by others.
-        let keyFile = try KeyFile(like: signingKey, mode: 0o600)
+        var keyFile = try KeyFile(like: signingKey)
+        let shared = keyFile.mode & 0o077 != 0
+        keyFile.mode = 0o600
         let expired = try RetiredKeys.entries(tokens).filter { RetiredKeys.deadline(retiredAt: $0.retiredAt, tokens) <= now }
 
         // The old key's verifier first: from then on a worker that starts verifies what it signed.
-        var outcome = Outcome(newKid: "", retiredKid: current.kid, removed: [])
+        var outcome = Outcome(newKid: "", retiredKid: current.kid, removed: [], oldKeyWasShared: shared)
         if keepRetired {
             let retired = RetiredKeys.directory(beside: tokens.signingKey)
             try makeDirectory(retired, like: directory)

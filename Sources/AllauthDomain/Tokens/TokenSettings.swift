@@ -33,7 +33,7 @@ public struct TokenSettings: Sendable {
     enum Key {
         static let algorithm = SettingKey("tokens.algorithm", default: "`RS256`", "access-token signature: `RS256`, `ES256`, `EdDSA`, `HS256`")
         static let signingKey = SettingKey("tokens.signing_key", default: "`keys/private.pem`", "private key PEM (HS256: base64 secret file)")
-        static let verificationKeys = SettingKey("tokens.verification_keys", default: "`[]`", "old public keys still accepted after a key rotation")
+        static let verificationKeys = SettingKey("tokens.verification_keys", default: "`[]`", "public keys kept by hand, accepted without a deadline (`rotate-key` keeps its own in `retired/`)")
         static let retiredKeyLeeway = SettingKey("tokens.retired_key_leeway", default: "`5m`", """
             a key `rotate-key` retired verifies tokens for `access_lifetime` plus this after its retirement, \
             then nothing: time to reload after the rotation ([deploying.md](deploying.md#rotating-the-signing-key))

@@ -139,6 +139,7 @@ struct KeyRotationTests {
         for path in [directory.keys, signing] { chown(path, 65534, 65534) }
         chmod(signing, 0o640)
         let outcome = try KeyRotation.rotate(directory.tokens, now: t0)
+        #expect(outcome.oldKeyWasShared, "rotate-key warns that the old key may have been copied")
         func owner(_ path: String) -> (uid_t, gid_t, mode_t) {
             var info = stat()
             stat(path, &info)
@@ -157,6 +158,7 @@ struct KeyRotationTests {
         let companion = directory.keys + "/public.pem"
         let outcome = try KeyRotation.rotate(directory.tokens, now: t0)
         #expect(outcome.publicKey == companion)
+        #expect(!outcome.oldKeyWasShared)
         let published = try KeySet.loadPublic(algorithm: .es256, path: companion)
         #expect(published.kid == outcome.newKid)
         try "someone else's key\n".write(toFile: companion, atomically: false, encoding: .utf8)
