@@ -64,7 +64,7 @@ public enum KeyRotation {
         var outcome = Outcome(newKid: "", retiredKid: current.kid, removed: [], oldKeyWasShared: shared)
         if keepRetired {
             let retired = RetiredKeys.directory(beside: tokens.signingKey)
-            try makeDirectory(retired, like: directory)
+            try makeDirectory(retired, for: keyFile)
             let file = retired + "/" + RetiredKeys.fileName(kid: current.kid, retiredAt: now, algorithm: tokens.algorithm)
             try keyFile.write(verifier, to: file) { path in
                 guard try KeySet.loadPublic(algorithm: tokens.algorithm, path: path).kid == current.kid else {
@@ -88,18 +88,18 @@ public enum KeyRotation {
             try KeyFile(like: companion).write(publicPEM, to: companion)
             outcome.publicKey = companion
         }
+        KeyFile.flush(directory: URL(fileURLWithPath: signingKey).deletingLastPathComponent().path)
         KeyFile.flush(directory: directory)
 
         for entry in expired where unlink(entry.path) == 0 { outcome.removed.append(entry.path) }
         return outcome
     }
 
-    /// `retired/`, mode 0700, with the owner of the keys' directory.
-    private static func makeDirectory(_ path: String, like parent: String) throws {
+    /// `retired/`, mode 0700, owned as the signing key is: whoever reads that key lists this.
+    private static func makeDirectory(_ path: String, for keyFile: KeyFile) throws {
         var info = stat()
         if stat(path, &info) == 0 { return }
-        guard stat(parent, &info) == 0, mkdir(path, 0o700) == 0 || errno == EEXIST,
-              chown(path, info.st_uid, info.st_gid) == 0, chmod(path, 0o700) == 0
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST, chown(path, keyFile.owner, keyFile.group) == 0, chmod(path, 0o700) == 0
         else { throw KeyRotationError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
     }
 }

@@ -134,9 +134,11 @@ struct KeyRotationTests {
     func theNewFilesTakeTheKeysOwnerAndAreReadableByNoOneElse() throws {
         let directory = try KeyDirectory(.es256)
         let signing = directory.keys + "/private.pem"
-        // The service's user owns the keys (init's step 1, chown -R); root rotates. A key once
-        // readable by its group is not any more.
-        for path in [directory.keys, signing] { chown(path, 65534, 65534) }
+        // The service's user owns the key (init's step 1, chown -R; here only the file, in a
+        // directory root owns and others may enter); root rotates. A key once readable by its
+        // group is not any more.
+        chown(signing, 65534, 65534)
+        chmod(directory.keys, 0o711)
         chmod(signing, 0o640)
         let outcome = try KeyRotation.rotate(directory.tokens, now: t0)
         #expect(outcome.oldKeyWasShared, "rotate-key warns that the old key may have been copied")
