@@ -17,6 +17,7 @@ struct JWTAllauthCommand: ParsableCommand {
             InviteCommand.self, VerifyEmailCommand.self, DeactivateCommand.self, MFARemoveCommand.self,
             MailCommand.self, MailerCommand.self,
             BackupCommand.self, MigrateStoreCommand.self, ConfigReferenceCommand.self,
+            RotateKeyCommand.self,
         ]
     )
 }

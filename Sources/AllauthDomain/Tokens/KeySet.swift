@@ -9,29 +9,43 @@ public struct KeySet: Sendable {
     public let accessSigner: any SigningKey
     /// Verification keys by `kid`, the signer's own included.
     public let accessVerifiers: [String: any SigningKey]
+    /// The verifiers `rotate-key` retired, by `kid`: each verifies only tokens that expire by its deadline.
+    public let retired: [String: RetiredKey]
     public let refreshKey: HS256Key
 
-    public init(accessSigner: any SigningKey, extraVerifiers: [any SigningKey], refreshKey: HS256Key) {
+    /// `extraVerifiers` (`tokens.verification_keys`) verify without a deadline; a `retired` key
+    /// whose kid is the signer's or one of those is theirs.
+    public init(accessSigner: any SigningKey, extraVerifiers: [any SigningKey], retired: [RetiredKey] = [], refreshKey: HS256Key) {
         self.accessSigner = accessSigner
         var verifiers: [String: any SigningKey] = [accessSigner.kid: accessSigner]
         for key in extraVerifiers where verifiers[key.kid] == nil { verifiers[key.kid] = key }
+        var retiredByKid: [String: RetiredKey] = [:]
+        for key in retired where verifiers[key.key.kid] == nil {
+            // Retired twice (a rotation interrupted and run again): the later deadline.
+            if let known = retiredByKid[key.key.kid], known.verifiesUntil >= key.verifiesUntil { continue }
+            retiredByKid[key.key.kid] = key
+        }
+        for (kid, key) in retiredByKid { verifiers[kid] = key.key }
         self.accessVerifiers = verifiers
+        self.retired = retiredByKid
         self.refreshKey = refreshKey
     }
 
-    /// Loads the key files named by the configuration.
+    /// Loads the key files named by the configuration, and the retired keys (`RetiredKeys`) that
+    /// still verify at `now`.
     /// A file that cannot be read or is no key stops the start naming the configuration key, the
     /// path, and how to get one.
-    public static func load(_ tokens: TokenSettings) throws -> KeySet {
+    public static func load(_ tokens: TokenSettings, now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> KeySet {
         let signer = try naming("tokens.signing_key") { try loadPrivate(algorithm: tokens.algorithm, path: tokens.signingKey) }
         let extra = try naming("tokens.verification_keys") {
             try tokens.verificationKeys.map { try loadPublic(algorithm: tokens.algorithm, path: $0) }
         }
+        let retired = try RetiredKeys.load(tokens, now: now)
         let refresh = HS256Key(secret: try naming("tokens.refresh_secret") { try loadSecret(path: tokens.refreshSecret) }, label: "refresh")
-        return KeySet(accessSigner: signer, extraVerifiers: extra, refreshKey: refresh)
+        return KeySet(accessSigner: signer, extraVerifiers: extra, retired: retired, refreshKey: refresh)
     }
 
-    private static func naming<T>(_ key: String, _ load: () throws -> T) throws -> T {
+    static func naming<T>(_ key: String, _ load: () throws -> T) throws -> T {
         do {
             return try load()
         } catch SigningKeyError.unreadableKey(let path, let reason) {
@@ -42,23 +56,38 @@ public struct KeySet: Sendable {
         }
     }
 
-    /// The JWKS document: every public verification key (none for HS256).
-    public var jwks: JSON {
-        let keys = accessVerifiers.values.sorted { $0.kid < $1.kid }.compactMap(\.publicJWK)
+    /// The JWKS document at `now`: every public key that still verifies (none for HS256); a
+    /// retired key leaves it at its deadline.
+    public func jwks(at now: Int64) -> JSON {
+        let keys = accessVerifiers.values.filter { (retired[$0.kid]?.verifiesUntil ?? .max) > now }
+            .sorted { $0.kid < $1.kid }.compactMap(\.publicJWK)
         return .object([("keys", .array(keys))])
     }
 
     static func loadPrivate(algorithm: TokenAlgorithm, path: String) throws -> any SigningKey {
-        if algorithm == .hs256 { return HS256Key(secret: try loadSecret(path: path), label: "hs") }
+        try loadSigningPair(algorithm: algorithm, path: path).key
+    }
+
+    /// The signing key in `path` and, as text, what verifies its tokens: its public key in PEM
+    /// form, or the secret itself for HS256 (what `rotate-key` keeps of a key it retires).
+    static func loadSigningPair(algorithm: TokenAlgorithm, path: String) throws -> (key: any SigningKey, verifier: String) {
+        if algorithm == .hs256 {
+            let secret = try loadSecret(path: path)
+            return (HS256Key(secret: secret, label: "hs"), Data(secret).base64EncodedString() + "\n")
+        }
         let pem = try read(path)
         do {
             switch algorithm {
             case .rs256:
                 let key = try _RSA.Signing.PrivateKey(pemRepresentation: pem)
                 guard key.keySizeInBits >= 2048 else { throw SigningKeyError.unreadableKey(path: path, reason: "RSA keys must have at least 2048 bits") }
-                return try RS256Key(privateKey: key)
-            case .es256: return ES256Key(privateKey: try P256.Signing.PrivateKey(pemRepresentation: pem))
-            case .edDSA: return EdDSAKey(privateKey: try Curve25519.Signing.PrivateKey(pemRepresentation: pem))
+                return (try RS256Key(privateKey: key), key.publicKey.pemRepresentation)
+            case .es256:
+                let key = try P256.Signing.PrivateKey(pemRepresentation: pem)
+                return (ES256Key(privateKey: key), key.publicKey.pemRepresentation)
+            case .edDSA:
+                let key = try Curve25519.Signing.PrivateKey(pemRepresentation: pem)
+                return (EdDSAKey(privateKey: key), key.publicKey.pemRepresentation)
             case .hs256: fatalError("handled above")
             }
         } catch let error as SigningKeyError {

@@ -99,6 +99,10 @@ public final class TokenService: Sendable {
         // The key that signed must be the one for this type: a refresh secret never signs access tokens.
         guard (type == .refresh) == (key.kid == keys.refreshKey.kid) else { return .failure(.invalid) }
         guard let exp = payload["exp"]?.int64Value else { return .failure(.invalid) }
+        // A retired key verifies only what it can have signed: tokens that expire by its deadline.
+        // So at the deadline it verifies nothing, without a reload, and a verified token in the
+        // cache below never outlives it.
+        if let deadline = keys.retired[kid]?.verifiesUntil, exp > deadline { return .failure(.invalid) }
         guard payload["jti"]?.stringValue != nil else { return .failure(.noID) }
         if let notBefore = payload["nbf"]?.int64Value, notBefore > now { return .failure(.invalid) }
         // Issued in the future (beyond clock skew): not yet valid.

@@ -13,6 +13,8 @@ public struct TokenSettings: Sendable {
     public var signingKey: String
     /// Public keys (PEM) that still verify tokens after a key rotation.
     public var verificationKeys: [String]
+    /// How long past the access lifetime a key `rotate-key` retired still verifies (`RetiredKeys`).
+    public var retiredKeyLeeway: TimeInterval
     /// Server-only HMAC secret that signs refresh tokens (they are only ever verified here).
     public var refreshSecret: String
     public var accessLifetime: TimeInterval
@@ -31,7 +33,11 @@ public struct TokenSettings: Sendable {
     enum Key {
         static let algorithm = SettingKey("tokens.algorithm", default: "`RS256`", "access-token signature: `RS256`, `ES256`, `EdDSA`, `HS256`")
         static let signingKey = SettingKey("tokens.signing_key", default: "`keys/private.pem`", "private key PEM (HS256: base64 secret file)")
-        static let verificationKeys = SettingKey("tokens.verification_keys", default: "`[]`", "old public keys still accepted after a key rotation")
+        static let verificationKeys = SettingKey("tokens.verification_keys", default: "`[]`", "public keys kept by hand, accepted without a deadline (`rotate-key` keeps its own in `retired/`)")
+        static let retiredKeyLeeway = SettingKey("tokens.retired_key_leeway", default: "`5m`", """
+            a key `rotate-key` retired verifies tokens for `access_lifetime` plus this after its retirement, \
+            then nothing: time to reload after the rotation ([deploying.md](deploying.md#rotating-the-signing-key))
+            """)
         static let refreshSecret = SettingKey("tokens.refresh_secret", default: "`keys/refresh.key`", "server-only HMAC secret for refresh tokens")
         static let accessLifetime = SettingKey("tokens.access_lifetime", default: "`30m`", "access token lifetime")
         static let refreshLifetime = SettingKey("tokens.refresh_lifetime", default: "`14d`", "refresh token lifetime (sliding: renewed at each rotation)")
@@ -54,6 +60,7 @@ public struct TokenSettings: Sendable {
                                      Dictionary(uniqueKeysWithValues: TokenAlgorithm.allCases.map { ($0.rawValue.lowercased(), $0) }))
         let signingKey = try r.path(Key.signingKey, default: "keys/private.pem")
         let verificationKeys = try r.stringList(Key.verificationKeys, default: []).map(r.resolve)
+        let retiredKeyLeeway = try r.duration(Key.retiredKeyLeeway, default: 5 * 60)
         let refreshSecret = try r.path(Key.refreshSecret, default: "keys/refresh.key")
         let accessLifetime = try r.duration(Key.accessLifetime, default: 30 * 60, minimum: 1)
         let refreshLifetime = try r.duration(Key.refreshLifetime, default: 14 * 86400, minimum: 1)
@@ -74,7 +81,8 @@ public struct TokenSettings: Sendable {
         guard rotationGrace <= 60 else {
             throw ConfigError(key: Key.rotationGrace.name, problem: "must be at most 60s (a few seconds is the intent)")
         }
-        return TokenSettings(algorithm: algorithm, signingKey: signingKey, verificationKeys: verificationKeys, refreshSecret: refreshSecret,
+        return TokenSettings(algorithm: algorithm, signingKey: signingKey, verificationKeys: verificationKeys,
+                             retiredKeyLeeway: retiredKeyLeeway, refreshSecret: refreshSecret,
                              accessLifetime: accessLifetime, refreshLifetime: refreshLifetime, sessionLifetime: sessionLifetime,
                              rotationGrace: rotationGrace, accessTokenSessionCheck: sessionCheck, userAttributes: attributes)
     }

@@ -60,6 +60,8 @@ struct ConfigTests {
         #expect(config.tokens.sessionLifetime == 30.0 * 86400)
         #expect(config.tokens.rotationGrace == 3)
         #expect(try parse("tokens:\n  access_lifetime: 90\n").tokens.accessLifetime == 90)
+        #expect(config.tokens.retiredKeyLeeway == 300, "a retired key's default leeway: five minutes to reload")
+        #expect(try parse("", ["JWT_ALLAUTH_TOKENS_RETIRED_KEY_LEEWAY": "2s"]).tokens.retiredKeyLeeway == 2)
     }
 
     @Test func environmentOverridesTheFile() throws {
