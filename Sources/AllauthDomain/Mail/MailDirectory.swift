@@ -81,7 +81,8 @@ struct DeliveredMail {
         return (headers, end.map { String(text[$0.upperBound...]) } ?? "")
     }
 
-    private static func parameter(_ name: String, of value: String) -> String? {
+    /// A parameter of a header value (`boundary` of a Content-Type), unquoted.
+    static func parameter(_ name: String, of value: String) -> String? {
         for piece in value.split(separator: ";") {
             let pair = piece.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             if pair.count == 2, pair[0].lowercased() == name { return pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
@@ -89,7 +90,8 @@ struct DeliveredMail {
         return nil
     }
 
-    private static func decode(_ body: String, encoding: String?) -> String {
+    /// A part's body by its Content-Transfer-Encoding.
+    static func decode(_ body: String, encoding: String?) -> String {
         switch encoding?.lowercased() {
         case "quoted-printable": return decodeQuotedPrintable(body)
         case "base64": return String(decoding: Data(base64Encoded: body.filter { !$0.isWhitespace }) ?? Data(), as: UTF8.self)
@@ -99,7 +101,7 @@ struct DeliveredMail {
 
     /// RFC 2045 §6.7: `=` at a line's end joins it to the next; `=XX` is a byte.
     static func decodeQuotedPrintable(_ text: String) -> String {
-        let input = Array(text.replacingOccurrences(of: "=\n", with: "").utf8)
+        let input = Array(text.replacingOccurrences(of: "=\r\n", with: "").replacingOccurrences(of: "=\n", with: "").utf8)
         var bytes: [UInt8] = []
         var index = 0
         while index < input.count {
