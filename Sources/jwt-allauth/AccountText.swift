@@ -2,10 +2,20 @@ import AllauthCore
 import AllauthDomain
 
 /// How the account commands print accounts and sessions: aligned text for a person, JSON for a script.
+/// Text from the rows (addresses, names, providers' ids, devices) goes through `printable` first: an
+/// imported or provider-given name must not move the operator's cursor or recolour the terminal.
 enum AccountText {
+    /// `text` with control characters and bidirectional overrides shown as U+FFFD.
+    static func printable(_ text: String) -> String {
+        let bidi: ClosedRange<UInt32> = 0x202A...0x202E, isolates: ClosedRange<UInt32> = 0x2066...0x2069
+        return String(String.UnicodeScalarView(text.unicodeScalars.map {
+            $0.properties.generalCategory == .control || bidi.contains($0.value) || isolates.contains($0.value) ? "\u{FFFD}" : $0
+        }))
+    }
+
     /// Columns padded to their widest cell, two spaces apart.
     static func table(header: [String], rows: [[String]]) -> String {
-        let all = [header] + rows
+        let all = ([header] + rows).map { $0.map(printable) }
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
         return all.map { row in
             row.indices.map { $0 == row.count - 1 ? row[$0] : row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
@@ -16,8 +26,8 @@ enum AccountText {
     /// One session on one line (`sessions`, `users show`).
     static func session(_ session: SessionSummary) -> String {
         let device = session.device.map { "\($0.browser) \($0.browserVersion) on \($0.os) \($0.osVersion)" } ?? "-"
-        return "\(session.session)  opened \(HTTPDate.iso8601(session.created))  last used \(HTTPDate.iso8601(session.lastRotated))  "
-            + "ip \(session.ip ?? "-")  \(device)"
+        return printable("\(session.session)  opened \(HTTPDate.iso8601(session.created))  last used \(HTTPDate.iso8601(session.lastRotated))  "
+                         + "ip \(session.ip ?? "-")  \(device)")
     }
 
     static func describe(_ details: AccountAdministration.Details) -> String {
@@ -39,7 +49,7 @@ enum AccountText {
             "  links:       \(details.outstandingLinks.isEmpty ? "none" : details.outstandingLinks.map(\.rawValue).joined(separator: ", "))",
             "  sessions:    \(details.sessions.count) open",
         ]
-        lines += details.sessions.map { "    " + session($0) }
+        lines = lines.map(printable) + details.sessions.map { "    " + session($0) }
         return lines.joined(separator: "\n")
     }
 

@@ -73,7 +73,7 @@ struct CreateUserCommand: ParsableCommand {
         let password = passwordStdin ? try PasswordInput.read(for: email) : nil
         let new = AccountAdministration.NewAccount(email: email, password: password, firstName: firstName, lastName: lastName, role: role)
         guard let user = try administration.create(new) else { throw CommandFailure("an account with \(email) exists already") }
-        print("created user \(user.id) <\(user.email)> role \(Role.describe(user.role))")
+        print("created user \(user.id) <\(AccountText.printable(user.email))> role \(Role.describe(user.role))")
     }
 }
 
@@ -138,7 +138,7 @@ struct SessionsCommand: ParsableCommand {
         let whitelist = Whitelist(db)
         let sessions = try whitelist.sessions(userID: account.id)
         for session in sessions { print(AccountText.session(session)) }
-        print("\(sessions.count) session(s) for \(account.email)")
+        print("\(sessions.count) session(s) for \(AccountText.printable(account.email))")
         if revokeAll {
             print("revoked \(try whitelist.revoke(userID: account.id)) refresh token(s)")
         }

@@ -68,13 +68,17 @@ struct UsersCommand: ParsableCommand {
 
         func run() throws {
             let password = try PasswordInput.read(for: email)
-            let (account, revoked) = try administer(options, email) { administration, config in
-                let result = try administration.setPassword(email, to: password)
-                try audit(config, .passwordChanged(userID: result.account.id))
-                return result
+            let (account, revoked, verification) = try administer(options, email) { administration, config in
+                let (account, revoked) = try administration.setPassword(email, to: password)
+                try audit(config, .passwordChanged(userID: account.id))
+                return (account, revoked, config.accounts.emailVerification)
             }
-            print("set the password of \(account.email); revoked \(revoked) refresh token(s)")
-            if !account.isActive { note("\(account.email) is deactivated: `jwt-allauth users activate \(account.email)` lets it log in") }
+            let address = AccountText.printable(account.email)
+            print("set the password of \(address); revoked \(revoked) refresh token(s)")
+            if !account.isActive { note("\(address) is deactivated: `jwt-allauth users activate \(address)` lets it log in") }
+            if !account.emailVerified && verification == .mandatory {
+                note("\(address) is not verified, and logins need that: `jwt-allauth verify-email --email \(address)`")
+            }
         }
     }
 
@@ -94,7 +98,7 @@ struct UsersCommand: ParsableCommand {
                 try warnIfNoInviterLeft(administration, after: before.role)
                 return before
             }
-            print("\(before.email): role \(Role.describe(before.role)) → \(Role.describe(role))")
+            print("\(AccountText.printable(before.email)): role \(Role.describe(before.role)) → \(Role.describe(role))")
         }
     }
 
@@ -109,7 +113,8 @@ struct UsersCommand: ParsableCommand {
                 if !before.isActive { try audit(config, .accountActivated(userID: before.id)) }
                 return before
             }
-            print(before.isActive ? "\(before.email) is active already" : "activated \(before.email)")
+            let address = AccountText.printable(before.email)
+            print(before.isActive ? "\(address) is active already" : "activated \(address)")
         }
     }
 
@@ -148,9 +153,10 @@ struct UsersCommand: ParsableCommand {
                 if !yes {
                     let account = try administration.account(email)
                     guard isatty(STDIN_FILENO) == 1 else {
-                        throw CommandFailure("not deleting \(account.email) without --yes (standard input is not a terminal to ask on)")
+                        throw CommandFailure("not deleting \(email) without --yes (standard input is not a terminal to ask on)")
                     }
-                    guard Terminal.confirm("Delete account \(account.id) <\(account.email)> and everything of it? Type yes: ") else {
+                    let address = AccountText.printable(account.email)
+                    guard Terminal.confirm("Delete account \(account.id) <\(address)> and everything of it? Type yes: ") else {
                         throw CommandFailure("not deleted")
                     }
                 }
@@ -159,7 +165,7 @@ struct UsersCommand: ParsableCommand {
                 try warnIfNoInviterLeft(administration, after: deletion.account.role)
                 return deletion
             }
-            print("deleted account \(deletion.account.id) <\(deletion.account.email)>: \(deletion.refreshTokens) refresh token(s), "
+            print("deleted account \(deletion.account.id) <\(AccountText.printable(deletion.account.email))>: \(deletion.refreshTokens) refresh token(s), "
                   + "\(deletion.links) link(s), \(deletion.authenticators) authenticator(s), \(deletion.socialAccounts) social connection(s), "
                   + "\(deletion.mails) mail(s)")
         }

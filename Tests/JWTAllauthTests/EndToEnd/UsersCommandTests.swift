@@ -78,6 +78,16 @@ struct UsersCommandTests {
 
         let missing = try instance.command(["users", "show", "nobody@example.com"])
         #expect(missing.status == 1 && missing.output == "jwt-allauth: error: no account with nobody@example.com\n", "\(missing.output)")
+
+        // A name no endpoint would take (an import's) cannot drive the operator's terminal.
+        try instance.createUser("esc@example.com", firstName: "Eve\u{1B}[2J", lastName: "\u{202E}lasreveR")
+        for arguments in [["users", "show", "esc@example.com"], ["users", "list", "--search", "eve"]] {
+            let shown = try instance.command(arguments)
+            #expect(shown.status == 0 && shown.output.contains("esc@example.com") && !shown.output.contains("\u{1B}")
+                    && !shown.output.contains("\u{202E}"), "\(shown.output)")
+        }
+        #expect(try instance.command(["users", "show", "esc@example.com"]).output.contains("name:        Eve\u{FFFD}[2J \u{FFFD}lasreveR"))
+        #expect(try instance.command(["users", "show", "esc@example.com", "--json"]).output.contains(#"Eve\u001b[2J"#))
     }
 
     // MARK: changing
@@ -106,6 +116,12 @@ struct UsersCommandTests {
         #expect(try instance.login("pat@example.com", password: "N3w-Long-Secret").status == 200, "trimmed, as the API's fields are")
         let log = try String(contentsOf: instance.directory.appendingPathComponent("log/security.log"), encoding: .utf8)
         #expect(log.contains("event=password_changed user=\(try Self.id(instance, "pat@example.com"))"), "\(log)")
+
+        // An invitee's password set by the operator: its link is spent, and its unverified address is pointed out.
+        #expect(try instance.command(["invite", "--email", "invitee@example.com"]).status == 0)
+        let invitee = try instance.command(["users", "set-password", "invitee@example.com"], input: "Inv1tee-Secret\n")
+        #expect(invitee.status == 0 && invitee.output.contains("verify-email --email invitee@example.com"), "\(invitee.output)")
+        #expect(try instance.command(["users", "show", "invitee@example.com"]).output.contains("links:       none"))
     }
 
     @Test func setRoleReachesTheNextTokenAndDeactivationLocksOutUntilActivated() throws {
