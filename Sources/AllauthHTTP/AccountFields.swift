@@ -26,9 +26,8 @@ extension RequestBody {
 
     /// The same rules for `user/`: PUT requires the field, PATCH may leave it out (nil).
     mutating func personName(_ name: String, required: Bool) -> String? {
-        guard let text = plainText(name, required: required, allowBlank: true, maxLength: 150) else { return nil }
-        let allowed: Set<Unicode.Scalar> = [" ", "-", "'", "\u{2019}", "."]
-        guard text.unicodeScalars.allSatisfy({ allowed.contains($0) || $0.properties.isAlphabetic || $0.properties.generalCategory == .nonspacingMark }) else {
+        guard let text = plainText(name, required: required, allowBlank: true, maxLength: PersonName.maxLength) else { return nil }
+        guard PersonName.isValid(text) else {
             fail(name, "Incorrect format")
             return nil
         }

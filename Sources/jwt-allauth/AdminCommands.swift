@@ -22,12 +22,11 @@ struct InitCommand: ParsableCommand {
     @Option(name: .customLong("metrics-from"), help: "An address or CIDR allowed to scrape metrics/ (repeatable; default loopback).")
     var metricsFrom: [String] = []
 
+    func validate() throws { _ = try tokenAlgorithm(algorithm) }
+
     func run() throws {
-        guard let algorithm = TokenAlgorithm.allCases.first(where: { $0.rawValue.lowercased() == self.algorithm.lowercased() }) else {
-            throw ValidationError("--algorithm must be one of RS256, ES256, EdDSA, HS256")
-        }
         var options = Deployment.Options(directory: URL(fileURLWithPath: directory), domain: domain)
-        options.algorithm = algorithm
+        options.algorithm = try tokenAlgorithm(algorithm)
         options.email = email
         options.force = force
         options.socket = socket
@@ -45,7 +44,7 @@ struct InitCommand: ParsableCommand {
                  The service user owns the directory (keys, database): useradd --system --no-create-home \\
                  --shell /usr/sbin/nologin \(user) && chown -R \(user): \(dir)
               2. sudo -u \(user) jwt-allauth migrate --config \(dir)/config.yaml
-              3. sudo -u \(user) jwt-allauth create-user --config \(dir)/config.yaml --email admin@\(domain) --role 1000 --password-stdin
+              3. sudo -u \(user) jwt-allauth create-user --config \(dir)/config.yaml --email admin@\(domain) --role staff --password-stdin
               4. mkdir -p /etc/nginx/jwt-allauth && cp \(dir)/nginx/fastcgi-params.conf \(dir)/nginx/auth-request.conf \(dir)/nginx/json-errors.conf /etc/nginx/jwt-allauth/
                  cp \(dir)/nginx/\(domain).conf /etc/nginx/sites-available/ && ln -s ../sites-available/\(domain).conf /etc/nginx/sites-enabled/
                  and fill in the certificate paths; size nginx.conf as the site file's first lines say;
@@ -57,31 +56,24 @@ struct InitCommand: ParsableCommand {
 }
 
 struct CreateUserCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create-user", abstract: "Create an account (verified, active).")
+    static let configuration = CommandConfiguration(
+        commandName: "create-user", abstract: "Create an account (verified, active), checked as sign-up checks it.")
     @OptionGroup var options: ConfigOption
     @Option var email: String
-    @Option(help: "Role code: 0 user, 900 superuser, 1000 staff.") var role: Int = 0
+    @Option(help: ArgumentHelp("The role: \(RoleArgument.help).", valueName: "role")) var role = "user"
     @Option var firstName = ""
     @Option var lastName = ""
-    @Flag(help: "Read the password from standard input (first line); otherwise the account gets no usable password.")
+    @Flag(help: "Read the password from standard input (its first line; a terminal asks twice, unechoed); otherwise the account gets no usable password.")
     var passwordStdin = false
 
     func run() throws {
+        let role = try RoleArgument.code(role)
         let config = try options.load()
-        let db = try openMigrated(config)
-        var hash = PasswordHasher.unusable()
-        if passwordStdin {
-            guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw ValidationError("no password on standard input") }
-            hash = PasswordHasher(iterations: config.accounts.passwordIterations).offline(line.trimmingCharacters(in: .whitespaces))
-        }
-        guard role >= 0 else { throw ValidationError("--role must be a non-negative role code") }
-        do {
-            let user = try UserStore(db).create(email: email, passwordHash: hash, firstName: firstName, lastName: lastName,
-                                                role: role, emailVerified: true)
-            print("created user \(user.id) <\(user.email)> role \(user.role)")
-        } catch UserStore.CreateError.emailTaken {
-            throw ValidationError("an account with \(email) exists already")
-        }
+        let administration = config.administration(try openMigrated(config))
+        let password = passwordStdin ? try PasswordInput.read(for: email) : nil
+        let new = AccountAdministration.NewAccount(email: email, password: password, firstName: firstName, lastName: lastName, role: role)
+        guard let user = try administration.create(new) else { throw CommandFailure("an account with \(email) exists already") }
+        print("created user \(user.id) <\(AccountText.printable(user.email))> role \(Role.describe(user.role))")
     }
 }
 
@@ -95,7 +87,7 @@ struct ImportDjangoUsersCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        guard FileManager.default.fileExists(atPath: source) else { throw ValidationError("\(source) does not exist") }
+        guard FileManager.default.fileExists(atPath: source) else { throw CommandFailure("\(source) does not exist") }
         let report = try DjangoImport(source: try SQLiteDatabase(path: source), target: try openMigrated(config)).run(table: table)
         print("imported \(report.imported) user(s); skipped \(report.skippedExisting) already present, \(report.skippedWithoutEmail) without e-mail")
     }
@@ -142,16 +134,11 @@ struct SessionsCommand: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let db = try openMigrated(config)
-        guard let account = try UserStore(db).find(email: user) else { throw ValidationError("no account with \(user)") }
+        guard let account = try UserStore(db).find(email: user) else { throw CommandFailure("no account with \(user)") }
         let whitelist = Whitelist(db)
         let sessions = try whitelist.sessions(userID: account.id)
-        for session in sessions {
-            let device = session.device.map { "\($0.browser) \($0.browserVersion) on \($0.os) \($0.osVersion)" } ?? "-"
-            print("\(session.session)  opened \(HTTPDate.iso8601(session.created))  "
-                  + "last used \(HTTPDate.iso8601(session.lastRotated))  "
-                  + "ip \(session.ip ?? "-")  \(device)")
-        }
-        print("\(sessions.count) session(s) for \(account.email)")
+        for session in sessions { print(AccountText.session(session)) }
+        print("\(sessions.count) session(s) for \(AccountText.printable(account.email))")
         if revokeAll {
             print("revoked \(try whitelist.revoke(userID: account.id)) refresh token(s)")
         }
@@ -164,20 +151,19 @@ struct InviteCommand: ParsableCommand {
         commandName: "invite", abstract: "Create an invited account and queue its invitation mail (the link sets the password).")
     @OptionGroup var options: ConfigOption
     @Option var email: String
-    @Option(help: "Role code: 0 user, 900 superuser, 1000 staff.") var role: Int = 0
+    @Option(help: ArgumentHelp("The role: \(RoleArgument.help).", valueName: "role")) var role = "user"
     @Option var firstName = ""
     @Option var lastName = ""
 
     func run() throws {
+        let role = try RoleArgument.code(role)
         let config = try options.load()
-        guard role >= 0 else { throw ValidationError("--role must be a non-negative role code") }
-        let address = email.trimmingCharacters(in: .whitespaces).lowercased()
-        let invitee = Invitee(email: address, role: role, firstName: firstName, lastName: lastName)
-        switch try AccountAdministration(openMigrated(config), accounts: config.accounts, mail: config.accountMail, templates: config.templates).invite(invitee) {
+        let invitee = Invitee(email: email, role: role, firstName: firstName, lastName: lastName)
+        switch try config.administration(openMigrated(config)).invite(invitee) {
         case .invited(let userID):
-            print("invited user \(userID) <\(address)> role \(role); the invitation mail is queued")
+            print("invited user \(userID) <\(UserStore.normalise(email))> role \(Role.describe(role)); the invitation mail is queued")
         case .emailTaken:
-            throw ValidationError("an account with \(address) exists already")
+            throw CommandFailure("an account with \(email) exists already")
         case .notAllowed, .roleAboveInviter:
             // Only an account's invitation is limited by its role; the operator's never is.
             preconditionFailure("the operator's invitation was refused for a role")
@@ -192,28 +178,20 @@ struct VerifyEmailCommand: ParsableCommand {
     @Option var email: String
 
     func run() throws {
-        try administer(options, email) { try $0.verifyEmail(email) }
+        try administer(options, email) { administration, _ in try administration.verifyEmail(email) }
         print("verified \(email)")
     }
 }
 
-/// `jwt-allauth deactivate`: the account can no longer log in, and every session, link and
-/// capability it holds is revoked at once.
+/// `jwt-allauth deactivate --email`: the name `users deactivate EMAIL` replaces, kept for the
+/// scripts that use it.
 struct DeactivateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "deactivate", abstract: "Deactivate an account and revoke its sessions, links and capabilities.")
+        commandName: "deactivate", abstract: "The same as `users deactivate EMAIL` (kept for existing scripts).", shouldDisplay: false)
     @OptionGroup var options: ConfigOption
     @Option var email: String
 
-    func run() throws {
-        let revoked = try administer(options, email) { try $0.deactivate(email) }
-        // The audit trail names the account by id; from the command line, so without a client address.
-        let config = try options.load()
-        if let user = try UserStore(openMigrated(config)).find(email: email) {
-            try SecurityLog.open(path: config.securityEventsPath).record(.accountDeactivated(userID: user.id), client: nil)
-        }
-        print("deactivated \(email); revoked \(revoked) refresh token(s)")
-    }
+    func run() throws { try UsersCommand.Deactivate.deactivate(email, options) }
 }
 
 struct MFARemoveCommand: ParsableCommand {
@@ -223,17 +201,7 @@ struct MFARemoveCommand: ParsableCommand {
     @Option var email: String
 
     func run() throws {
-        let removed = try administer(options, email) { try $0.removeMFA(email) }
+        let removed = try administer(options, email) { administration, _ in try administration.removeMFA(email) }
         print("removed \(removed) authenticator(s) of \(email); its sessions are revoked")
-    }
-}
-
-/// Runs `action` on the configured database's accounts; an unknown address is a usage error.
-private func administer<T>(_ options: ConfigOption, _ email: String, _ action: (AccountAdministration) throws -> T) throws -> T {
-    let config = try options.load()
-    do {
-        return try action(AccountAdministration(openMigrated(config), accounts: config.accounts, mail: config.accountMail, templates: config.templates))
-    } catch AccountAdministration.Failure.noSuchAccount {
-        throw ValidationError("no account with \(email)")
     }
 }

@@ -18,7 +18,7 @@ struct BackupCommand: ParsableCommand {
     func run() throws {
         let config = try options.load()
         guard case .sqlite = config.database.location else {
-            throw ValidationError("""
+            throw CommandFailure("""
                 backup copies an SQLite store; this one is PostgreSQL (\(config.database.location.description)). \
                 Use PostgreSQL's own tools: pg_dump --format=custom --file=FILE (restore with pg_restore), \
                 or continuous archiving for point-in-time recovery (docs/postgresql.md).

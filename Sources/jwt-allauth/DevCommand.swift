@@ -22,6 +22,8 @@ struct DevCommand: ParsableCommand {
     @Option(help: "nginx worker processes.") var nginxWorkers = 1
     @Option(help: "nginx's rate for the credential endpoints (e.g. 5r/s).") var credentialRate = "5r/s"
 
+    func validate() throws { _ = try tokenAlgorithm(algorithm) }
+
     func run() throws {
         // Every signal that would otherwise end this process by default is handled here, so that
         // nginx and the pool never outlive it: HUP (a closed terminal) reloads, like `serve`.
@@ -44,11 +46,8 @@ struct DevCommand: ParsableCommand {
             throw InstanceLock.Held(what: "127.0.0.1:\(port)", holder: "", advice: "stop it, or choose another port (PORT=\(port + 1) make run)")
         }
         if !FileManager.default.fileExists(atPath: configPath) {
-            guard let algorithm = TokenAlgorithm.allCases.first(where: { $0.rawValue.lowercased() == self.algorithm.lowercased() }) else {
-                throw ValidationError("--algorithm must be one of RS256, ES256, EdDSA, HS256")
-            }
             var options = Deployment.Options(directory: root, domain: "localhost")
-            options.algorithm = algorithm
+            options.algorithm = try tokenAlgorithm(algorithm)
             options.developmentPort = port
             try Deployment(options: options, share: share).write()
             print("created a local instance in \(root.path)")
@@ -78,7 +77,7 @@ struct DevCommand: ParsableCommand {
 
         // Before anything starts: a missing nginx must not leave a pool behind.
         let nginxBinary = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let nginxBinary else { throw ValidationError("nginx is not installed (apt-get install nginx-light)") }
+        guard let nginxBinary else { throw CommandFailure("nginx is not installed (apt-get install nginx-light)") }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 
         let startDeadline = Date().addingTimeInterval(Self.startTimeout)

@@ -11,29 +11,124 @@ struct JWTAllauthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jwt-allauth",
         abstract: "JWT access/refresh authentication behind nginx (FastCGI worker pool, SQLite).",
+        version: Version.release,
         subcommands: [
             InitCommand.self, DevCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self, CheckCommand.self,
-            CreateUserCommand.self, ImportDjangoUsersCommand.self, PurgeTokensCommand.self, SessionsCommand.self,
+            UsersCommand.self, CreateUserCommand.self, ImportDjangoUsersCommand.self, PurgeTokensCommand.self, SessionsCommand.self,
             InviteCommand.self, VerifyEmailCommand.self, DeactivateCommand.self, MFARemoveCommand.self,
             MailCommand.self, MailerCommand.self,
             BackupCommand.self, MigrateStoreCommand.self, ConfigReferenceCommand.self,
             RotateKeyCommand.self,
         ]
     )
+
+    /// ArgumentParser's own `main`, but for what a command's `run` throws: ArgumentParser's own
+    /// errors keep its treatment (a usage error — a wrong flag, a failed `validate` — prints the
+    /// usage and exits 64; help, `--version`, `ExitCode`); any other error is a command that could
+    /// not do its work: one line, `jwt-allauth: error: …`, and exit status 1.
+    static func main() {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            // Its help command answers by throwing, as a group command without a subcommand does.
+            exit(withError: error)
+        } catch {
+            fflush(nil)
+            FileHandle.standardError.write(Data("jwt-allauth: error: \(CommandFailure.message(error))\n".utf8))
+            Foundation.exit(1)
+        }
+    }
+}
+
+/// A command that could not do what it was asked (an unknown account, a refused password, a
+/// missing file): `jwt-allauth: error: <description>` and exit status 1, without the usage text.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+
+    init(_ description: String) { self.description = description }
+
+    /// Any error `run` throws, in one line.
+    static func message(_ error: any Error) -> String {
+        let text: String
+        switch error {
+        case let refused as AccountAdministration.InputRefused: text = refused.problems.map(describe).joined(separator: "; ")
+        case AccountAdministration.Failure.noSuchAccount: text = "no such account"
+        case is CocoaError, is POSIXError: text = error.localizedDescription
+        default: text = String(describing: error)
+        }
+        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+    }
+
+    /// Sign-up's refusals, as an operator reads them.
+    private static func describe(_ problem: AccountAdministration.InputProblem) -> String {
+        switch problem {
+        case .email(.invalid): "not a valid e-mail address"
+        case .email(.unicodeDomain): "write the address's domain in its ASCII (xn--) form"
+        case .emailTooLong(let maximum): "the address is longer than \(maximum) characters"
+        case .controlCharacters(let field): "\(field) contains control characters"
+        case .name(let field): "\(field) may hold letters, spaces, hyphens, apostrophes and periods only"
+        case .password(let messages): "password refused: " + messages.joined(separator: " ")
+        case .role(let code): "role \(code) is not one of \(RoleArgument.help)"
+        }
+    }
 }
 
 /// `--config FILE`, shared by every command that reads a configuration.
 struct ConfigOption: ParsableArguments {
-    @Option(name: .shortAndLong, help: "The configuration file (YAML).")
-    var config: String = ProcessInfo.processInfo.environment["JWT_ALLAUTH_CONFIG"] ?? "/etc/jwt-allauth/config.yaml"
+    static let systemPath = "/etc/jwt-allauth/config.yaml"
+    static let localInstancePath = "var/config.yaml"
 
-    func load(text: String? = nil) throws -> Config {
-        do {
-            return try Config.load(path: config, text: text ?? Config.readText(path: config))
-        } catch let error as ConfigError {
-            throw ValidationError(error.description)
+    @Option(name: .shortAndLong, help: ArgumentHelp(
+        "The configuration file (YAML).",
+        discussion: "Default: $JWT_ALLAUTH_CONFIG, else \(systemPath); when neither is set or there, ./\(localInstancePath) (the local instance of `make run`) if it exists."))
+    var config: String?
+
+    /// The file to read, and whether it is the local instance's, found by the last rule: `--config`,
+    /// else `$JWT_ALLAUTH_CONFIG`, else /etc/jwt-allauth/config.yaml; and only when none of those is
+    /// given or there, ./var/config.yaml of a checkout where `make run` made one. A host with a
+    /// system configuration never falls through to a directory it happens to be run from.
+    static func resolve(explicit: String?, environment: [String: String], exists: (String) -> Bool) -> (path: String, local: Bool) {
+        if let explicit { return (explicit, false) }
+        if let variable = environment["JWT_ALLAUTH_CONFIG"], !variable.isEmpty { return (variable, false) }
+        if !exists(systemPath) && exists(localInstancePath) {
+            return (URL(fileURLWithPath: localInstancePath).standardizedFileURL.path, true)
         }
+        return (systemPath, false)
     }
+
+    var location: (path: String, local: Bool) {
+        Self.resolve(explicit: config, environment: ProcessInfo.processInfo.environment) { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    var path: String { location.path }
+
+    /// Reads and validates the configuration; says on standard error when it is the local instance's.
+    func load(text: String? = nil) throws -> Config {
+        let (path, local) = location
+        guard text != nil || FileManager.default.fileExists(atPath: path) else {
+            guard path == Self.systemPath else { throw CommandFailure("config: \(path) does not exist") }
+            throw CommandFailure("no configuration: \(path) does not exist; give --config FILE or set JWT_ALLAUTH_CONFIG "
+                                 + "(in a checkout, ./\(Self.localInstancePath) of `make run` is found by itself)")
+        }
+        if local {
+            note("using \(path), the local instance (no --config, JWT_ALLAUTH_CONFIG or \(Self.systemPath))")
+        }
+        return try Config.load(path: path, text: text ?? Config.readText(path: path))
+    }
+}
+
+/// `--algorithm` of `init` and `dev`, any case; a usage error otherwise.
+func tokenAlgorithm(_ text: String) throws -> TokenAlgorithm {
+    guard let algorithm = TokenAlgorithm.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else {
+        throw ValidationError("--algorithm must be one of RS256, ES256, EdDSA, HS256")
+    }
+    return algorithm
 }
 
 func makeLogger(_ label: String, level: String = "info") -> Logger {
@@ -83,7 +178,7 @@ struct CheckCommand: ParsableCommand {
         let commonPasswords = try PasswordPolicy.commonPasswords(in: ShareDirectory.locate())
         if !config.social.providers.isEmpty && config.social.callbackURLs.isEmpty {
             // The service starts (the token flow needs no callback), but every code-flow sign-in fails.
-            throw ValidationError("social.callback_urls: no callback URL is listed, so social/<provider>/code/ refuses every request;"
+            throw CommandFailure("social.callback_urls: no callback URL is listed, so social/<provider>/code/ refuses every request;"
                                   + " list the callback_url each of your apps sends")
         }
         print("config ok: \(config.path)")

@@ -24,10 +24,10 @@ struct MigrateStoreCommand: ParsableCommand {
         let resolve = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.path }
         guard case .sqlite(let path) = try StoreLocation.parse(from, key: "--from", resolve: resolve),
               FileManager.default.fileExists(atPath: path) else {
-            throw ValidationError("--from must name an existing SQLite store: sqlite:PATH")
+            throw CommandFailure("--from must name an existing SQLite store: sqlite:PATH")
         }
         guard case .postgreSQL(let url, _) = try StoreLocation.parse(to, key: "--to", resolve: resolve) else {
-            throw ValidationError("--to must be a postgresql:// URL")
+            throw CommandFailure("--to must be a postgresql:// URL")
         }
         let password = try passwordFile.map {
             try String(contentsOfFile: $0, encoding: .utf8).trimmingCharacters(in: .newlines)
@@ -47,7 +47,7 @@ struct MigrateStoreCommand: ParsableCommand {
             mismatched = mismatched || !count.matches
         }
         if mismatched {
-            throw ValidationError("the counts differ: was the service still writing, or does the target hold rows of its own?")
+            throw CommandFailure("the counts differ: was the service still writing, or does the target hold rows of its own?")
         }
         say("done: set database.url to \(target.description) and start the service.")
     }

@@ -19,7 +19,7 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() throws {
-        let path = options.config
+        let path = options.path
         let text = try Config.readText(path: path)
         let config = try options.load(text: text)
         let logger = makeLogger("jwt-allauth.master", level: config.logLevel)

@@ -79,6 +79,14 @@ public struct OneTimeTokens {
         try db.run("DELETE FROM one_time_tokens WHERE user_id = ?", [.integer(userID)])
     }
 
+    /// The purposes of the user's live tokens (links and capabilities not yet used or expired).
+    public func livePurposes(userID: Int64, now: Int64) throws -> [TokenPurpose] {
+        var purposes: [TokenPurpose] = []
+        try db.query("SELECT DISTINCT purpose FROM one_time_tokens WHERE user_id = ? AND expires > ? ORDER BY purpose",
+                     [.integer(userID), .integer(now)]) { row in TokenPurpose(rawValue: row.string(0)).map { purposes.append($0) } }
+        return purposes
+    }
+
     /// Whether the user holds a live token of `purpose` (a pending invitation reserves its address).
     public func hasLive(_ purpose: TokenPurpose, userID: Int64, now: Int64) throws -> Bool {
         try db.first("SELECT 1 FROM one_time_tokens WHERE user_id = ? AND purpose = ? AND expires > ? LIMIT 1",

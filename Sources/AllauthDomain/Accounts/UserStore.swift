@@ -3,13 +3,6 @@ import AllauthRuntime
 import AllauthStore
 import Foundation
 
-/// Role codes of the reference.
-public enum Role {
-    public static let user = 0
-    public static let superuser = 900
-    public static let staff = 1000
-}
-
 /// A row of the users table.
 public struct UserRecord: Sendable, Equatable {
     public var id: Int64
@@ -68,6 +61,33 @@ public struct UserStore {
 
     public func find(id: Int64) throws -> UserRecord? {
         try db.first("SELECT \(Self.columns) FROM users WHERE id = ?", [.integer(id)], Self.record)
+    }
+
+    /// Every account, oldest first, narrowed to one role and to active or inactive accounts when asked.
+    public func list(role: Int? = nil, active: Bool? = nil) throws -> [UserRecord] {
+        var conditions: [String] = []
+        var bindings: [SQLValue] = []
+        if let role {
+            conditions.append("role = ?")
+            bindings.append(SQLValue(role))
+        }
+        if let active {
+            conditions.append("is_active = ?")
+            bindings.append(SQLValue(active))
+        }
+        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        var records: [UserRecord] = []
+        try db.query("SELECT \(Self.columns) FROM users\(filter) ORDER BY id", bindings) { records.append(Self.record($0)) }
+        return records
+    }
+
+    /// How many active accounts hold one of `roles`.
+    public func countActive(roles: [Int]) throws -> Int {
+        guard !roles.isEmpty else { return 0 }
+        let placeholders = Array(repeating: "?", count: roles.count).joined(separator: ", ")
+        return try db.first("SELECT COUNT(*) FROM users WHERE is_active = 1 AND role IN (\(placeholders))", roles.map { SQLValue($0) }) {
+            Int($0.int(0))
+        } ?? 0
     }
 
     /// `find(id:)` inside a write transaction, the row then locked until it ends on PostgreSQL (SQLite's

@@ -92,3 +92,14 @@ package struct Flows {
         RemoveSecondFactor(guess: passwordGuess, enrolment: mfaEnrolment(key), mode: config.mfa.mode)
     }
 }
+
+extension Config {
+    /// The operator's use case (the command line), which serves no request: no token keys, no
+    /// hashing budget (it hashes offline), sign-up's password validators with the shipped
+    /// common-passwords list.
+    package func administration(_ db: any SQLConnection) -> AccountAdministration {
+        AccountAdministration(db: db, accounts: accounts, mail: accountMail, templates: templates, mfa: mfa) { [accounts] in
+            PasswordPolicy(minLength: accounts.passwordMinLength, commonPasswords: try PasswordPolicy.commonPasswords(in: ShareDirectory.locate()))
+        }
+    }
+}

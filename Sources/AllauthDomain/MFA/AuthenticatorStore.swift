@@ -45,6 +45,14 @@ public struct AuthenticatorStore {
         try db.first("SELECT 1 FROM mfa_authenticators WHERE user_id = ? AND type = 'totp'", [.integer(userID)]) { _ in true } ?? false
     }
 
+    /// The recovery codes the user has not spent; nil when none were ever made.
+    public func recoveryCodesLeft(userID: Int64) throws -> Int? {
+        guard let id = try db.first("SELECT id FROM mfa_authenticators WHERE user_id = ? AND type = 'recovery_codes'", [.integer(userID)],
+                                    { $0.int(0) })
+        else { return nil }
+        return try db.first("SELECT COUNT(*) FROM mfa_recovery_codes WHERE authenticator_id = ?", [.integer(id)]) { Int($0.int(0)) } ?? 0
+    }
+
     func totp(userID: Int64) throws -> TOTPAuthenticator? {
         try db.first("SELECT id, secret, last_step FROM mfa_authenticators WHERE user_id = ? AND type = 'totp'", [.integer(userID)]) { row in
             TOTPAuthenticator(id: row.int(0), sealedSecret: row.blob(1), lastStep: row.optionalInt(2))

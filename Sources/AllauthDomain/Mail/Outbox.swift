@@ -21,6 +21,13 @@ public struct Outbox {
                   .text(mail.subject), .text(mail.text), SQLValue(mail.html), .integer(now), .integer(now)])
     }
 
+    /// Deletes every mail to `address`, sent or not (an account's deletion: its mail holds its
+    /// address and links). Addresses compare case-insensitively, as accounts' do.
+    @discardableResult
+    public func deleteAll(to address: String) throws -> Int {
+        try db.run("DELETE FROM outbox WHERE lower(recipient) = ?", [.text(address.lowercased())])
+    }
+
     /// Messages waiting for delivery and messages given up on: the metrics' mail gauges.
     public func depth() throws -> (queued: Int, failed: Int) {
         try db.first("""

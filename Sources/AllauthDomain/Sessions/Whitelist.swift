@@ -222,15 +222,16 @@ public struct Whitelist {
         try db.first("SELECT 1 FROM refresh_tokens WHERE session = ? LIMIT 1", [.text(session)]) { _ in true } ?? false
     }
 
-    /// The user's sessions, newest activity first; one entry per session.
-    public func sessions(userID: Int64) throws -> [SessionSummary] {
+    /// The user's sessions, newest activity first; one entry per session. `liveAt`: only those
+    /// whose refresh token has not expired by then (a session nobody can refresh any more is over).
+    public func sessions(userID: Int64, liveAt now: Int64? = nil) throws -> [SessionSummary] {
         var result: [SessionSummary] = []
         var seen: Set<String> = []
         try db.query("""
             SELECT session, session_iat, created, ip, browser, browser_version, os, os_version, device, device_brand, device_model,
                    is_mobile, is_tablet, is_pc, is_bot
-            FROM refresh_tokens WHERE user_id = ? ORDER BY created DESC, id DESC
-            """, [.integer(userID)]) { row in
+            FROM refresh_tokens WHERE user_id = ?\(now == nil ? "" : " AND expires > ?") ORDER BY created DESC, id DESC
+            """, [.integer(userID)] + (now.map { [.integer($0)] } ?? [])) { row in
             let session = row.string(0)
             guard seen.insert(session).inserted else { return }
             var device: UserAgentInfo?

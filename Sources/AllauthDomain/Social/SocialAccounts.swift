@@ -61,8 +61,9 @@ package struct SocialAccounts {
         try db.run("DELETE FROM social_accounts WHERE id = ?", [.integer(id)])
     }
 
-    /// Every connection of the account (a reset that takes an unconfirmed account over).
-    func deleteAll(userID: Int64) throws {
+    /// Every connection of the account (a reset that takes an unconfirmed account over, a deletion).
+    @discardableResult
+    func deleteAll(userID: Int64) throws -> Int {
         try db.run("DELETE FROM social_accounts WHERE user_id = ?", [.integer(userID)])
     }
 

@@ -10,18 +10,21 @@ package struct CredentialChange {
 
     /// Stores `passwordHash` and revokes. Runs in the caller's write transaction, so the change and
     /// the revocation land together; durably (`.full`), since the old password stops working.
-    func apply(to user: UserRecord, passwordHash: String) throws {
-        try db.transaction(.accessChange) {
+    /// Answers the number of refresh tokens revoked.
+    @discardableResult
+    func apply(to user: UserRecord, passwordHash: String) throws -> Int {
+        try db.transaction(.accessChange) { () throws -> Int in
             try UserStore(db).setPasswordHash(userID: user.id, passwordHash)
             let tokens = OneTimeTokens(db)
-            if accounts.logoutOnPasswordChange {
-                try Whitelist(db).revoke(userID: user.id)
-                try tokens.revokeAll(userID: user.id)
-            } else {
+            guard accounts.logoutOnPasswordChange else {
                 // Whatever the setting, a reset link must not outlive the password it was sent to replace.
                 try tokens.revoke(.passwordReset, userID: user.id)
                 try tokens.revoke(.passwordResetAccess, userID: user.id)
+                return 0
             }
+            let revoked = try Whitelist(db).revoke(userID: user.id)
+            try tokens.revokeAll(userID: user.id)
+            return revoked
         }
     }
 

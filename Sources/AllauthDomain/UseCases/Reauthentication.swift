@@ -51,6 +51,11 @@ package struct Reauthentication {
         }
     }
 
+    /// Forgets every reauthentication of the account (its deletion).
+    func forget(userID: Int64) throws {
+        try db.run("DELETE FROM reauthentications WHERE user_id = ?", [.integer(userID)])
+    }
+
     /// Whether the principal's session reauthenticated within the timeout and is still live (a
     /// revoked session's access token keeps nothing it had).
     package func isRecent(_ principal: Principal, now: Int64) throws -> Bool {

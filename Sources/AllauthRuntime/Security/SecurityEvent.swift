@@ -18,6 +18,10 @@ public enum SecurityEvent: Sendable, Equatable {
     case passwordChanged(userID: Int64)
     case passwordReset(userID: Int64)
     case accountDeactivated(userID: Int64)
+    /// The operator's account changes from the command line (`jwt-allauth users …`), for the audit trail.
+    case accountActivated(userID: Int64)
+    case roleChanged(userID: Int64, role: Int)
+    case accountDeleted(userID: Int64)
 
     /// The `event=` value. fail2ban's filter bans on `login_failed`, `mfa_failed`, `throttled` and `replay_detected`.
     public var name: String {
@@ -29,6 +33,9 @@ public enum SecurityEvent: Sendable, Equatable {
         case .passwordChanged: "password_changed"
         case .passwordReset: "password_reset"
         case .accountDeactivated: "account_deactivated"
+        case .accountActivated: "account_activated"
+        case .roleChanged: "role_changed"
+        case .accountDeleted: "account_deleted"
         }
     }
 
@@ -39,7 +46,10 @@ public enum SecurityEvent: Sendable, Equatable {
         case .throttled(let route): [("route", route)]
         case .replayDetected(let session, let userID): [("session", session), ("user", userID)]
         case .mfaFailed(let factor): [("factor", factor)]
-        case .passwordChanged(let userID), .passwordReset(let userID), .accountDeactivated(let userID): [("user", String(userID))]
+        case .passwordChanged(let userID), .passwordReset(let userID), .accountDeactivated(let userID), .accountActivated(let userID),
+             .accountDeleted(let userID):
+            [("user", String(userID))]
+        case .roleChanged(let userID, let role): [("user", String(userID)), ("role", String(role))]
         }
     }
 
@@ -49,7 +59,7 @@ public enum SecurityEvent: Sendable, Equatable {
         case .loginFailed, .oldPasswordRejected: .failedLogins
         case .throttled: .throttledRequests
         case .replayDetected: .replaysDetected
-        case .mfaFailed, .passwordChanged, .passwordReset, .accountDeactivated: nil
+        case .mfaFailed, .passwordChanged, .passwordReset, .accountDeactivated, .accountActivated, .roleChanged, .accountDeleted: nil
         }
     }
 }

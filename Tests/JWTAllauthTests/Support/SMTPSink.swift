@@ -1,4 +1,5 @@
 import Foundation
+@testable import AllauthDomain
 
 #if canImport(Glibc)
 import Glibc
@@ -156,11 +157,11 @@ struct ReceivedMail {
         var text: String?
         var html: String?
         let contentType = Self.value("Content-Type", in: headers) ?? "text/plain"
-        if contentType.lowercased().hasPrefix("multipart/"), let boundary = Self.parameter("boundary", of: contentType) {
+        if contentType.lowercased().hasPrefix("multipart/"), let boundary = DeliveredMail.parameter("boundary", of: contentType) {
             for chunk in body.components(separatedBy: "--\(boundary)").dropFirst() where !chunk.hasPrefix("--") {
                 var (partHeaders, partBody) = Self.split(String(chunk.drop { $0.isNewline }))
                 if partBody.hasSuffix("\r\n") { partBody.removeLast() }
-                let decoded = Self.decode(partBody, encoding: Self.value("Content-Transfer-Encoding", in: partHeaders))
+                let decoded = DeliveredMail.decode(partBody, encoding: Self.value("Content-Transfer-Encoding", in: partHeaders))
                 let type = (Self.value("Content-Type", in: partHeaders) ?? "").lowercased()
                 if type.hasPrefix("text/plain") { text = decoded } else if type.hasPrefix("text/html") { html = decoded }
             }
@@ -168,7 +169,7 @@ struct ReceivedMail {
             // The last CRLF ends the message, not the text (as the one before a boundary does).
             var content = body
             if content.hasSuffix("\r\n") { content.removeLast() }
-            text = Self.decode(content, encoding: Self.value("Content-Transfer-Encoding", in: headers))
+            text = DeliveredMail.decode(content, encoding: Self.value("Content-Transfer-Encoding", in: headers))
         }
         self.text = text
         self.html = html
@@ -210,39 +211,6 @@ struct ReceivedMail {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
-    private static func parameter(_ name: String, of value: String) -> String? {
-        for piece in value.split(separator: ";") {
-            let pair = piece.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            if pair.count == 2, pair[0].lowercased() == name { return pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
-        }
-        return nil
-    }
-
-    private static func decode(_ body: String, encoding: String?) -> String {
-        switch encoding?.lowercased() {
-        case "quoted-printable": return decodeQuotedPrintable(body)
-        case "base64": return String(decoding: Data(base64Encoded: body.filter { !$0.isWhitespace }) ?? Data(), as: UTF8.self)
-        default: return body
-        }
-    }
-
-    static func decodeQuotedPrintable(_ text: String) -> String {
-        var bytes: [UInt8] = []
-        let input = Array(text.replacingOccurrences(of: "=\r\n", with: "").utf8)
-        var index = 0
-        while index < input.count {
-            if input[index] == UInt8(ascii: "="), index + 2 < input.count,
-               let byte = UInt8(String(decoding: input[(index + 1)...(index + 2)], as: UTF8.self), radix: 16) {
-                bytes.append(byte)
-                index += 3
-            } else {
-                bytes.append(input[index])
-                index += 1
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
     /// RFC 2047: `=?UTF-8?B?…?=` / `=?UTF-8?Q?…?=` words; whitespace between two words is dropped.
     static func decodeWords(_ value: String) -> String {
         let pattern = try! NSRegularExpression(pattern: #"=\?([^?]+)\?([BbQq])\?([^?]*)\?="#)
@@ -258,7 +226,7 @@ struct ReceivedMail {
             if joined[kind].lowercased() == "b" {
                 result += String(decoding: Data(base64Encoded: data) ?? Data(), as: UTF8.self)
             } else {
-                result += decodeQuotedPrintable(data.replacingOccurrences(of: "_", with: " "))
+                result += DeliveredMail.decodeQuotedPrintable(data.replacingOccurrences(of: "_", with: " "))
             }
             last = range.upperBound
         }
