@@ -20,30 +20,25 @@ struct RotateKeyCommand: ParsableCommand {
     var compromised = false
 
     func run() throws {
-        do {
-            let config = try Config.load(path: options.config)
-            let outcome = try KeyRotation.rotate(config.tokens, keepRetired: !compromised)
-            let tokens = config.tokens
-            print("new signing key: \(tokens.signingKey) (\(tokens.algorithm.rawValue), kid \(outcome.newKid))")
-            if let file = outcome.retiredFile, let until = outcome.verifiesUntil {
-                print("retired key: kid \(outcome.retiredKid), kept in \(file); it verifies tokens that expire by "
-                      + "\(Self.utc(until)) (access_lifetime + retired_key_leeway from now), then nothing")
-            } else {
-                print("old key: kid \(outcome.retiredKid), not kept; the tokens it signed are refused once the service reloads")
-            }
-            if let publicKey = outcome.publicKey { print("public key: \(publicKey) rewritten") }
-            if outcome.oldKeyWasShared {
-                print("warning: the old key's file was readable by other users (the new one is 0600); if it may have been copied, "
-                      + (outcome.retiredFile.map { "delete \($0) and reload: its tokens are then refused" } ?? "its tokens are refused after the reload"))
-            }
-            for file in outcome.removed { print("removed: \(file) (past its deadline)") }
-            print("unchanged: \(tokens.refreshSecret) (refresh tokens), \(config.mfa.secretKey) (TOTP secrets)")
-            print("next: systemctl reload jwt-allauth (SIGHUP to the master), now; on several hosts, first copy "
-                  + "\(URL(fileURLWithPath: tokens.signingKey).deletingLastPathComponent().path)/ to each, then reload them all")
-        } catch {
-            FileHandle.standardError.write(Data("jwt-allauth rotate-key: \(error)\n".utf8))
-            throw ExitCode(1)
+        let config = try options.load()
+        let outcome = try KeyRotation.rotate(config.tokens, keepRetired: !compromised)
+        let tokens = config.tokens
+        print("new signing key: \(tokens.signingKey) (\(tokens.algorithm.rawValue), kid \(outcome.newKid))")
+        if let file = outcome.retiredFile, let until = outcome.verifiesUntil {
+            print("retired key: kid \(outcome.retiredKid), kept in \(file); it verifies tokens that expire by "
+                  + "\(Self.utc(until)) (access_lifetime + retired_key_leeway from now), then nothing")
+        } else {
+            print("old key: kid \(outcome.retiredKid), not kept; the tokens it signed are refused once the service reloads")
         }
+        if let publicKey = outcome.publicKey { print("public key: \(publicKey) rewritten") }
+        if outcome.oldKeyWasShared {
+            print("warning: the old key's file was readable by other users (the new one is 0600); if it may have been copied, "
+                  + (outcome.retiredFile.map { "delete \($0) and reload: its tokens are then refused" } ?? "its tokens are refused after the reload"))
+        }
+        for file in outcome.removed { print("removed: \(file) (past its deadline)") }
+        print("unchanged: \(tokens.refreshSecret) (refresh tokens), \(config.mfa.secretKey) (TOTP secrets)")
+        print("next: systemctl reload jwt-allauth (SIGHUP to the master), now; on several hosts, first copy "
+              + "\(URL(fileURLWithPath: tokens.signingKey).deletingLastPathComponent().path)/ to each, then reload them all")
     }
 
     private static func utc(_ time: Int64) -> String {
