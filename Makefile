@@ -22,6 +22,8 @@ SYSTEM_PACKAGES += gettext fonts-noto-cjk
 # The PostgreSQL store (libpq); the server for the throwaway cluster the tests run the end-to-end
 # suites against a second time.
 SYSTEM_PACKAGES += libpq-dev postgresql
+# Imported Django password hashes: argon2 (libargon2) and bcrypt (libxcrypt's crypt_rn) checked at login.
+SYSTEM_PACKAGES += libargon2-dev libcrypt-dev
 
 PREFIX ?= /usr/local
 DESTDIR ?=
