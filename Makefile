@@ -62,7 +62,7 @@ END_TO_END_SUITES := $(shell sed -n 's/^\(@Suite.*\)\{0,1\}struct \([A-Za-z0-9]*
 # (SQLite's file, writer lock and PRAGMA synchronous); the multi-host and PostgreSQL fault suites,
 # which always run on PostgreSQL. PoolUnderFaultTests is left out for now: on PostgreSQL under a
 # loaded machine its reload test timed out or lost a request in 3 of 6 runs (a worker TERM'd under load still had requests at the stop timeout).
-POSTGRES_FLOW_SUITES = InProcessInstanceTests|LockoutTests|HostileClientTests|SocialLoginTests|SocialAccountsTests|SocialMFATests|SessionTests|TokenSecurityTests|RegistrationTests|PasswordResetTests|PasswordChangeTests|InvitationTests|AccountInputTests|MFAFlowTests|SecurityEventTests|AuthorisationTests|PendingSignUpTests|ReauthenticationTests|MailScannerTests
+POSTGRES_FLOW_SUITES = InProcessInstanceTests|LockoutTests|HostileClientTests|SocialLoginTests|SocialAccountsTests|SocialMFATests|SessionTests|TokenSecurityTests|RegistrationTests|PasswordResetTests|PasswordChangeTests|InvitationTests|AccountInputTests|MFAFlowTests|SecurityEventTests|AuthorisationTests|PendingSignUpTests|ReauthenticationTests|MailScannerTests|DjangoImportTests
 POSTGRES_SUITES = ConcurrentRefreshTests|TokenAcrossPoolTests|RegistrationMailFaultTests|PasswordResetRaceTests|AccountHostileBodyTests|AdminCommandTests|MailDeliveryTests|MailFaultTests|SocialTokenRaceTests|MFAConcurrencyTests|MFAInputTests|HostileNetworkTests|RobustnessTests|WorkerPoolTests|LockoutRaceTests
 
 test: build

@@ -132,9 +132,11 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             // The SMTP sink the mail tests run (python3-aiosmtpd), the OpenID provider of the
-            // social tests (python3-cryptography) and the Django project around django-oidc-provider
-            // (from PyPI, in a venv), found beside their Swift wrappers.
-            exclude: ["Support/smtp_sink.py", "Support/oidc_provider.py", "Support/django_oidc_provider"]
+            // social tests (python3-cryptography), the Django project around django-oidc-provider
+            // and the script that has Django hash passwords (from PyPI, in venvs), found beside
+            // their Swift wrappers.
+            exclude: ["Support/smtp_sink.py", "Support/oidc_provider.py", "Support/django_oidc_provider",
+                      "Support/django_password_hashes.py"]
         ),
     ]
 )
