@@ -14,12 +14,9 @@ import CArgon2
 package struct Argon2Hash: DjangoPasswordHash {
     package static let algorithms = ["argon2"]
 
-    /// The most memory one check may take: 256 MiB, 2.5 times Django's default (`m=102400`). A
-    /// hashing slot holds it for the check's duration, so the pool needs at most this much per
-    /// slot (`accounts.hashing_concurrency`).
-    static let maximumMemoryKiB = 262_144
+    static let maximumMemoryKiB = DjangoPasswordHashes.maximumMemory / 1024
     /// The most work one check may do, in KiB of memory times passes: 8 passes over 256 MiB, ten
-    /// times Django's default (2 passes over 100 MiB); about 4 s of a core.
+    /// times Django's default (2 passes over 100 MiB); 1.6 s of a core where measured (`HashCosts`).
     static let maximumWork = 2_097_152
     static let maximumLanes = 255
     /// Salts and digests are 16 and 32 bytes with argon2-cffi's defaults.

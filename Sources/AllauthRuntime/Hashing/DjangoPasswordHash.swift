@@ -38,6 +38,12 @@ package enum UncheckableHash: Error, Equatable, CustomStringConvertible {
 
 /// The formats a stored hash may have, by Django's hasher names.
 package enum DjangoPasswordHashes {
+    /// The most memory one check may take (argon2's m, scrypt's 128·N·r): 256 MiB, 2.5 times
+    /// Django's argon2 default (100 MiB) and 16 times its scrypt default. A hashing slot holds it
+    /// for the check's duration, so the pool needs at most this much per slot
+    /// (`accounts.hashing_concurrency`), whatever a stored row asks for.
+    static let maximumMemory = 256 << 20
+
     /// Every hasher name this service checks.
     package static let supported = PBKDF2Hash.algorithms + Argon2Hash.algorithms + BCryptHash.algorithms + ScryptHash.algorithms
 

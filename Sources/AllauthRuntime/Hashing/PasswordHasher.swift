@@ -27,8 +27,8 @@ public struct PasswordHasher: Sendable {
     public enum Verdict: Equatable {
         case mismatch
         case match
-        /// Correct, but hashed with another round count than configured (fewer or more): store
-        /// `hash(password)` again, as Django's `must_update` does.
+        /// Correct, but hashed with another round count than configured (fewer or more), or by
+        /// another of Django's hashers: store `hash(password)` again, as Django's `must_update` does.
         case matchNeedsRehash
     }
 
@@ -90,17 +90,22 @@ public struct PasswordHasher: Sendable {
     }
 
     /// After a failed check in another algorithm that took `elapsed`, burns PBKDF2 for what is left
-    /// of the time `cost` rounds take now. The speed of PBKDF2 is measured on the spot, on the first
-    /// eighth of the padding, so that a loaded machine slows both sides alike; a check that took
-    /// longer than `cost` rounds is not padded further (the ceiling covers it: `StoredRoundsCeiling`).
+    /// of the time `cost` rounds take now. PBKDF2's speed is measured on the padding itself, an
+    /// eighth at a time, so that a machine under load slows this side as it slows an unknown
+    /// address's `verifyNothing`; a check that took longer than `cost` rounds gets one eighth (the
+    /// ceiling covers such hashes: `StoredRoundsCeiling`).
     private func pad(_ password: String, after elapsed: Duration, upTo cost: Int) {
-        let probe = max(cost / 8, 1)
-        let started = ContinuousClock.now
-        burn(password, rounds: probe)
-        let probeSeconds = Self.seconds(started.duration(to: .now))
-        guard probeSeconds > 0 else { return }
-        let equivalent = Self.seconds(elapsed) * Double(probe) / probeSeconds
-        burn(password, rounds: cost - probe - Int(min(equivalent, Double(cost))))
+        let eighth = max(cost / 8, 1)
+        var burnt = 0, burning = Duration.zero, remaining = cost
+        while remaining > 0 {
+            let rounds = min(eighth, remaining), started = ContinuousClock.now
+            burn(password, rounds: rounds)
+            burnt += rounds
+            burning += started.duration(to: .now)
+            // What the other algorithm's check was worth in rounds, at the speed measured so far.
+            let worth = Self.seconds(elapsed) * Double(burnt) / max(Self.seconds(burning), 1e-9)
+            remaining = cost - burnt - Int(min(worth, Double(cost)))
+        }
     }
 
     private static func seconds(_ duration: Duration) -> Double {

@@ -10,10 +10,7 @@ import _CryptoExtras
 package struct ScryptHash: DjangoPasswordHash {
     package static let algorithms = ["scrypt"]
 
-    /// The most memory one check may take (128·N·r bytes): 256 MiB. Django's default takes 16 MiB,
-    /// and Python's `hashlib.scrypt`, with Django's `maxmem = 0`, refuses more than 32 MiB.
-    static let maximumMemory = 268_435_456
-    /// The most work one check may do (N·r·p): 2^23, nearly 13 times Django's default; about 3 s of a core.
+    /// The most work one check may do (N·r·p): 2^23, nearly 13 times Django's default; about 3 s of a core in a release build.
     static let maximumWork = 8_388_608
     static let digestLengths = 16...128
 
@@ -32,9 +29,12 @@ package struct ScryptHash: DjangoPasswordHash {
               let p = DjangoPasswordHashes.number(fields[4], upTo: Int(UInt32.max)), p >= 1,
               let digest = DjangoPasswordHashes.base64(fields[5]), Self.digestLengths.contains(digest.count)
         else { throw .malformed(hasher: algorithm) }
-        // Each factor is below 2^32: the memory is checked by division first, so no product overflows.
-        guard n <= Self.maximumMemory / 128 / r else {
-            throw .beyondCaps(hasher: algorithm, reason: "N=\(n), r=\(r): over \(Self.maximumMemory) bytes (128·N·r)")
+        // Each factor is below 2^32 and the memory is checked by division first: no product overflows.
+        // scrypt's memory is 128·r·N bytes for its table and 128·r·p for its p blocks: a large p
+        // with a small N asks for as much. Python's hashlib.scrypt, with Django's `maxmem = 0`,
+        // refuses more than 32 MiB itself.
+        guard n + p <= DjangoPasswordHashes.maximumMemory / 128 / r else {
+            throw .beyondCaps(hasher: algorithm, reason: "N=\(n), r=\(r), p=\(p): over \(DjangoPasswordHashes.maximumMemory) bytes (128·r·(N+p))")
         }
         guard n * r * p <= Self.maximumWork else {
             throw .beyondCaps(hasher: algorithm, reason: "N·r·p=\(n * r * p), at most \(Self.maximumWork)")

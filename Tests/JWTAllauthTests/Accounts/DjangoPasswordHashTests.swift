@@ -125,6 +125,7 @@ struct DjangoPasswordHashTests {
             "scrypt$4194304$salt$8$1$\(digest)",                                 // 4 GiB
             "scrypt$2147483648$salt$4294967295$4294967295$\(digest)",            // products past 2^64
             "scrypt$1048576$salt$2$5$\(digest)",                                 // 256 MiB five times over
+            "scrypt$2$salt$1$4194304$\(digest)",                                 // 512 MiB of p blocks, not of N
             "pbkdf2_sha256$100000001$salt$JgZryXe2Ga8ysg6XbzkLpTdyPQrHqsinbL9BnnhgX4A=",
         ] {
             let started = ContinuousClock.now
@@ -142,7 +143,8 @@ struct DjangoPasswordHashTests {
         }
         // At the caps exactly, still checked.
         #expect(try DjangoPasswordHashes.decode("argon2$argon2id$v=19$m=262144,t=8,p=1$\(salt)$\(digest)").cost > 0)
-        #expect(try DjangoPasswordHashes.decode("scrypt$1048576$salt$2$4$\(digest)").cost > 0)
+        #expect(try DjangoPasswordHashes.decode("scrypt$524288$salt$2$8$\(digest)").cost > 0)
+        #expect(try DjangoPasswordHashes.decode("scrypt$131072$salt$8$8$\(digest)").cost > 0)
         #expect(try DjangoPasswordHashes.decode("bcrypt$$2b$16$nsTJprYAK5/3A6PVzMBbyuE5UGwcmbBTZIRkDJMKhOZhqDEC4LcKG").cost > 0)
     }
 
@@ -164,17 +166,24 @@ struct DjangoPasswordHashTests {
     }
 
     /// A wrong password on a cheap foreign hash is padded with PBKDF2 to the failure cost, so it
-    /// answers no faster than an unknown address (`verifyNothing` at the same cost).
+    /// answers no faster than an unknown address (`verifyNothing` at the same cost). Measured in
+    /// turns, medians of five, since other suites share the cores.
     @Test func aFailureOnAnotherHasherCostsTheFailureCostInTime() {
         let hasher = PasswordHasher(iterations: 1000)
         let cheap = "argon2$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"
         let cost = 400_000
-        func best(_ work: () -> Void) -> Duration {
-            (0..<3).map { _ in let started = ContinuousClock.now; work(); return started.duration(to: .now) }.min()!
+        func timed(_ work: () -> Void) -> Duration {
+            let started = ContinuousClock.now
+            work()
+            return started.duration(to: .now)
         }
-        let nothing = best { hasher.verifyNothing("wrong", failureCost: cost) }
-        let foreign = best { _ = hasher.verify("wrong", against: cheap, failureCost: cost) }
-        #expect(foreign > nothing * 0.8, "a foreign failure \(foreign), an unknown address \(nothing)")
-        #expect(foreign < nothing * 1.5, "a foreign failure \(foreign), an unknown address \(nothing)")
+        var nothing: [Duration] = [], foreign: [Duration] = []
+        for _ in 0..<5 {
+            nothing.append(timed { hasher.verifyNothing("wrong", failureCost: cost) })
+            foreign.append(timed { _ = hasher.verify("wrong", against: cheap, failureCost: cost) })
+        }
+        let (unknown, padded) = (nothing.sorted()[2], foreign.sorted()[2])
+        #expect(padded > unknown * 0.75, "a foreign failure \(padded), an unknown address \(unknown)")
+        #expect(padded < unknown * 1.35, "a foreign failure \(padded), an unknown address \(unknown)")
     }
 }
