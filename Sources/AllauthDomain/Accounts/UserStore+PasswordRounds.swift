@@ -16,8 +16,9 @@ extension UserStore {
             ) AS stored WHERE rounds <= ?
             """
         let highest = try db.first(sql, [.integer(Int64(PasswordHasher.maximumRounds))]) { $0.optionalInt(0) }
-        // The other hashers' rows are few and go as their owners log in (each is replaced then);
-        // their cost is in parameters SQL cannot read alike in both engines, so they are decoded here.
+        // The other hashers' rows are an import's accounts that have not logged in since (a login
+        // replaces the hash); their cost is in parameters SQL cannot read alike in both engines
+        // (scrypt's follow the salt), so they are decoded here.
         var foreign = 0
         try db.query("SELECT password FROM users WHERE substr(password, 1, 14) <> 'pbkdf2_sha256$' AND substr(password, 1, 1) <> '!'") {
             foreign = max(foreign, PasswordHasher.cost(of: $0.string(0)) ?? 0)
