@@ -10,6 +10,8 @@ SWIFT ?= swift
 # the C libraries the binary links (FastCGI, SQLite, OpenSSL, libcurl for mail and OpenID,
 # libqrencode for TOTP QR codes, libpq for PostgreSQL) and curl for the README's try-it.
 RUN_PACKAGES = nginx-light libfcgi-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libqrencode-dev libpq-dev curl
+# Imported Django password hashes: argon2 (libargon2) and bcrypt (libxcrypt's crypt_rn), checked at login.
+RUN_PACKAGES += libargon2-dev libcrypt-dev
 # What only the tests add (make test):
 # the SMTP server the mail tests deliver to, openssl for the deployment test's CA, wrk for bench/;
 TEST_PACKAGES = python3-aiosmtpd openssl wrk
@@ -78,7 +80,7 @@ END_TO_END_SUITES := $(shell sed -n 's/^\(@Suite.*\)\{0,1\}struct \([A-Za-z0-9]*
 # (SQLite's file, writer lock and PRAGMA synchronous); the multi-host and PostgreSQL fault suites,
 # which always run on PostgreSQL. PoolUnderFaultTests is left out for now: on PostgreSQL under a
 # loaded machine its reload test timed out or lost a request in 3 of 6 runs (a worker TERM'd under load still had requests at the stop timeout).
-POSTGRES_FLOW_SUITES = InProcessInstanceTests|LockoutTests|HostileClientTests|SocialLoginTests|SocialAccountsTests|SocialMFATests|SessionTests|TokenSecurityTests|RegistrationTests|PasswordResetTests|PasswordChangeTests|InvitationTests|AccountInputTests|MFAFlowTests|SecurityEventTests|AuthorisationTests|PendingSignUpTests|ReauthenticationTests|MailScannerTests
+POSTGRES_FLOW_SUITES = InProcessInstanceTests|LockoutTests|HostileClientTests|SocialLoginTests|SocialAccountsTests|SocialMFATests|SessionTests|TokenSecurityTests|RegistrationTests|PasswordResetTests|PasswordChangeTests|InvitationTests|AccountInputTests|MFAFlowTests|SecurityEventTests|AuthorisationTests|PendingSignUpTests|ReauthenticationTests|MailScannerTests|DjangoImportTests
 POSTGRES_SUITES = ConcurrentRefreshTests|TokenAcrossPoolTests|RegistrationMailFaultTests|PasswordResetRaceTests|AccountHostileBodyTests|AdminCommandTests|UsersCommandTests|MailDeliveryTests|MailFaultTests|SocialTokenRaceTests|MFAConcurrencyTests|MFAInputTests|HostileNetworkTests|RobustnessTests|WorkerPoolTests|LockoutRaceTests
 
 test: build test-deps

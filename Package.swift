@@ -30,6 +30,10 @@ let package = Package(
         .systemLibrary(name: "CQRencode", path: "Sources/CQRencode"),
         // libpq (Debian libpq-dev): the PostgreSQL store (`database.url: postgresql://…`).
         .systemLibrary(name: "CPostgreSQL", path: "Sources/CPostgreSQL", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // libargon2 (Debian libargon2-dev): imported Django `argon2` hashes, checked at login.
+        .systemLibrary(name: "CArgon2", path: "Sources/CArgon2", providers: [.apt(["libargon2-dev"])]),
+        // libxcrypt (Debian libcrypt-dev): imported Django `bcrypt` and `bcrypt_sha256` hashes (`crypt_rn`).
+        .systemLibrary(name: "CXCrypt", path: "Sources/CXCrypt", providers: [.apt(["libcrypt-dev"])]),
         // Transport: socket, worker pool, Request/Response bytes. Knows nothing of auth.
         .target(
             name: "FastCGI",
@@ -49,11 +53,14 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
         // Runtime: the blocking API (Blocking), the pool's shared files, password hashing inside the
-        // pool's hashing budget, metrics and the security log.
+        // pool's hashing budget (with the C libraries that check imported Django hashes), metrics
+        // and the security log.
         .target(
             name: "AllauthRuntime",
             dependencies: [
                 "AllauthCore",
+                "CArgon2",
+                "CXCrypt",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -125,9 +132,11 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             // The SMTP sink the mail tests run (python3-aiosmtpd), the OpenID provider of the
-            // social tests (python3-cryptography) and the Django project around django-oidc-provider
-            // (from PyPI, in a venv), found beside their Swift wrappers.
-            exclude: ["Support/smtp_sink.py", "Support/oidc_provider.py", "Support/django_oidc_provider"]
+            // social tests (python3-cryptography), the Django project around django-oidc-provider
+            // and the script that has Django hash passwords (from PyPI, in venvs), found beside
+            // their Swift wrappers.
+            exclude: ["Support/smtp_sink.py", "Support/oidc_provider.py", "Support/django_oidc_provider",
+                      "Support/django_password_hashes.py"]
         ),
     ]
 )

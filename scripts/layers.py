@@ -32,7 +32,9 @@ SYSTEM = {"Foundation", "Glibc", "Synchronization", "Dispatch"}
 # What each target may import besides SYSTEM. Order is the layer order.
 ALLOWED = {
     "AllauthCore": {"Yams"},
-    "AllauthRuntime": {"AllauthCore", "Atomics", "Crypto", "_CryptoExtras"},
+    # CArgon2 and CXCrypt: the C libraries that check imported Django argon2 and bcrypt hashes, in
+    # the one place that hashes (Hashing/, behind BudgetedHasher's slots), like swift-crypto's PBKDF2.
+    "AllauthRuntime": {"AllauthCore", "Atomics", "Crypto", "_CryptoExtras", "CArgon2", "CXCrypt"},
     "AllauthStore": {"AllauthCore", "AllauthRuntime", "CSQLite", "CPostgreSQL"},
     "AllauthDomain": {"AllauthCore", "AllauthRuntime", "AllauthStore", "CCurl", "CQRencode",
                       "Crypto", "_CryptoExtras", "Logging", "Mustache"},
@@ -89,7 +91,7 @@ def check_imports():
             for module in IMPORT.findall(open(path, encoding="utf-8").read()):
                 if module not in allowed and module not in SYSTEM:
                     problems.append(f"{os.path.relpath(path, ROOT)}: {target} must not import {module}")
-    known = set(ALLOWED) | {"CFastCGI", "CEpoll", "CSQLite", "CCurl", "CQRencode", "CPostgreSQL"}
+    known = set(ALLOWED) | {"CFastCGI", "CEpoll", "CSQLite", "CCurl", "CQRencode", "CPostgreSQL", "CArgon2", "CXCrypt"}
     for name in sorted(os.listdir(SOURCES)):
         if os.path.isdir(os.path.join(SOURCES, name)) and name not in known:
             problems.append(f"Sources/{name}: a target this check does not know; give it a layer in scripts/layers.py")

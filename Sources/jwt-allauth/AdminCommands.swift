@@ -90,6 +90,10 @@ struct ImportDjangoUsersCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: source) else { throw CommandFailure("\(source) does not exist") }
         let report = try DjangoImport(source: try SQLiteDatabase(path: source), target: try openMigrated(config)).run(table: table)
         print("imported \(report.imported) user(s); skipped \(report.skippedExisting) already present, \(report.skippedWithoutEmail) without e-mail")
+        guard !report.withoutUsablePassword.isEmpty else { return }
+        print("\(report.withoutUsablePassword.count) imported without a usable password (a password reset sets one); "
+              + "checked hashers: \(DjangoPasswordHashes.supported.joined(separator: ", ")):")
+        for row in report.withoutUsablePassword { print("  \(row)") }
     }
 }
 

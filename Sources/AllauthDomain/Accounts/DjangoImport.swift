@@ -1,13 +1,29 @@
+import AllauthRuntime
 import AllauthStore
 import Foundation
 
 /// Copies users (e-mail, password hash, names, flags, dates, verification) from a Django SQLite
 /// database — the reference's or plain `auth_user` — so people keep their passwords when moving.
+/// Hashes of every hasher `DjangoPasswordHashes` checks are kept as they are (login replaces them
+/// with the configured one); an account whose hash cannot be checked is imported without a usable
+/// password (a password reset gives it one), and its row is reported.
 public struct DjangoImport {
     public struct Report: Equatable {
         public var imported = 0
         public var skippedExisting = 0
         public var skippedWithoutEmail = 0
+        /// Imported without a usable password, with the reason: a hasher this service does not
+        /// check, a malformed hash, or parameters beyond the caps.
+        public var withoutUsablePassword: [UncheckedRow] = []
+    }
+
+    /// A source row whose password hash cannot be checked.
+    public struct UncheckedRow: Equatable, CustomStringConvertible {
+        public var id: Int64
+        public var email: String
+        package var reason: UncheckableHash
+
+        public var description: String { "user \(id) <\(email)>: \(reason)" }
     }
 
     public enum ImportError: Error, CustomStringConvertible {
@@ -54,15 +70,25 @@ public struct DjangoImport {
             try target.transaction {
                 for user in batch {
                     guard !user.email.isEmpty else { report.skippedWithoutEmail += 1; continue }
-                    // Django's unusable passwords start with "!"; other hashers' formats are kept as they
-                    // are and simply won't verify until the user resets the password.
+                    // Django's unusable passwords ("!…") are kept as they are. A hash that would never
+                    // verify is not kept: the account gets an unusable password of its own.
+                    var passwordHash = user.password
+                    var unchecked: UncheckedRow?
+                    do throws(UncheckableHash) {
+                        _ = try DjangoPasswordHashes.decode(user.password)
+                    } catch .unusable {
+                    } catch {
+                        unchecked = UncheckedRow(id: user.id, email: user.email, reason: error)
+                        passwordHash = PasswordHasher.unusable()
+                    }
                     do {
                         try users.create(
-                            email: user.email, passwordHash: user.password, firstName: user.firstName, lastName: user.lastName,
+                            email: user.email, passwordHash: passwordHash, firstName: user.firstName, lastName: user.lastName,
                             role: user.role, isActive: user.isActive, emailVerified: user.emailVerified,
                             dateJoined: Self.epoch(user.dateJoined) ?? Int64(Date().timeIntervalSince1970),
                             lastLogin: Self.epoch(user.lastLogin))
                         report.imported += 1
+                        if let unchecked { report.withoutUsablePassword.append(unchecked) }
                     } catch UserStore.CreateError.emailTaken {
                         report.skippedExisting += 1
                     }

@@ -3,13 +3,14 @@ import AllauthStore
 import Foundation
 import Synchronization
 
-/// The highest PBKDF2 round count stored in the users table, remembered per worker process (and
-/// per store) for a minute. A failed login costs this many rounds, an unknown address included:
-/// otherwise a wrong password on an account whose hash is dearer than the configured cost (a Django
-/// import with more rounds, or hashes from before `accounts.password_iterations` was lowered) would
-/// answer more slowly than any other failure, and tell that the account exists. Such a hash is
-/// replaced by one of the configured cost at its next successful login, so the ceiling comes down
-/// as those accounts log in.
+/// The highest cost of a hash stored in the users table, in PBKDF2-SHA256 rounds (estimated for an
+/// import's other hashers: `DjangoPasswordHash.cost`), remembered per worker process (and per store)
+/// for a minute. A failed login costs this many rounds, an unknown address included: otherwise a
+/// wrong password on an account whose hash is dearer than the configured cost (a Django import with
+/// more rounds or Django's argon2, or hashes from before `accounts.password_iterations` was lowered)
+/// would answer more slowly than any other failure, and tell that the account exists. Such a hash
+/// is replaced by one of the configured cost at its next successful login, so the ceiling comes
+/// down as those accounts log in.
 package final class StoredRoundsCeiling: Sendable {
     /// The one every request of this process uses.
     package static let shared = StoredRoundsCeiling(lifetime: 60)
@@ -35,7 +36,7 @@ package final class StoredRoundsCeiling: Sendable {
         case .sqlite(let path): "sqlite:" + path
         case .postgreSQL(let url, _): url
         }
-        let seen = hash.flatMap(PasswordHasher.rounds(of:)) ?? 0
+        let seen = hash.flatMap(PasswordHasher.cost(of:)) ?? 0
         let remembered = readings.withLock { readings -> Int? in
             guard var reading = readings[key] else { return nil }
             reading.rounds = max(reading.rounds, seen)

@@ -25,7 +25,9 @@ struct PasswordHasherTests {
     }
 
     @Test func roundsAreReadOnlyFromHashesTheHasherChecks() {
-        #expect(PasswordHasher.rounds(of: "pbkdf2_sha256$260000$salt$hash") == 260_000)
+        #expect(PasswordHasher.rounds(of: "pbkdf2_sha256$260000$AbCdEfGh12345678$9WuNWjYkQdZ/fYys+bPliFs0eDdHUBU9iuR++drSsdU=") == 260_000)
+        #expect(PasswordHasher.rounds(of: "pbkdf2_sha256$260000$salt$hash") == nil, "not a digest Django writes")
+        #expect(PasswordHasher.rounds(of: "pbkdf2_sha1$260000$salt$SwB5AbdlSJq+rUnZJvch0GWkKcE=") == nil, "another hasher")
         #expect(PasswordHasher.rounds(of: PasswordHasher.unusable()) == nil)
         #expect(PasswordHasher.rounds(of: "argon2$argon2id$v=19$m=102400,t=2,p=8$salt$hash") == nil)
         #expect(PasswordHasher.rounds(of: "pbkdf2_sha256$0$salt$hash") == nil)

@@ -25,12 +25,28 @@ struct StoredRoundsCeilingTests {
         #expect(try UserStore(db).highestPasswordRounds() == 870_000, "beyond PasswordHasher.maximumRounds is never checked")
     }
 
+    @Test(arguments: [DatabaseEngine.sqlite, .postgreSQL])
+    func anImportsOtherHashersCountAtTheirEstimatedCost(on engine: DatabaseEngine) throws {
+        let argon2 = DjangoPasswordHashTests.django[2], scrypt = DjangoPasswordHashTests.django[6]
+        let dearest = try #require(PasswordHasher.cost(of: scrypt))
+        #expect(dearest > PasswordHasher.cost(of: argon2) ?? 0)
+        let (db, _) = try Self.store([
+            "pbkdf2_sha256$870000$salt$hash", argon2, scrypt, "md5$salt$0123456789abcdef0123456789abcdef",
+            "argon2$argon2id$v=19$m=4194304,t=1,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+        ], on: engine)
+        #expect(try UserStore(db).highestPasswordRounds() == dearest, "unknown hashers and hashes past the caps are never checked")
+        let ceiling = StoredRoundsCeiling(lifetime: 60)
+        let (fresh, location) = try Self.store([PasswordHasher(iterations: 1000).hash("a")], on: engine)
+        #expect(try ceiling.rounds(UserStore(fresh), store: location, seen: argon2, now: 0) == PasswordHasher.cost(of: argon2),
+                "an argon2 hash seen raises it at once")
+    }
+
     @Test func theCeilingIsRememberedForItsLifetimeAndRaisedByADearerHashSeen() throws {
         let (db, location) = try Self.store([PasswordHasher(iterations: 1000).hash("a")])
         let ceiling = StoredRoundsCeiling(lifetime: 60)
         let users = UserStore(db)
         #expect(try ceiling.rounds(users, store: location, now: 0) == 1000)
-        let imported = "pbkdf2_sha256$50000$salt$hash"
+        let imported = "pbkdf2_sha256$50000$salt$JgZryXe2Ga8ysg6XbzkLpTdyPQrHqsinbL9BnnhgX4A="
         _ = try users.create(email: "imported@example.com", passwordHash: imported, emailVerified: true)
         #expect(try ceiling.rounds(users, store: location, now: 30) == 1000, "remembered")
         #expect(try ceiling.rounds(users, store: location, seen: imported, now: 31) == 50000, "its own hash raises it at once")

@@ -37,12 +37,17 @@ struct AdminCommandTests {
             INSERT INTO jwt_allauth_jauser VALUES (1, 'pbkdf2_sha256$260000$AbCdEfGh12345678$9WuNWjYkQdZ/fYys+bPliFs0eDdHUBU9iuR++drSsdU=',
                 '2025-03-10 20:15:01.123456', 0, 'person', 'Ana', 'Núñez', 'person1@world.com', 1, 1, '2025-01-01 10:00:00', 1000);
             INSERT INTO jwt_allauth_jauser VALUES (2, '!unusable', NULL, 0, 'x', '', '', '', 0, 1, '2025-01-01 10:00:00', 0);
+            INSERT INTO jwt_allauth_jauser VALUES (3, 'md5$salt$0123456789abcdef0123456789abcdef', NULL, 0, 'old', '', '', 'old@world.com',
+                0, 1, '2025-01-01 10:00:00', 0);
             INSERT INTO account_emailaddress VALUES (1, 'person1@world.com', 1, 1, 1);
             """)
         let imported = try run(instance, ["import-django-users", django])
         #expect(imported.status == 0)
-        #expect(imported.output.contains("imported 1 user(s)") && imported.output.contains("1 without e-mail"), "\(imported.output)")
-        #expect(try run(instance, ["import-django-users", django]).output.contains("skipped 1 already present"))
+        #expect(imported.output.contains("imported 2 user(s)") && imported.output.contains("1 without e-mail"), "\(imported.output)")
+        // A hasher this service does not check: the account comes over without a usable password, named.
+        #expect(imported.output.contains("1 imported without a usable password") && imported.output.contains("argon2")
+                && imported.output.contains("user 3 <old@world.com>: hasher md5 is not supported"), "\(imported.output)")
+        #expect(try run(instance, ["import-django-users", django]).output.contains("skipped 2 already present"))
 
         let login = try instance.login("person1@world.com", password: "Val1dPasw0rd")
         #expect(login.status == 200)

@@ -6,8 +6,8 @@ import Glibc
 
 /// A real OpenID provider: django-oidc-provider from PyPI, in the small Django project beside this
 /// file (`django_oidc_provider/`), under Django's `runserver` on a free loopback port. The packages
-/// live in a venv kept in the build folder (installed once, again only when the pinned versions
-/// change); each provider gets its own SQLite database, RSA key (`creatersakey`), user and
+/// live in a venv kept in the build folder (`PythonVenv`: installed once, again only when the pinned
+/// versions change); each provider gets its own SQLite database, RSA key (`creatersakey`), user and
 /// confidential client, and is stopped (SIGTERM, then SIGKILL) when released. Every step is bounded.
 final class DjangoOIDCProvider {
     /// Pinned, so a test run on a fresh machine meets the provider this test was written against.
@@ -145,7 +145,7 @@ final class DjangoOIDCProvider {
     }
 
     private func manage(_ arguments: [String], timeout: TimeInterval = 120) throws {
-        try Self.run(python, [Self.project.appendingPathComponent("manage.py").path] + arguments, environment: environment,
+        try PythonVenv.run(python, [Self.project.appendingPathComponent("manage.py").path] + arguments, environment: environment,
                      logPath: logPath, timeout: timeout)
     }
 
@@ -155,7 +155,7 @@ final class DjangoOIDCProvider {
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [Self.project.appendingPathComponent("manage.py").path, "runserver", "--noreload", "127.0.0.1:\(port)"]
         process.environment = environment
-        let log = try Self.appending(logPath)
+        let log = try PythonVenv.appending(logPath)
         process.standardOutput = log
         process.standardError = log
         try process.run()
@@ -176,57 +176,8 @@ final class DjangoOIDCProvider {
         process = nil
     }
 
-    /// The venv's python, after `python3 -m venv` and `pip install` of `requirements` the first time
-    /// (or when they change): the build folder keeps it between runs.
+    /// The venv's python with `requirements` (`PythonVenv`).
     static func venvPython() throws -> String {
-        let venv = TestInstance.binary.deletingLastPathComponent().appendingPathComponent("test-cache/django-oidc-provider-venv")
-        let python = venv.appendingPathComponent("bin/python").path
-        let marker = venv.appendingPathComponent("installed-requirements.txt")
-        let wanted = requirements.joined(separator: "\n")
-        if (try? String(contentsOf: marker, encoding: .utf8)) == wanted, FileManager.default.isExecutableFile(atPath: python) { return python }
-        try FileManager.default.createDirectory(at: venv.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let log = venv.deletingLastPathComponent().appendingPathComponent("django-oidc-provider-install.log").path
-        try? FileManager.default.removeItem(atPath: log)
-        if !FileManager.default.isExecutableFile(atPath: python) {
-            try run("/usr/bin/python3", ["-m", "venv", venv.path], environment: ProcessInfo.processInfo.environment, logPath: log, timeout: 120)
-        }
-        try run(python, ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q"] + requirements,
-                environment: ProcessInfo.processInfo.environment, logPath: log, timeout: 600)
-        try wanted.write(to: marker, atomically: true, encoding: .utf8)
-        return python
+        try PythonVenv.python("django-oidc-provider", requirements: requirements)
     }
-
-    /// Runs a command to its end within `timeout` (else kills it), its output appended to `logPath`;
-    /// throws with that log when it fails.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String], logPath: String, timeout: TimeInterval) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        let log = try appending(logPath)
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        try? log.close()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(50_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            throw Failed(description: "\(arguments.prefix(3).joined(separator: " ")) took over \(Int(timeout)) s:\n\(text(logPath))")
-        }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failed(description: "\(executable) \(arguments.prefix(3).joined(separator: " ")) exited \(process.terminationStatus):\n\(text(logPath))")
-        }
-    }
-
-    private static func appending(_ path: String) throws -> FileHandle {
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw Failed(description: "cannot write \(path)") }
-        handle.seekToEndOfFile()
-        return handle
-    }
-
-    private static func text(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 }
