@@ -19,6 +19,8 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() throws {
+        // First, before any thread or child exists: the workers must not inherit it.
+        let notifier = ServiceManagerNotifier.takeFromEnvironment()
         let path = options.config
         let text = try Config.readText(path: path)
         let config = try options.load(text: text)
@@ -41,7 +43,7 @@ struct ServeCommand: ParsableCommand {
             logger.error("metrics: cannot count worker restarts", metadata: ["error": "\(error)"])
         }
         let supervisor = Supervisor(
-            socketPath: config.server.socket, socketMode: mode_t(config.server.socketMode),
+            socketPath: config.server.socket, socketMode: mode_t(config.server.socketMode), socketGroup: config.server.socketGroup,
             settings: Self.settings(config, path: path, text: text), logger: logger
         ) {
             // A reload must not break a running service: validate everything first.
@@ -58,6 +60,7 @@ struct ServeCommand: ParsableCommand {
             return Self.settings(fresh, path: path, text: freshText)
         }
         supervisor.onUnexpectedExit = { _ in masterMetrics.count(.workerRestarts) }
+        supervisor.notifier = notifier
         Foundation.exit(try supervisor.run())
     }
 
