@@ -22,6 +22,8 @@ SYSTEM_PACKAGES += gettext fonts-noto-cjk
 # The PostgreSQL store (libpq); the server for the throwaway cluster the tests run the end-to-end
 # suites against a second time.
 SYSTEM_PACKAGES += libpq-dev postgresql
+# The deployment test runs the service under its unit's seccomp filter without systemd (Tests/Deployment/sandbox.py).
+SYSTEM_PACKAGES += python3-seccomp
 
 PREFIX ?= /usr/local
 DESTDIR ?=

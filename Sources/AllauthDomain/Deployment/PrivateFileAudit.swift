@@ -28,29 +28,43 @@ public struct PrivateFileAudit {
         self.serviceGroup = serviceGroup
     }
 
+    /// What a file is, and so what it should be.
+    private enum Kind {
+        /// A key or password file: root's, read-only to the service's group (a site), or its owner's alone (a local instance).
+        case secret
+        /// The database, its companions, a backup: the service user's alone.
+        case data
+        case dataDirectory
+    }
+
     /// The findings, one per file at most, in the order: keys, password files, the data directory, its files.
     public func findings() -> [Finding] {
         var secrets = [config.tokens.signingKey, config.tokens.refreshSecret, config.mfa.secretKey]
         if let password = config.mail.smtpPasswordFile { secrets.append(password) }
-        var findings = secrets.compactMap { check($0, directory: false) }
+        var findings = secrets.compactMap { check($0, .secret) }
         guard case .sqlite(let database) = config.database.location else { return findings }
         let directory = URL(fileURLWithPath: database).deletingLastPathComponent().path
         // Only a directory of its own: a local instance keeps its database beside its config and keys.
-        let ownDirectory = directory != URL(fileURLWithPath: config.path).deletingLastPathComponent().path
-        if ownDirectory, let finding = check(directory, directory: true) { findings.append(finding) }
-        let siblings = ownDirectory ? ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
-            : [database, database + "-wal", database + "-shm", database + "-writer.lock"].map { ($0 as NSString).lastPathComponent }
-        for name in siblings {
-            if let finding = check(directory + "/" + name, directory: false) { findings.append(finding) }
+        guard directory != URL(fileURLWithPath: config.path).deletingLastPathComponent().path else {
+            return findings + ["", "-wal", "-shm", "-writer.lock"].compactMap { check(database + $0, .data) }
+        }
+        findings += [check(directory, .dataDirectory)].compactMap { $0 }
+        // Its files, and those of a folder in it (backups/) one level down.
+        for name in Self.entries(directory) {
+            let path = directory + "/" + name
+            findings += [check(path, .data), check(path, .dataDirectory)].compactMap { $0 }
+            findings += Self.entries(path).compactMap { check(path + "/" + $0, .data) }
         }
         return findings
     }
 
-    private func check(_ path: String, directory: Bool) -> Finding? {
+    private static func entries(_ directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+    }
+
+    private func check(_ path: String, _ kind: Kind) -> Finding? {
         var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
-        let kind = info.st_mode & S_IFMT
-        guard kind == (directory ? S_IFDIR : S_IFREG) else { return nil }
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == (kind == .dataDirectory ? S_IFDIR : S_IFREG) else { return nil }
         let mode = info.st_mode & 0o7777
         let problem: String
         if mode & 0o007 != 0 {
@@ -62,15 +76,12 @@ public struct PrivateFileAudit {
         } else {
             return nil
         }
-        return Finding(path: path, problem: "\(problem) (mode \(String(mode, radix: 8)))", fix: fix(path, owner: info.st_uid, directory: directory))
-    }
-
-    /// What the file should be: root's secret shared read-only with the service's group (a site's
-    /// keys), or its owner's alone (the database, backups, a local instance's keys).
-    private func fix(_ path: String, owner: uid_t, directory: Bool) -> String {
-        if directory { return "chmod 700 \(path)" }
-        if owner == 0 { return "chown root:\(Self.groupName(serviceGroup)) \(path) && chmod 640 \(path)" }
-        return "chmod 600 \(path)"
+        let fix = switch kind {
+        case .dataDirectory: "chmod 700 \(path)"
+        case .secret where info.st_uid == 0: "chown root:\(Self.groupName(serviceGroup)) \(path) && chmod 640 \(path)"
+        case .secret, .data: "chmod 600 \(path)"
+        }
+        return Finding(path: path, problem: "\(problem) (mode \(String(mode, radix: 8)))", fix: fix)
     }
 
     static func groupName(_ gid: gid_t) -> String {
