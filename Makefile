@@ -22,8 +22,9 @@ SYSTEM_PACKAGES += gettext fonts-noto-cjk
 # The PostgreSQL store (libpq); the server for the throwaway cluster the tests run the end-to-end
 # suites against a second time.
 SYSTEM_PACKAGES += libpq-dev postgresql
-# The deployment test runs the service under its unit's seccomp filter without systemd (Tests/Deployment/sandbox.py).
-SYSTEM_PACKAGES += python3-seccomp
+# The deployment test scores the units (systemd-analyze) and runs the service under their sandbox without systemd as
+# PID 1 (Tests/Deployment/sandbox.py, the seccomp filter through python3-seccomp).
+SYSTEM_PACKAGES += python3-seccomp systemd
 
 PREFIX ?= /usr/local
 DESTDIR ?=
