@@ -215,7 +215,10 @@ public struct Deployment {
             "user": options.user, "group": options.group, "socket_group": options.socketGroup, "binary": options.binary,
             "config": config, "read_write_paths": socketDirectory == Self.runtimeDirectory ? "" : socketDirectory,
         ]
-        values["sandbox"] = try render("config/jwt-allauth-sandbox.conf", values)
+        // Its lines stand where the {{sandbox}} line stood, as packaging/install.sh's sed puts them.
+        var sandbox = try render("config/jwt-allauth-sandbox.conf", values)
+        while sandbox.hasSuffix("\n") { sandbox.removeLast() }
+        values["sandbox"] = sandbox
         return try Self.unitFiles.map { name in
             (name, try render(name.hasSuffix(".timer") ? "config/\(name)" : "config/\(name).template", values))
         }
