@@ -62,9 +62,7 @@ struct InitCommand: ParsableCommand {
             return
         }
         // What the package's postinst does; by hand after `make install`.
-        let account = getpwnam(user) == nil || groupEntry == nil
-            ? "groupadd --system \(group) && useradd --system --gid \(group) --no-create-home --home-dir /nonexistent \\\n"
-                + "       --shell /usr/sbin/nologin \(user) && " : ""
+        let account = Self.accountCommands(user: user, group: group, groupExists: groupEntry != nil)
         let ownership = options.serviceGroupID == nil ? "\n     \(account)chgrp -R \(group) \(dir)" : ""
         let stateDirectory = FileManager.default.fileExists(atPath: Deployment.stateDirectory) ? ""
             : "install -d -o \(user) -g \(group) -m 0700 \(Deployment.stateDirectory) && "
@@ -84,6 +82,19 @@ struct InitCommand: ParsableCommand {
                  systemctl daemon-reload && systemctl enable --now jwt-allauth jwt-allauth-purge.timer
               6. curl https://\(domain)/jwt-allauth/health/
             """)
+    }
+}
+
+extension InitCommand {
+    /// What is missing of the service's group and user, as commands ending in `&& `.
+    static func accountCommands(user: String, group: String, groupExists: Bool) -> String {
+        var commands = groupExists ? "" : "groupadd --system \(group) && "
+        if let account = getpwnam(user) {
+            if !groupExists || getgrnam(group)?.pointee.gr_gid != account.pointee.pw_gid { commands += "usermod --gid \(group) \(user) && " }
+        } else {
+            commands += "useradd --system --gid \(group) --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \(user) \\\n       && "
+        }
+        return commands
     }
 }
 

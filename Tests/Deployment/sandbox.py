@@ -436,9 +436,12 @@ def run(unit, notify_log, pid_file):
             if request == "reload" and settings.get("ExecReload") and stop_deadline is None:
                 os.waitpid(spawn(settings, writable, command_line(one(settings, "ExecReload"), str(main)), {"MAINPID": str(main)}), 0)
             elif request == "stop" and stop_deadline is None:
-                os.kill(main, getattr(signal, one(settings, "KillSignal", "SIGTERM")))
-                if one(settings, "KillMode", "control-group") == "control-group":
-                    os.killpg(main, getattr(signal, one(settings, "KillSignal", "SIGTERM")))
+                kill_signal = getattr(signal, one(settings, "KillSignal", "SIGTERM"))
+                mode = one(settings, "KillMode", "control-group")
+                if mode not in ("control-group", "mixed"):
+                    die(f"KillMode={mode} is not emulated")
+                # mixed: the main process alone; control-group: every process of the service at once.
+                os.kill(main, kill_signal) if mode == "mixed" else os.killpg(main, kill_signal)
                 stop_deadline = time.monotonic() + float(one(settings, "TimeoutStopSec", "90").rstrip("s"))
         pid, wait_status = os.waitpid(main, os.WNOHANG)
         if pid == main:

@@ -16,6 +16,15 @@ struct DeploymentTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("init-\(UUID().uuidString.prefix(8))")
     }
 
+    /// `init` into a fresh directory with `configure`'s options; the caller removes it.
+    func initialise(_ configure: (inout Deployment.Options) -> Void) throws -> URL {
+        let directory = temporaryDirectory()
+        var options = Deployment.Options(directory: directory, domain: "auth.example.com")
+        configure(&options)
+        try Deployment(options: options, share: Self.share).write()
+        return directory
+    }
+
     func mode(_ path: String) throws -> Int {
         (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
     }
@@ -86,12 +95,8 @@ struct DeploymentTests {
 
     /// The unit `systemd-analyze security` scores and the deployment test runs under sandbox.py.
     @Test func theUnitIsANotifyServiceInItsSandboxAndThePurgeSharesIt() throws {
-        let directory = temporaryDirectory()
+        let directory = try initialise { $0.algorithm = .es256; $0.binary = "/usr/bin/jwt-allauth" }
         defer { try? FileManager.default.removeItem(at: directory) }
-        var options = Deployment.Options(directory: directory, domain: "auth.example.com")
-        options.algorithm = .es256
-        options.binary = "/usr/bin/jwt-allauth"
-        try Deployment(options: options, share: Self.share).write()
         let config = directory.standardizedFileURL.appendingPathComponent("config.yaml").path
         let unit = try String(contentsOf: directory.appendingPathComponent("jwt-allauth.service"), encoding: .utf8)
         let purge = try String(contentsOf: directory.appendingPathComponent("jwt-allauth-purge.service"), encoding: .utf8)
@@ -118,12 +123,8 @@ struct DeploymentTests {
     }
 
     @Test func aSocketOutsideTheRuntimeDirectoryIsTheOnlyPathMadeWritable() throws {
-        let directory = temporaryDirectory()
+        let directory = try initialise { $0.algorithm = .hs256; $0.socket = "/srv/fastcgi/jwt-allauth.sock" }
         defer { try? FileManager.default.removeItem(at: directory) }
-        var options = Deployment.Options(directory: directory, domain: "auth.example.com")
-        options.algorithm = .hs256
-        options.socket = "/srv/fastcgi/jwt-allauth.sock"
-        try Deployment(options: options, share: Self.share).write()
         let unit = try String(contentsOf: directory.appendingPathComponent("jwt-allauth.service"), encoding: .utf8)
         #expect(unit.contains("\nReadWritePaths=/srv/fastcgi\n"))
     }
@@ -161,13 +162,8 @@ struct DeploymentTests {
 
     /// `jwt-allauth dev`: everything in its directory, its user's alone.
     @Test func aLocalInstanceKeepsItsKeysItsUsersAloneAndItsDatabaseBeside() throws {
-        let directory = temporaryDirectory()
+        let directory = try initialise { $0.domain = "localhost"; $0.algorithm = .es256; $0.developmentPort = 8080; $0.serviceGroupID = getegid() }
         defer { try? FileManager.default.removeItem(at: directory) }
-        var options = Deployment.Options(directory: directory, domain: "localhost")
-        options.algorithm = .es256
-        options.developmentPort = 8080
-        options.serviceGroupID = getegid()
-        try Deployment(options: options, share: Self.share).write()
         #expect(try mode(directory.appendingPathComponent("keys").path) == 0o700)
         #expect(try mode(directory.appendingPathComponent("keys/private.pem").path) == 0o600)
         let config = try Config.load(path: directory.appendingPathComponent("config.yaml").path, environment: [:])
