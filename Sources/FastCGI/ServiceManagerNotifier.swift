@@ -34,8 +34,8 @@ public struct ServiceManagerNotifier: Sendable {
 
     public var isActive: Bool { address != nil }
 
-    /// `READY=1`, with a `STATUS=` line for `systemctl status`.
-    public func ready(status: String) { send(["READY=1", "STATUS=\(status)"]) }
+    /// `READY=1`, with a `STATUS=` line for `systemctl status` (one line: a newline would end it).
+    public func ready(status: String) { send(["READY=1", "STATUS=" + status.split(whereSeparator: \.isNewline).joined(separator: " ")]) }
 
     /// `RELOADING=1` with the time the reload began on CLOCK_MONOTONIC, which systemd 253 and later
     /// require with it (older ones ignore it); a `READY=1` must follow when the reload is done or refused.

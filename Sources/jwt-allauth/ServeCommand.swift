@@ -54,8 +54,8 @@ struct ServeCommand: ParsableCommand {
             _ = try TemplateLibrary(fresh.templates)
             _ = try openMigrated(fresh)
             _ = try MailTransports.make(fresh.mail, stop: StopFlag())
-            if fresh.server.socket != config.server.socket {
-                logger.warning("server.socket changed; it takes effect at the next restart, not on reload")
+            if fresh.server.socket != config.server.socket || fresh.server.socketGroup != config.server.socketGroup {
+                logger.warning("server.socket or server.socket_group changed; they take effect at the next restart, not on reload")
             }
             return Self.settings(fresh, path: path, text: freshText)
         }

@@ -4,8 +4,10 @@
 The deployment test's machines (CI's and ours) boot with another init, so `systemctl start` is not
 there; this harness reads the unit file `jwt-allauth init` generated and applies its settings
 itself, the way systemd's exec step would, so the service is tested under exactly the unit it
-ships with: a setting added to the unit that this file does not know stops the test (UNKNOWN).
-It is an emulation, not systemd: what it does not reproduce is listed in NOT_EMULATED, with why.
+ships with: a setting added to the unit that this file does not know stops the test. It is an
+emulation, not systemd: the settings it leaves out are NOT_EMULATED below, and what systemd does
+besides that it does not (the cgroup, the journal, a few implied filters) is in docs/testing.md,
+"The unit's sandbox without systemd".
 
   sandbox.py run UNIT --notify-log FILE [--pid-file FILE]
       as `systemctl start` + stay in the foreground: the Runtime/State/Logs directories, every
@@ -38,7 +40,7 @@ import seccomp
 
 libc = ctypes.CDLL(None, use_errno=True)
 
-# Settings applied below. Every key of [Service] must be in one of these three sets.
+# Settings applied below. Every key of [Service] must be in EMULATED or NOT_EMULATED.
 EMULATED = {
     "User", "Group", "SupplementaryGroups", "UMask", "ExecStartPre", "ExecStart", "ExecReload",
     "Type", "NotifyAccess", "KillSignal", "KillMode", "TimeoutStopSec", "LimitNICE", "Nice",
@@ -51,7 +53,7 @@ EMULATED = {
     "LockPersonality", "MemoryDenyWriteExecute", "SystemCallArchitectures", "SystemCallFilter",
     "SystemCallErrorNumber",
 }
-# Known, and not reproduced here (README of the test: docs/testing.md, "The deployment test").
+# Known, and not reproduced here, with why.
 NOT_EMULATED = {
     "Restart": "no restart on failure: a service that dies fails the test instead",
     "RestartSec": "(with Restart=)",
