@@ -40,6 +40,7 @@ cleanup() {
     done
     dpkg --purge jwt-allauth >/dev/null 2>&1 || true
     rm -rf "$work" /etc/nginx/jwt-allauth "$site" "$data" /run/jwt-allauth /var/log/jwt-allauth
+    userdel jwt-allauth-test-stranger 2>/dev/null || true
 }
 trap cleanup EXIT
 fail() { echo "not ok - $*" >&2; [ -f "$work/nginx/error.log" ] && tail -20 "$work/nginx/error.log" >&2; [ -f "$work/service.log" ] && tail -20 "$work/service.log" >&2; exit 1; }
