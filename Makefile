@@ -26,8 +26,11 @@ TEST_PACKAGES += python3-cryptography python3-venv
 TEST_PACKAGES += zbar-tools librsvg2-bin
 # gettext's msgfmt checks the catalogs; CJK fonts for the page screenshots;
 TEST_PACKAGES += gettext fonts-noto-cjk
-# the server for the throwaway PostgreSQL cluster the store-dependent suites run against again.
+# the server for the throwaway PostgreSQL cluster the store-dependent suites run against again;
 TEST_PACKAGES += postgresql
+# the deployment test scores the units (systemd-analyze) and runs the service under their sandbox
+# without systemd as PID 1 (Tests/Deployment/sandbox.py: the seccomp filter through python3-seccomp).
+TEST_PACKAGES += python3-seccomp systemd
 
 PREFIX ?= /usr/local
 DESTDIR ?=

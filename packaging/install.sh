@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make install (and make deb): the release binary, built with the Swift runtime linked in
 # (--static-swift-stdlib, so the target machine needs no toolchain), the share directory
-# (nginx/, config/, Templates/) and the systemd unit, under DESTDIR/PREFIX.
+# (nginx/, config/, Templates/) and the systemd units (the service, the daily purge and its timer),
+# under DESTDIR/PREFIX.
 #   usage: packaging/install.sh DESTDIR PREFIX
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,16 +20,22 @@ for dir in nginx config Templates; do
 done
 find "$destdir$prefix/share/jwt-allauth" -type d -exec chmod 0755 {} + -o -type f -exec chmod 0644 {} +
 
-# The unit for the layout of docs/deploying.md (`jwt-allauth init /etc/jwt-allauth`), rendered from the same
-# template `init` fills. A site initialised elsewhere uses the unit `init` wrote instead.
+# The units for the layout of docs/deploying.md (`jwt-allauth init /etc/jwt-allauth`), rendered from the same
+# templates `init` fills (the sandbox fragment first, then the placeholders); the deployment test compares the
+# two. A site initialised elsewhere uses the units `init` wrote instead.
 case "$prefix" in
     /usr) unitdir=$destdir/lib/systemd/system ;;
     *) unitdir=$destdir$prefix/lib/systemd/system ;;
 esac
 install -d "$unitdir"
-sed -e "s|{{user}}|jwt-allauth|; s|{{group}}|www-data|; s|{{binary}}|$prefix/bin/jwt-allauth|" \
-    -e "s|{{config}}|/etc/jwt-allauth/config.yaml|; s|{{state_dir}}|/etc/jwt-allauth|" \
-    -e "s|written by \`jwt-allauth init\`|shipped with the package, for /etc/jwt-allauth|" \
-    config/jwt-allauth.service.template > "$unitdir/jwt-allauth.service"
-chmod 0644 "$unitdir/jwt-allauth.service"
-if grep -q '{{' "$unitdir/jwt-allauth.service"; then echo "unfilled placeholder in the unit" >&2; exit 1; fi
+for unit in jwt-allauth.service jwt-allauth-purge.service jwt-allauth-purge.timer; do
+    template=config/$unit.template
+    [ -f "$template" ] || template=config/$unit
+    sed -e '/^{{sandbox}}$/{' -e 'r config/jwt-allauth-sandbox.conf' -e 'd' -e '}' "$template" \
+        | sed -e "s|{{user}}|jwt-allauth|; s|{{group}}|jwt-allauth|; s|{{socket_group}}|www-data|" \
+              -e "s|{{binary}}|$prefix/bin/jwt-allauth|; s|{{config}}|/etc/jwt-allauth/config.yaml|; s|{{read_write_paths}}||" \
+              -e "s|written by \`jwt-allauth init\`|shipped with the package, for /etc/jwt-allauth|" \
+        > "$unitdir/$unit"
+    chmod 0644 "$unitdir/$unit"
+    if grep -q '{{' "$unitdir/$unit"; then echo "unfilled placeholder in $unit" >&2; exit 1; fi
+done

@@ -265,11 +265,14 @@ public final class FastCGIServer<State>: @unchecked Sendable {
 public enum FastCGIError: Error, CustomStringConvertible {
     case initFailed
     case openSocketFailed(path: String, errno: Int32)
+    case socketGroupFailed(path: String, group: gid_t, errno: Int32)
 
     public var description: String {
         switch self {
         case .initFailed: return "cannot set up the FastCGI event loop"
         case .openSocketFailed(let path, let code): return "cannot listen on \(path): \(String(cString: strerror(code)))"
+        case .socketGroupFailed(let path, let group, let code):
+            return "cannot give \(path) to group \(group) (the master must be a member of it): \(String(cString: strerror(code)))"
         }
     }
 }

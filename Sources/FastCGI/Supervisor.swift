@@ -9,7 +9,8 @@ import Glibc
 /// The master process of the worker pool, modelled on php-fpm's: owns the listening socket,
 /// starts `workers` children of its own binary with `posix_spawn` (never a bare fork of a threaded
 /// Swift process), respawns a child that dies, stops gracefully on SIGTERM/SIGINT and on SIGHUP
-/// reloads its settings and replaces the children one by one.
+/// reloads its settings and replaces the children one by one. Under a service manager it says
+/// when the pool is ready, reloading and stopping (`ServiceManagerNotifier`).
 public final class Supervisor {
     /// What the master needs to know to run children; re-read on SIGHUP.
     public struct Settings: Sendable {
@@ -55,15 +56,22 @@ public final class Supervisor {
 
     /// Called when a child died unexpectedly (not asked to stop), with its slot, before it is respawned.
     public var onUnexpectedExit: ((Int) -> Void)?
+    /// Where readiness, reloads and the stop are reported (`Type=notify`); inactive by default.
+    public var notifier = ServiceManagerNotifier(environment: [:])
 
     private struct Child {
         var slot: Int
         var startedAt: Date
         var retiring: Bool
+        /// Reported on the readiness pipe that it accepts.
+        var ready: Bool
+        /// The settings it was started with: a reload starts a new generation.
+        var generation: Int
     }
 
     private let socketPath: String
     private let socketMode: mode_t
+    private let socketGroup: gid_t?
     private let logger: Logger
     private let reload: () throws -> Settings
     private var settings: Settings
@@ -74,10 +82,17 @@ public final class Supervisor {
     private var backoff = RespawnBackoff()
     private let executable: String
     private let auxiliaries: AuxiliaryChildren
+    private var generation = 0
+    /// `READY=1` was sent for the current generation.
+    private var announcedReady = false
 
-    public init(socketPath: String, socketMode: mode_t, settings: Settings, logger: Logger, reload: @escaping () throws -> Settings) {
+    /// `socketGroup`: the group given the socket (nginx's, which the master must be a member of),
+    /// or nil for the master's own.
+    public init(socketPath: String, socketMode: mode_t, socketGroup: gid_t? = nil, settings: Settings, logger: Logger,
+                reload: @escaping () throws -> Settings) {
         self.socketPath = socketPath
         self.socketMode = socketMode
+        self.socketGroup = socketGroup
         self.settings = settings
         self.logger = logger
         self.reload = reload
@@ -99,6 +114,7 @@ public final class Supervisor {
             _ = spawn(slot: slot)
         }
         auxiliaries.start(settings.auxiliaries)
+        announceReadyOnceEveryWorkerAccepts()
         while true {
             var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
             let signal = sigtimedwait(&signals, nil, &timeout)
@@ -106,6 +122,7 @@ public final class Supervisor {
             case SIGCHLD:
                 reapChildren()
             case SIGTERM, SIGINT:
+                notifier.stopping()
                 logger.info("master stopping", metadata: ["signal": "\(signal == SIGTERM ? "TERM" : "INT")"])
                 auxiliaries.stop(timeout: settings.stopTimeout)
                 stopAll()
@@ -118,7 +135,19 @@ public final class Supervisor {
             }
             respawnDue()
             auxiliaries.respawnDue()
+            announceReadyOnceEveryWorkerAccepts()
         }
+    }
+
+    /// `READY=1` once every slot has a child of the current generation that reported it accepts,
+    /// so a manager that waits for it (systemd's `Type=notify`, and nginx ordered after it) never
+    /// sends traffic to a pool still starting; a worker that dies first delays it until its respawn does.
+    private func announceReadyOnceEveryWorkerAccepts() {
+        guard !announcedReady, notifier.isActive else { return }
+        let readySlots = Set(children.values.filter { $0.ready && !$0.retiring && $0.generation == generation }.map(\.slot))
+        guard readySlots.count >= settings.workers else { return }
+        announcedReady = true
+        notifier.ready(status: "\(settings.workers) worker(s) accepting on \(socketPath)")
     }
 
     // MARK: socket
@@ -139,6 +168,13 @@ public final class Supervisor {
         listenFD = FCGX_OpenSocket(socketPath, 1024)
         umask(oldMask)
         guard listenFD >= 0 else { throw FastCGIError.openSocketFailed(path: socketPath, errno: errno) }
+        // The group first, then the mode that opens the socket to it.
+        if let socketGroup, chown(socketPath, uid_t.max, socketGroup) != 0 {
+            let code = errno
+            close(listenFD)
+            unlink(socketPath)
+            throw FastCGIError.socketGroupFailed(path: socketPath, group: socketGroup, errno: code)
+        }
         chmod(socketPath, socketMode)
         // Children get the socket as fd 0 via dup2; the original must not leak into them.
         _ = fcntl(listenFD, F_SETFD, FD_CLOEXEC)
@@ -176,12 +212,13 @@ public final class Supervisor {
             scheduleRespawn(slot: slot, livedFor: 0)
             return nil
         }
-        children[pid] = Child(slot: slot, startedAt: Date(), retiring: false)
+        children[pid] = Child(slot: slot, startedAt: Date(), retiring: false, ready: false, generation: generation)
 
         var poller = pollfd(fd: pipeFDs[0], events: Int16(POLLIN), revents: 0)
         var byte: UInt8 = 0
         let ready = poll(&poller, 1, 30_000) == 1 && read(pipeFDs[0], &byte, 1) == 1
         if ready {
+            children[pid]?.ready = true
             logger.info("worker started", metadata: ["slot": "\(slot)", "pid": "\(pid)"])
         } else {
             logger.error("worker did not become ready", metadata: ["slot": "\(slot)", "pid": "\(pid)"])
@@ -260,21 +297,31 @@ public final class Supervisor {
     /// is always a child accepting on the socket, then stop the old ones together. A stopping
     /// child drains the connections nginx keeps to it (up to nginx's upstream keepalive_timeout),
     /// so waiting for them one by one would make a reload last that long per child.
+    /// The manager hears `RELOADING=1` at once and `READY=1` when the new workers accept (or the
+    /// reload is refused), before the old ones have drained: from then on every new request meets
+    /// the new configuration.
+    /// A reload before the pool was first ready says nothing: the first `READY=1` is still to come.
     private func reloadAndReplace() {
+        let wasReady = announcedReady
+        if wasReady { notifier.reloading() }
         let newSettings: Settings
         do {
             newSettings = try reload()
         } catch {
             logger.error("reload refused, keeping the running configuration", metadata: ["error": "\(error)"])
+            if wasReady { notifier.ready(status: "reload refused, running the previous configuration: \(error)") }
             return
         }
         logger.info("reloading", metadata: ["workers": "\(newSettings.workers)"])
         let oldChildren = Array(children.keys)
         settings = newSettings
         pendingRespawns = [:]
+        generation += 1
+        announcedReady = false
         for slot in 0..<settings.workers {
             _ = spawn(slot: slot)
         }
+        announceReadyOnceEveryWorkerAccepts()
         retire(oldChildren)
         auxiliaries.replace(with: settings.auxiliaries, timeout: settings.stopTimeout)
     }

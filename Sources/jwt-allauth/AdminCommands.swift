@@ -8,7 +8,8 @@ import Foundation
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Set up a deployment directory: config, keys, nginx site and systemd unit.")
+        abstract: "Set up a deployment directory: config, keys, nginx site and systemd units.",
+        discussion: "Run as root: the files are root's, readable by the service's group (--group) where they must be.")
 
     @Argument(help: "The directory to write (e.g. /etc/jwt-allauth).") var directory: String
     @Option(help: "The public host name nginx serves.") var domain: String
@@ -19,6 +20,11 @@ struct InitCommand: ParsableCommand {
     @Option(name: .customLong("trusted-proxy"), help: "An address or CIDR whose X-Forwarded-For nginx may trust (repeatable).")
     var trustedProxies: [String] = []
     @Option(help: "The user the service runs as.") var user = "jwt-allauth"
+    @Option(help: "The service's own group: it reads the configuration and keys through it.") var group = "jwt-allauth"
+    @Option(name: .customLong("socket-group"), help: "nginx's group, given the socket and nothing else.") var socketGroup = "www-data"
+    @Flag(name: .customLong("site-only"),
+          help: "Only rewrite the nginx files and the systemd units (after an upgrade, or new options); keep the config and keys.")
+    var siteOnly = false
     @Option(name: .customLong("metrics-from"), help: "An address or CIDR allowed to scrape metrics/ (repeatable; default loopback).")
     var metricsFrom: [String] = []
 
@@ -32,26 +38,62 @@ struct InitCommand: ParsableCommand {
         options.socket = socket
         options.trustedProxies = trustedProxies
         options.user = user
+        options.group = group
+        options.socketGroup = socketGroup
+        options.siteOnly = siteOnly
         options.metricsFrom = metricsFrom
         options.binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? options.binary
+        // As root, the site's files become root's and the service's group's; otherwise they stay the writer's.
+        let groupEntry = getgrnam(group)
+        if geteuid() == 0, let groupEntry { options.serviceGroupID = groupEntry.pointee.gr_gid }
         let written = try Deployment(options: options, share: ShareDirectory.locate()).write()
         for path in written { print("wrote \(path)") }
         let dir = options.directory.standardizedFileURL.path
+        let units = Deployment.unitFiles.map { "\(dir)/\($0)" }.joined(separator: " ")
+        if siteOnly {
+            print("""
+
+                Next steps (config.yaml and keys/ are as they were):
+                  1. diff the new nginx files with those in /etc/nginx (the site's certificate paths are to fill in again),
+                     copy them over, then nginx -t && systemctl reload nginx
+                  2. cp \(units) /etc/systemd/system/ && systemctl daemon-reload && systemctl restart jwt-allauth
+                """)
+            return
+        }
+        // What the package's postinst does; by hand after `make install`.
+        let account = Self.accountCommands(user: user, group: group, groupExists: groupEntry != nil)
+        let ownership = options.serviceGroupID == nil ? "\n     \(account)chgrp -R \(group) \(dir)" : ""
+        let stateDirectory = FileManager.default.fileExists(atPath: Deployment.stateDirectory) ? ""
+            : "install -d -o \(user) -g \(group) -m 0700 \(Deployment.stateDirectory) && "
         print("""
 
             Next steps:
-              1. Review \(dir)/config.yaml\(email ? " (fill in the mail section)" : "").
-                 The service user owns the directory (keys, database): useradd --system --no-create-home \\
-                 --shell /usr/sbin/nologin \(user) && chown -R \(user): \(dir)
-              2. sudo -u \(user) jwt-allauth migrate --config \(dir)/config.yaml
+              1. Review \(dir)/config.yaml\(email ? " (fill in the mail section)" : ""). Its files are root's, readable by the
+                 group \(group) (the service's) where the service needs them: it reads them and cannot change them.\(ownership)
+              2. \(stateDirectory)sudo -u \(user) jwt-allauth migrate --config \(dir)/config.yaml
+                 (the database goes to \(Deployment.stateDirectory), the service user's alone)
               3. sudo -u \(user) jwt-allauth create-user --config \(dir)/config.yaml --email admin@\(domain) --role staff --password-stdin
               4. mkdir -p /etc/nginx/jwt-allauth && cp \(dir)/nginx/fastcgi-params.conf \(dir)/nginx/auth-request.conf \(dir)/nginx/json-errors.conf /etc/nginx/jwt-allauth/
                  cp \(dir)/nginx/\(domain).conf /etc/nginx/sites-available/ && ln -s ../sites-available/\(domain).conf /etc/nginx/sites-enabled/
                  and fill in the certificate paths; size nginx.conf as the site file's first lines say;
                  then nginx -t && systemctl reload nginx
-              5. cp \(dir)/jwt-allauth.service /etc/systemd/system/ && systemctl daemon-reload && systemctl enable --now jwt-allauth
+              5. cp \(units) /etc/systemd/system/
+                 systemctl daemon-reload && systemctl enable --now jwt-allauth jwt-allauth-purge.timer
               6. curl https://\(domain)/jwt-allauth/health/
             """)
+    }
+}
+
+extension InitCommand {
+    /// What is missing of the service's group and user, as commands ending in `&& `.
+    static func accountCommands(user: String, group: String, groupExists: Bool) -> String {
+        var commands = groupExists ? "" : "groupadd --system \(group) && "
+        if let account = getpwnam(user) {
+            if !groupExists || getgrnam(group)?.pointee.gr_gid != account.pointee.pw_gid { commands += "usermod --gid \(group) \(user) && " }
+        } else {
+            commands += "useradd --system --gid \(group) --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \(user) \\\n       && "
+        }
+        return commands
     }
 }
 

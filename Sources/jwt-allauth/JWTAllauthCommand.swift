@@ -191,6 +191,7 @@ struct CheckCommand: ParsableCommand {
             print("social: \(config.social.providers.map(\.id).joined(separator: ", ")); \(config.social.callbackURLs.count) callback URL(s)")
         }
         print("workers \(config.server.workers) × threads \(config.server.threads) on \(config.server.socket)")
+        reportExposedFiles(config)
         guard case .postgreSQL = config.database.location else {
             // An SQLite file is not opened here: check may run as another user than the service.
             print("database: \(config.database.location.description)")
@@ -207,5 +208,18 @@ struct CheckCommand: ParsableCommand {
         let pending = Migrator.steps(for: db.engine).map(\.name).filter { !applied.contains($0) }
         print("database: \(config.database.location.description) answers, schema \(applied.last ?? "empty")"
               + (pending.isEmpty ? "" : ", \(pending.count) migration(s) pending: jwt-allauth migrate"))
+    }
+
+    /// Warnings, not errors: a key or database others can read still works, and the unit runs
+    /// check before every start (so they land in the journal). The service's group is the group of
+    /// the process, as the unit runs it; run as root, the group the configuration is shared with.
+    private func reportExposedFiles(_ config: Config) {
+        var info = stat()
+        let group = geteuid() == 0 && stat(config.path, &info) == 0 ? info.st_gid : getegid()
+        let findings = PrivateFileAudit(config: config, serviceGroup: group).findings()
+        for finding in findings {
+            FileHandle.standardError.write(Data("warning: \(finding)\n".utf8))
+        }
+        print(findings.isEmpty ? "files: keys, database and backups are private" : "files: \(findings.count) warning(s) above")
     }
 }

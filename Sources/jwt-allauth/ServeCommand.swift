@@ -19,6 +19,8 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() throws {
+        // First, before any thread or child exists: the workers must not inherit it.
+        let notifier = ServiceManagerNotifier.takeFromEnvironment()
         let path = options.path
         let text = try Config.readText(path: path)
         let config = try options.load(text: text)
@@ -45,7 +47,7 @@ struct ServeCommand: ParsableCommand {
             logger.error("metrics: cannot count worker restarts", metadata: ["error": "\(error)"])
         }
         let supervisor = Supervisor(
-            socketPath: config.server.socket, socketMode: mode_t(config.server.socketMode),
+            socketPath: config.server.socket, socketMode: mode_t(config.server.socketMode), socketGroup: config.server.socketGroup,
             settings: Self.settings(config, path: path, text: text), logger: logger
         ) {
             // A reload must not break a running service: validate everything first.
@@ -56,12 +58,13 @@ struct ServeCommand: ParsableCommand {
             _ = try TemplateLibrary(fresh.templates)
             _ = try openMigrated(fresh)
             _ = try MailTransports.make(fresh.mail, stop: StopFlag())
-            if fresh.server.socket != config.server.socket {
-                logger.warning("server.socket changed; it takes effect at the next restart, not on reload")
+            if fresh.server.socket != config.server.socket || fresh.server.socketGroup != config.server.socketGroup {
+                logger.warning("server.socket or server.socket_group changed; they take effect at the next restart, not on reload")
             }
             return Self.settings(fresh, path: path, text: freshText)
         }
         supervisor.onUnexpectedExit = { _ in masterMetrics.count(.workerRestarts) }
+        supervisor.notifier = notifier
         Foundation.exit(try supervisor.run())
     }
 

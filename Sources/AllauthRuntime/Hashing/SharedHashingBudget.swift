@@ -36,7 +36,7 @@ public final class SharedHashingBudget: HashingBudget, @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         slotPaths = (0..<slots).map { "\(directory)/slot-\($0)" }
         for path in slotPaths {
-            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw PoolFileError.cannotOpen(path, errno) }
             close(fd)
         }

@@ -24,12 +24,13 @@ public final class SecurityLog: Sendable {
         public var description: String { "log.security_events: cannot open \(path): \(String(cString: strerror(code)))" }
     }
 
-    /// The configured destination: the file at `path` (created 0640), or standard error if nil.
+    /// The configured destination: the file at `path` (created 0600: it names client addresses and
+    /// accounts; fail2ban reads it as root), or standard error if nil.
     public static func open(path: String?) throws -> SecurityLog {
         guard let path else { return .standardError }
         try? FileManager.default.createDirectory(
             atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
-        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw CannotOpen(path: path, code: errno) }
         return SecurityLog(fd: fd)
     }

@@ -29,7 +29,7 @@ enum PoolFile {
 
     private static func create(_ path: String, bytes: Int, initialise: (UnsafeMutableRawPointer) -> Void) throws(PoolFileError) {
         let temporary = path + ".\(getpid()).tmp"
-        let fd = open(temporary, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        let fd = open(temporary, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .cannotOpen(temporary, errno) }
         defer { close(fd); unlink(temporary) }
         guard ftruncate(fd, off_t(bytes)) == 0,

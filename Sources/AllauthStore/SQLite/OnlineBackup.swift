@@ -47,6 +47,8 @@ public struct OnlineBackup {
         guard !FileManager.default.fileExists(atPath: destination) else { throw BackupError.exists(destination) }
         let temporary = destination + ".partial-\(getpid())"
         unlink(temporary)
+        // A copy of every account's hash and session: its owner's alone, like the database.
+        try SQLiteDatabase.createPrivately(temporary)
         var target: OpaquePointer?
         guard sqlite3_open_v2(temporary, &target, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK else {
             defer { sqlite3_close(target) }

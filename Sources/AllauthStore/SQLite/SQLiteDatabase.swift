@@ -26,6 +26,7 @@ public final class SQLiteDatabase: SQLConnection {
     public init(path: String, busyTimeout: TimeInterval = 5) throws {
         self.path = path
         self.busyTimeout = busyTimeout
+        try Self.createPrivately(path)
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let result = sqlite3_open_v2(path, &handle, flags, nil)
         guard result == SQLITE_OK else {
@@ -41,6 +42,21 @@ public final class SQLiteDatabase: SQLConnection {
         // the last transactions, never corrupt the file.
         try execute("PRAGMA synchronous = NORMAL")
         try execute("PRAGMA foreign_keys = ON")
+    }
+
+    /// Makes an empty file at `path`, mode 0600 whatever the umask, unless one exists. SQLite
+    /// would create it 0644 itself (SQLITE_DEFAULT_FILE_PERMISSIONS, applied with fchmod past the
+    /// umask), and it creates the `-wal` and `-shm` files with the main file's mode: made here
+    /// first, the database and both of its companions are readable by their owner alone.
+    /// An existing file keeps its mode (`jwt-allauth check` names one readable by others).
+    package static func createPrivately(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            if errno == EEXIST { return }
+            throw DatabaseError(code: SQLITE_CANTOPEN, message: "\(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        fchmod(fd, 0o600)
     }
 
     deinit {

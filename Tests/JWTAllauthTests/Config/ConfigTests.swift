@@ -70,6 +70,14 @@ struct ConfigTests {
         #expect(config.server.workers == 4)
     }
 
+    @Test func theSocketGroupIsAGroupOfThisMachineByNameOrNumber() throws {
+        #expect(try parse("").server.socketGroup == nil, "the service's own group by default")
+        #expect(try parse("server:\n  socket_group: \"0\"").server.socketGroup == 0)
+        #expect(try parse("server:\n  socket_group: root").server.socketGroup == 0)
+        let problem = error("server:\n  socket_group: no-such-group-here")
+        #expect(problem?.key == "server.socket_group" && problem?.description.contains("getent group no-such-group-here") == true, "\(String(describing: problem))")
+    }
+
     @Test func unknownKeysAndSectionsAreRefusedByName() {
         #expect(error("tokens:\n  acess_lifetime: 5m\n")?.key == "tokens.acess_lifetime")
         #expect(error("tokenz:\n  access_lifetime: 5m\n")?.problem.contains("unknown section") == true)
@@ -187,7 +195,7 @@ struct ConfigTests {
             .deletingLastPathComponent().deletingLastPathComponent()
         let template = try String(contentsOf: root.appendingPathComponent("config/config.yaml.template"), encoding: .utf8)
         let text = try TemplateText.render(template, [
-            "socket": "/run/x.sock", "public_url": "https://example.com", "database": "db.sqlite3", "algorithm": "ES256",
+            "socket": "/run/x.sock", "socket_group": "root", "public_url": "https://example.com", "database": "db.sqlite3", "algorithm": "ES256",
             "signing_key_file": "private.pem", "secure": "true", "mail": "", "allowed_origins": "[\"https://app.example.com\"]",
             "refresh_name": "__Host-refresh_token", "email_verification": "mandatory",
             "security_events": "/var/log/jwt-allauth/security.log",

@@ -2,6 +2,10 @@ import Foundation
 import Testing
 @testable import AllauthDomain
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `jwt-allauth init`: what it writes, with which permissions, and that nginx accepts the site.
 @Suite(.serialized)
 struct DeploymentTests {
@@ -10,6 +14,15 @@ struct DeploymentTests {
 
     func temporaryDirectory() -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("init-\(UUID().uuidString.prefix(8))")
+    }
+
+    /// `init` into a fresh directory with `configure`'s options; the caller removes it.
+    func initialise(_ configure: (inout Deployment.Options) -> Void) throws -> URL {
+        let directory = temporaryDirectory()
+        var options = Deployment.Options(directory: directory, domain: "auth.example.com")
+        configure(&options)
+        try Deployment(options: options, share: Self.share).write()
+        return directory
     }
 
     func mode(_ path: String) throws -> Int {
@@ -21,7 +34,7 @@ struct DeploymentTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         try Deployment(options: Deployment.Options(directory: directory, domain: "auth.example.com"), share: Self.share).write()
         let keyFile = directory.appendingPathComponent("keys/mfa.key").path
-        #expect(try mode(keyFile) == 0o600)
+        #expect(try mode(keyFile) == 0o640, "root's, read by the service's group")
         var config = try Config.load(path: directory.appendingPathComponent("config.yaml").path, environment: [:])
         #expect(config.mfa.mode == .disabled && config.mfa.secretKey == keyFile)
         #expect(try MFAKey.load(config.mfa) == nil, "no key is read while MFA is disabled")
@@ -32,6 +45,11 @@ struct DeploymentTests {
         #expect(Data(base64Encoded: keyText.trimmingCharacters(in: .whitespacesAndNewlines))?.count == 32 && keyText != refreshText)
     }
 
+    func group(_ path: String) -> gid_t {
+        var info = stat()
+        return stat(path, &info) == 0 ? info.st_gid : gid_t.max
+    }
+
     @Test func writesConfigKeysSiteAndUnitWithPrivateKeysClosed() throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -39,12 +57,18 @@ struct DeploymentTests {
         options.algorithm = .es256
         options.trustedProxies = ["10.0.0.0/8"]
         options.email = true
+        // The group init gives a site's files: here the test's own, one it may give them to.
+        options.serviceGroupID = getegid()
         try Deployment(options: options, share: Self.share).write()
 
         let keys = directory.appendingPathComponent("keys")
-        #expect(try mode(keys.path) == 0o700)
-        #expect(try mode(keys.appendingPathComponent("private.pem").path) == 0o600)
-        #expect(try mode(keys.appendingPathComponent("refresh.key").path) == 0o600)
+        #expect(try mode(directory.path) == 0o750 && mode(keys.path) == 0o750)
+        for secret in ["private.pem", "refresh.key", "mfa.key"] {
+            let path = keys.appendingPathComponent(secret).path
+            #expect(try mode(path) == 0o640 && group(path) == getegid(), "\(secret): read by the service's group, no one else")
+        }
+        #expect(try mode(keys.appendingPathComponent("public.pem").path) == 0o644)
+        #expect(try mode(directory.appendingPathComponent("config.yaml").path) == 0o640)
         let config = try Config.load(path: directory.appendingPathComponent("config.yaml").path, environment: [:])
         #expect(config.tokens.algorithm == .es256)
         #expect(config.mail.transport == .smtp && config.mail.smtpSecurity == .starttls)
@@ -65,6 +89,87 @@ struct DeploymentTests {
         let unit = try String(contentsOf: directory.appendingPathComponent("jwt-allauth.service"), encoding: .utf8)
         #expect(unit.contains("serve --config \(directory.standardizedFileURL.path)/config.yaml"))
         #expect(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"))
+        #expect(config.database.path == "/var/lib/jwt-allauth/jwt-allauth.sqlite3", "a site's data is apart from its root-owned config")
+        #expect(config.server.socketGroup == getgrnam("www-data")?.pointee.gr_gid, "nginx's group gets the socket")
+    }
+
+    /// The unit `systemd-analyze security` scores and the deployment test runs under sandbox.py.
+    @Test func theUnitIsANotifyServiceInItsSandboxAndThePurgeSharesIt() throws {
+        let directory = try initialise { $0.algorithm = .es256; $0.binary = "/usr/bin/jwt-allauth" }
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.standardizedFileURL.appendingPathComponent("config.yaml").path
+        let unit = try String(contentsOf: directory.appendingPathComponent("jwt-allauth.service"), encoding: .utf8)
+        let purge = try String(contentsOf: directory.appendingPathComponent("jwt-allauth-purge.service"), encoding: .utf8)
+        let timer = try String(contentsOf: directory.appendingPathComponent("jwt-allauth-purge.timer"), encoding: .utf8)
+        for line in ["Type=notify", "NotifyAccess=main", "User=jwt-allauth", "Group=jwt-allauth", "SupplementaryGroups=www-data",
+                     "ExecStartPre=/usr/bin/jwt-allauth check --config \(config)", "ExecStart=/usr/bin/jwt-allauth serve --config \(config)",
+                     "KillMode=mixed", "RuntimeDirectoryMode=0711", "LogsDirectoryMode=0700"] {
+            #expect(unit.contains("\n\(line)\n"), "\(line)")
+        }
+        let sandbox = ["StateDirectory=jwt-allauth", "StateDirectoryMode=0700", "UMask=0077", "ProtectSystem=strict", "ReadWritePaths=\n",
+                       "CapabilityBoundingSet=\n", "PrivateDevices=yes", "ProtectProc=invisible", "ProcSubset=pid",
+                       "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "MemoryDenyWriteExecute=yes",
+                       "SystemCallFilter=@system-service\n", "SystemCallFilter=~@privileged @resources\n",
+                       "SystemCallFilter=setpriority chown\n", "SystemCallErrorNumber=EPERM\n"]
+        for line in sandbox {
+            #expect(unit.contains("\n\(line)"), "the service: \(line)")
+            #expect(purge.contains("\n\(line)"), "the purge: \(line)")
+        }
+        #expect(purge.contains("\nType=oneshot\n") && purge.contains("\nExecStart=/usr/bin/jwt-allauth purge-tokens --config \(config)\n"))
+        #expect(purge.contains("\nConditionPathExists=\(config)\n"))
+        #expect(timer.contains("\nOnCalendar=daily\n") && timer.contains("\nPersistent=true\n"))
+        for text in [unit, purge] { #expect(!text.contains("{{"), "\(text)") }
+        #expect(!unit.contains("ReadWritePaths=/"), "nothing writable beyond the unit's own directories")
+    }
+
+    @Test func aSocketOutsideTheRuntimeDirectoryIsTheOnlyPathMadeWritable() throws {
+        let directory = try initialise { $0.algorithm = .hs256; $0.socket = "/srv/fastcgi/jwt-allauth.sock" }
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let unit = try String(contentsOf: directory.appendingPathComponent("jwt-allauth.service"), encoding: .utf8)
+        #expect(unit.contains("\nReadWritePaths=/srv/fastcgi\n"))
+    }
+
+    /// `init --site-only`: the nginx files and units again (after an upgrade), never the config or a key.
+    @Test func siteOnlyRewritesTheSiteAndUnitsAndLeavesConfigAndKeys() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = Deployment.Options(directory: directory, domain: "auth.example.com")
+        options.algorithm = .es256
+        options.siteOnly = true
+        #expect(throws: Deployment.InitError.self, "nothing to regenerate from") { try Deployment(options: options, share: Self.share).write() }
+        options.siteOnly = false
+        try Deployment(options: options, share: Self.share).write()
+        let key = directory.appendingPathComponent("keys/private.pem"), config = directory.appendingPathComponent("config.yaml")
+        let unit = directory.appendingPathComponent("jwt-allauth.service")
+        let keyText = try String(contentsOf: key, encoding: .utf8)
+        let configText = try String(contentsOf: config, encoding: .utf8) + "# edited by the operator\n"
+        try configText.write(to: config, atomically: true, encoding: .utf8)
+        try "stale".write(to: unit, atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("nginx"))
+
+        options.siteOnly = true
+        options.algorithm = .rs256  // ignored: no key is made
+        options.binary = "/opt/jwt-allauth/bin/jwt-allauth"
+        let written = try Deployment(options: options, share: Self.share).write()
+        #expect(try String(contentsOf: key, encoding: .utf8) == keyText)
+        #expect(try String(contentsOf: config, encoding: .utf8) == configText)
+        #expect(!written.contains(key.path) && !written.contains(config.path))
+        #expect(try String(contentsOf: unit, encoding: .utf8).contains("ExecStart=/opt/jwt-allauth/bin/jwt-allauth serve"))
+        for name in ["nginx/auth.example.com.conf", "nginx/auth-request.conf", "jwt-allauth-purge.service", "jwt-allauth-purge.timer"] {
+            #expect(written.contains(directory.standardizedFileURL.appendingPathComponent(name).path), "\(name)")
+        }
+    }
+
+    /// `jwt-allauth dev`: everything in its directory, its user's alone.
+    @Test func aLocalInstanceKeepsItsKeysItsUsersAloneAndItsDatabaseBeside() throws {
+        let directory = try initialise { $0.domain = "localhost"; $0.algorithm = .es256; $0.developmentPort = 8080; $0.serviceGroupID = getegid() }
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try mode(directory.appendingPathComponent("keys").path) == 0o700)
+        #expect(try mode(directory.appendingPathComponent("keys/private.pem").path) == 0o600)
+        let config = try Config.load(path: directory.appendingPathComponent("config.yaml").path, environment: [:])
+        #expect(config.database.path == directory.standardizedFileURL.appendingPathComponent("jwt-allauth.sqlite3").path)
+        #expect(config.server.socketGroup == nil)
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("jwt-allauth.service").path))
     }
 
     @Test func metricsAreOnlyForTheAllowlistAndEventsGoToTheLogsDirectory() throws {
@@ -101,7 +206,7 @@ struct DeploymentTests {
         options.force = true
         try Deployment(options: options, share: Self.share).write()
         #expect(try String(contentsOf: key, encoding: .utf8) != original)
-        #expect(try mode(key.path) == 0o600)
+        #expect(try mode(key.path) == 0o640)
     }
 
     @Test func refusesAHostileDomain() {
