@@ -42,6 +42,7 @@ struct InitCommand: ParsableCommand {
         options.socketGroup = socketGroup
         options.siteOnly = siteOnly
         options.metricsFrom = metricsFrom
+        options.http2Directive = NginxVersion.installed()?.takesHTTP2Directive ?? false
         options.binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? options.binary
         // As root, the site's files become root's and the service's group's; otherwise they stay the writer's.
         let groupEntry = getgrnam(group)

@@ -41,6 +41,7 @@ cleanup() {
     dpkg --purge jwt-allauth >/dev/null 2>&1 || true
     rm -rf "$work" /etc/nginx/jwt-allauth "$site" "$data" /run/jwt-allauth /var/log/jwt-allauth
     userdel jwt-allauth-test-stranger 2>/dev/null || true
+    [ -z "${challenge:-}" ] || rm -f "$challenge"
 }
 trap cleanup EXIT
 fail() { echo "not ok - $*" >&2; [ -f "$work/nginx/error.log" ] && tail -20 "$work/nginx/error.log" >&2; [ -f "$work/service.log" ] && tail -20 "$work/service.log" >&2; exit 1; }
@@ -103,7 +104,7 @@ http_port=$(free_port); https_port=$(free_port); app_port=$(free_port)
 mkdir -p "$work/nginx/tmp"
 chmod 0755 "$work"   # nginx's workers (www-data) read their temporary directories in it
 sed -e "s|^\(\s*\)listen 80;|\1listen 127.0.0.1:$http_port;|" \
-    -e "s|^\(\s*\)listen 443 ssl http2;|\1listen 127.0.0.1:$https_port ssl http2;|" \
+    -e "s|^\(\s*\)listen 443 ssl\( http2\)\{0,1\};|\1listen 127.0.0.1:$https_port ssl\2;|" \
     -e "/listen \[::\]/d" \
     -e "s|/etc/letsencrypt/live/$domain/fullchain.pem|$work/tls/server.pem|" \
     -e "s|/etc/letsencrypt/live/$domain/privkey.pem|$work/tls/server.key|" \
@@ -209,6 +210,16 @@ pass "the master runs as jwt-allauth (groups jwt-allauth, www-data), no capabili
 read -r code location < <(curl -s --max-time 10 -o /dev/null -w '%{http_code} %{redirect_url}\n' -H "Host: $domain" "http://127.0.0.1:$http_port/jwt-allauth/health/")
 [ "$code" = 301 ] && [ "$location" = "https://$domain/jwt-allauth/health/" ] || fail "HTTP → HTTPS redirect ($code $location)"
 pass "plain HTTP answers 301 to https://$domain/…"
+# certbot --webroot -w /var/www/html: the challenge file it writes is served over plain HTTP.
+install -d -m 0755 /var/www/html/.well-known/acme-challenge
+challenge=/var/www/html/.well-known/acme-challenge/jwt-allauth-test-$$
+echo "token-$$.thumbprint" > "$challenge"
+answer=$(curl -s --max-time 10 -w ' %{http_code}' -H "Host: $domain" "http://127.0.0.1:$http_port/.well-known/acme-challenge/jwt-allauth-test-$$")
+[ "$answer" = "token-$$.thumbprint 200" ] || fail "the ACME challenge over plain HTTP: $answer"
+missing=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' -H "Host: $domain" "http://127.0.0.1:$http_port/.well-known/acme-challenge/none")
+[ "$missing" = 404 ] || fail "a missing challenge answered $missing"
+rm -f "$challenge"; challenge=
+pass "certbot's HTTP-01 challenge is served from /var/www/html over plain HTTP (a missing one 404); everything else redirects"
 https -D - -o /dev/null "$base/health/" | grep -qi '^strict-transport-security: max-age=31536000' || fail "HSTS"
 pass "HSTS on HTTPS answers"
 
@@ -266,6 +277,11 @@ echo "$metrics" | grep -q '^jwt_allauth_rotations_total 1$' || fail "metrics rot
 forbidden=$(https --interface 127.0.0.3 -w ' %{http_code}' "$base/metrics/")
 [ "$forbidden" = '{"detail":"Forbidden.","code":"forbidden"} 403' ] || fail "metrics from 127.0.0.3: $forbidden"
 pass "metrics/ from loopback counts the pool (3 failed logins, 1 rotation); from 127.0.0.3: $forbidden"
+world=$(https --interface 127.0.0.3 "$base/health/")
+[ "$world" = '{"status":"ok"}' ] || fail "health/ from 127.0.0.3 tells more than its status: $world"
+monitor=$(https "$base/health/")
+[ "$(echo "$monitor" | json '["version"]')" = "$(jwt-allauth --version)" ] || fail "health/ from loopback: $monitor"
+pass "health/: $world from 127.0.0.3, the release and schema from the metrics allow-list ($monitor)"
 
 # fail2ban-regex (Debian's fail2ban) with the shipped filter over the lines the service wrote.
 filter=/usr/share/jwt-allauth/config/fail2ban/filter.d/jwt-allauth.conf
@@ -373,13 +389,34 @@ warning=$(jwt-allauth check --config "$site/config.yaml" 2>&1 >/dev/null | grep 
 chmod 0600 "$backup"
 pass "check: $warning"
 
-# 8. A reload, the purge, an upgrade over itself, a stop ----------------------------------------
+# 8. A key rotation with its reload, the purge, an upgrade over itself, a stop ------------------
+# rotate-key as docs/deploying.md tells the sysadmin (as root), then systemctl reload.
+kid() { python3 -c 'import base64, json, sys; h = sys.argv[1].split(".")[0]; print(json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))["kid"])' "$1"; }
+jwks_kids() { https "$base/jwks/" | python3 -c 'import json, sys; print(" ".join(sorted(k["kid"] for k in json.load(sys.stdin)["keys"])))'; }
+access_token() { https -H 'Content-Type: application/json' -d "{\"email\":\"admin@$domain\",\"password\":\"Deploy-Passw0rd\"}" "$base/login/" | json '["access"]'; }
+old_access=$(access_token); old_kid=$(kid "$old_access")
+jwt-allauth rotate-key --config "$site/config.yaml" > "$work/rotate.txt" 2>&1 || fail "rotate-key: $(cat "$work/rotate.txt")"
+grep -q '^next: systemctl reload jwt-allauth' "$work/rotate.txt" || fail "rotate-key's next step: $(cat "$work/rotate.txt")"
+retired=$(ls "$site/keys/retired/")
+[[ "$retired" == *".$old_kid.pem" ]] || fail "retired/ holds $retired, not kid $old_kid"
+rotated=$(stat -c '%a %U:%G' "$site/keys/private.pem" "$site/keys/retired" "$site/keys/retired/$retired" | paste -sd,)
+[ "$rotated" = "640 root:jwt-allauth,750 root:jwt-allauth,640 root:jwt-allauth" ] || fail "rotated key files: $rotated"
+as_service jwt-allauth check --config "$site/config.yaml" >/dev/null || fail "the service user cannot load the rotated keys"
 lines=$(wc -l < "$notify")
 kill -HUP "${harness[0]}"   # systemctl reload: the unit's ExecReload=, as the service user
 await_notification $((lines + 1)) "RELOADING=1 | MONOTONIC_USEC="
 await_notification $((lines + 2)) "READY=1"
 [ "$(health)" = 200 ] || fail "health/ after the reload"
 pass "reload (ExecReload=): RELOADING=1 with MONOTONIC_USEC, then READY=1 once the new workers accept"
+close_kept_connections   # the old workers' kept connections would still answer with the old key set
+new_access=$(access_token); new_kid=$(kid "$new_access")
+[ "$new_kid" != "$old_kid" ] || fail "after the reload a login still signs with $old_kid"
+for token in "$old_access" "$new_access"; do
+    [ "$(https -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$base/user/")" = 200 ] || fail "user/ after the rotation"
+    [ "$(https -H "Authorization: Bearer $token" "https://$domain:$https_port/app/")" = "user=1 role=1000" ] || fail "auth_request after the rotation"
+done
+[ "$(jwks_kids)" = "$(printf '%s\n' "$old_kid" "$new_kid" | sort | paste -sd' ')" ] || fail "jwks/ after the rotation: $(jwks_kids)"
+pass "rotate-key (root) + reload: the keys stay root's 0640 to jwt-allauth, the old key's token still passes user/ and auth_request, logins sign with the new kid ($new_kid), jwks/ lists both"
 
 purge=$(sandbox run "$site/jwt-allauth-purge.service" --notify-log "$work/purge-notify.log" 2>&1) || fail "purge under the sandbox: $purge"
 grep -q "expired row(s) deleted" <<< "$purge" || fail "purge: $purge"

@@ -41,6 +41,9 @@ public struct Deployment {
         /// Only the nginx files and the systemd units, from the configuration already there; the
         /// configuration and keys are left as they are (`init --site-only`).
         public var siteOnly = false
+        /// The installed nginx takes `http2 on;` (1.25.1 and later, where `listen … http2` is
+        /// deprecated); older ones the `listen` parameter. `init` asks `nginx -v`.
+        public var http2Directive = false
         /// A local instance (`jwt-allauth dev`): plain HTTP on 127.0.0.1:port, the socket and
         /// database inside the directory, mail written as .eml files; no nginx site or unit.
         public var developmentPort: Int?
@@ -199,6 +202,8 @@ public struct Deployment {
             "metrics_allow": monitoring.map { "        allow \($0);" }.joined(separator: "\n"),
             "monitoring_geo": monitoring.map { "    \($0) 1;" }.joined(separator: "\n"),
             "verify_cache_zone": verifyCache.zone,
+            "listen_http2": options.http2Directive ? "" : " http2",
+            "http2": options.http2Directive ? "\n    http2 on;" : "",
         ])
         try save(site, nginx.appendingPathComponent("\(domain).conf"), 0o644)
 

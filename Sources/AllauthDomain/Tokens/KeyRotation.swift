@@ -32,7 +32,7 @@ public enum KeyRotation {
         public var publicKey: String?
         /// Retired keys past their deadline, deleted.
         public var removed: [String]
-        /// The old key's file was readable by more than its owner: it may have been copied.
+        /// The old key's file was readable by other users (not only its owner and group): it may have been copied.
         public var oldKeyWasShared = false
     }
 
@@ -54,10 +54,11 @@ public enum KeyRotation {
         let (current, verifier) = try KeySet.naming("tokens.signing_key") {
             try KeySet.loadSigningPair(algorithm: tokens.algorithm, path: signingKey)
         }
-        // The service's user owns the key; root running this must leave it so. Never readable by others.
+        // Whoever owns the key (the service's user, or root with the service's group reading it, as
+        // `init` makes a site) keeps it, and its group keeps reading it if it did; others never read it.
         var keyFile = try KeyFile(like: signingKey)
-        let shared = keyFile.mode & 0o077 != 0
-        keyFile.mode = 0o600
+        let shared = keyFile.mode & 0o007 != 0
+        keyFile.mode = (keyFile.mode & 0o040) | 0o600
         let expired = try RetiredKeys.entries(tokens).filter { RetiredKeys.deadline(retiredAt: $0.retiredAt, tokens) <= now }
 
         // The old key's verifier first: from then on a worker that starts verifies what it signed.
@@ -95,11 +96,13 @@ public enum KeyRotation {
         return outcome
     }
 
-    /// `retired/`, mode 0700, owned as the signing key is: whoever reads that key lists this.
+    /// `retired/`, owned as the signing key is and open to its group when the key is: whoever reads
+    /// that key lists this (0700, or 0750).
     private static func makeDirectory(_ path: String, for keyFile: KeyFile) throws {
         var info = stat()
         if stat(path, &info) == 0 { return }
-        guard mkdir(path, 0o700) == 0 || errno == EEXIST, chown(path, keyFile.owner, keyFile.group) == 0, chmod(path, 0o700) == 0
+        let mode: mode_t = keyFile.mode & 0o040 != 0 ? 0o750 : 0o700
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST, chown(path, keyFile.owner, keyFile.group) == 0, chmod(path, mode) == 0
         else { throw KeyRotationError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
     }
 }

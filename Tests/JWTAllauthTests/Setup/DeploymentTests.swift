@@ -191,6 +191,34 @@ struct DeploymentTests {
         let restricted = try String(contentsOf: directory.appendingPathComponent("nginx/auth.example.com.conf"), encoding: .utf8)
         #expect(restricted.contains("        allow 10.1.2.3;\n        allow 192.0.2.0/24;\n        deny all;"))
         #expect(!restricted.contains("allow 127.0.0.1;"))
+        // health/'s detail goes to the same addresses (a geo nginx passes as JWT_ALLAUTH_MONITORING).
+        #expect(restricted.contains("geo $jwt_allauth_monitoring {\n    default 0;\n    10.1.2.3 1;\n    192.0.2.0/24 1;\n}"), "\(restricted)")
+        #expect(restricted.contains("fastcgi_param JWT_ALLAUTH_MONITORING $jwt_allauth_monitoring;"))
+    }
+
+    @Test func theSiteUsesTheHTTP2DirectiveTheInstalledNginxTakes() throws {
+        #expect(NginxVersion(versionLine: "nginx version: nginx/1.22.1") == NginxVersion(1, 22, 1))
+        #expect(NginxVersion(versionLine: "nginx version: nginx/1.26.3 (Ubuntu)")?.takesHTTP2Directive == true)
+        #expect(NginxVersion(versionLine: "nginx version: nginx/1.25.0")?.takesHTTP2Directive == false)
+        #expect(NginxVersion(versionLine: "nginx: command not found") == nil)
+        let old = try initialise { _ in }
+        let new = try initialise { $0.http2Directive = true }
+        defer { for directory in [old, new] { try? FileManager.default.removeItem(at: directory) } }
+        let before = try String(contentsOf: old.appendingPathComponent("nginx/auth.example.com.conf"), encoding: .utf8)
+        let after = try String(contentsOf: new.appendingPathComponent("nginx/auth.example.com.conf"), encoding: .utf8)
+        #expect(before.contains("    listen 443 ssl http2;\n    listen [::]:443 ssl http2;\n    server_name"))
+        #expect(!before.contains("http2 on;"))
+        #expect(after.contains("    listen 443 ssl;\n    listen [::]:443 ssl;\n    http2 on;\n    server_name"), "\(after)")
+    }
+
+    @Test func plainHTTPAnswersCertbotsChallengeFromTheWebrootAndRedirectsEverythingElse() throws {
+        let directory = try initialise { _ in }
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let site = try String(contentsOf: directory.appendingPathComponent("nginx/auth.example.com.conf"), encoding: .utf8)
+        let plain = try #require(site.range(of: "    listen 80;").map { site[$0.lowerBound...] })
+        let server = plain[..<(plain.range(of: "\n}\n")?.lowerBound ?? plain.endIndex)]
+        #expect(server.contains("location ^~ /.well-known/acme-challenge/ {\n        root /var/www/html;"), "\(server)")
+        #expect(server.contains("location / {\n        return 301 https://$host$request_uri;"))
     }
 
     @Test func neverOverwritesKeysWithoutForce() throws {

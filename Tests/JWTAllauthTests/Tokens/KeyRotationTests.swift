@@ -130,26 +130,31 @@ struct KeyRotationTests {
         #expect(after.verify(token, expecting: .access, now: t0 + 1) == .failure(.invalid))
     }
 
-    @Test(.enabled(if: getuid() == 0, "chown needs root"))
-    func theNewFilesTakeTheKeysOwnerAndAreReadableByNoOneElse() throws {
+    @Test(.enabled(if: getuid() == 0, "chown needs root"), arguments: [
+        // init's site: root's key, read by the service's group; the new one the same, retired/ 0750.
+        (oldMode: mode_t(0o640), newMode: mode_t(0o640), retiredDirectory: mode_t(0o750), shared: false),
+        // The service user's own key (dev, or a hand-made layout).
+        (oldMode: mode_t(0o600), newMode: mode_t(0o600), retiredDirectory: mode_t(0o700), shared: false),
+        // A key others could read: not any more, and the command warns it may have been copied.
+        (oldMode: mode_t(0o604), newMode: mode_t(0o600), retiredDirectory: mode_t(0o700), shared: true),
+    ])
+    func theNewFilesTakeTheKeysOwnerAndGroupAndAreReadableByNoOneElse(oldMode: mode_t, newMode: mode_t, retiredDirectory: mode_t, shared: Bool) throws {
         let directory = try KeyDirectory(.es256)
         let signing = directory.keys + "/private.pem"
-        // The service's user owns the key (init's step 1, chown -R; here only the file, in a
-        // directory root owns and others may enter); root rotates. A key once readable by its
-        // group is not any more.
+        // Another owner and group than root's, who rotates; the directory root owns and others may enter.
         chown(signing, 65534, 65534)
         chmod(directory.keys, 0o711)
-        chmod(signing, 0o640)
+        chmod(signing, oldMode)
         let outcome = try KeyRotation.rotate(directory.tokens, now: t0)
-        #expect(outcome.oldKeyWasShared, "rotate-key warns that the old key may have been copied")
+        #expect(outcome.oldKeyWasShared == shared)
         func owner(_ path: String) -> (uid_t, gid_t, mode_t) {
             var info = stat()
             stat(path, &info)
             return (info.st_uid, info.st_gid, info.st_mode & 0o7777)
         }
-        #expect(owner(signing) == (65534, 65534, 0o600))
-        #expect(owner(directory.retired) == (65534, 65534, 0o700))
-        #expect(owner(try #require(outcome.retiredFile)) == (65534, 65534, 0o600))
+        #expect(owner(signing) == (65534, 65534, newMode))
+        #expect(owner(directory.retired) == (65534, 65534, retiredDirectory))
+        #expect(owner(try #require(outcome.retiredFile)) == (65534, 65534, newMode))
         #expect(owner(directory.keys + "/public.pem") == (0, 0, 0o644), "public.pem keeps its own")
         let left = try FileManager.default.contentsOfDirectory(atPath: directory.keys).filter { $0.hasPrefix(".") }
         #expect(left.isEmpty, "no temporary file left: \(left)")
