@@ -213,7 +213,7 @@ pass "plain HTTP answers 301 to https://$domain/…"
 # certbot --webroot -w /var/www/html: the challenge file it writes is served over plain HTTP.
 install -d -m 0755 /var/www/html/.well-known/acme-challenge
 challenge=/var/www/html/.well-known/acme-challenge/jwt-allauth-test-$$
-echo "token-$$.thumbprint" > "$challenge"
+printf "token-%s.thumbprint" $$ > "$challenge"   # certbot writes no newline
 answer=$(curl -s --max-time 10 -w ' %{http_code}' -H "Host: $domain" "http://127.0.0.1:$http_port/.well-known/acme-challenge/jwt-allauth-test-$$")
 [ "$answer" = "token-$$.thumbprint 200" ] || fail "the ACME challenge over plain HTTP: $answer"
 missing=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' -H "Host: $domain" "http://127.0.0.1:$http_port/.well-known/acme-challenge/none")
