@@ -18,8 +18,13 @@ enum PythonVenv {
         let python = venv.appendingPathComponent("bin/python").path
         let marker = venv.appendingPathComponent("installed-requirements.txt")
         let wanted = requirements.joined(separator: "\n")
-        if (try? String(contentsOf: marker, encoding: .utf8)) == wanted, FileManager.default.isExecutableFile(atPath: python) { return python }
         try FileManager.default.createDirectory(at: venv.deletingLastPathComponent(), withIntermediateDirectories: true)
+        // One maker at a time, across the parallel tests and processes: a second caller that found
+        // bin/python while the first's `venv` was still running ensurepip got "No module named pip".
+        let lock = open(venv.path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        defer { if lock >= 0 { close(lock) } }
+        if lock >= 0 { flock(lock, LOCK_EX) }
+        if (try? String(contentsOf: marker, encoding: .utf8)) == wanted, FileManager.default.isExecutableFile(atPath: python) { return python }
         let log = venv.deletingLastPathComponent().appendingPathComponent("\(name)-install.log").path
         try? FileManager.default.removeItem(atPath: log)
         if !FileManager.default.isExecutableFile(atPath: python) {
