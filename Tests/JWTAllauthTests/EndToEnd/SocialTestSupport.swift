@@ -68,5 +68,10 @@ extension TestInstance: SocialWorldInstance {
 
 extension InProcessInstance: SocialWorldInstance {
     static func portForLinks() -> Int { 8080 }
-    static func make(environment: [String: String], port: Int) throws -> InProcessInstance { try InProcessInstance(environment: environment, port: port) }
+    /// The in-process suites run in parallel on two cores beside hashing-heavy suites, where the
+    /// provider (a Python process) once took longer than the production 5 s to answer a JWKS fetch
+    /// (503 provider_unavailable on a fresh clone's CI): a test-sized bound, unless the test sets its own.
+    static func make(environment: [String: String], port: Int) throws -> InProcessInstance {
+        try InProcessInstance(environment: ["JWT_ALLAUTH_SOCIAL_HTTP_TIMEOUT": "20s"].merging(environment) { $1 }, port: port)
+    }
 }

@@ -349,7 +349,9 @@ struct SocialLoginTests {
         let slow = try world.tokenLogin(token)
         #expect(slow.status == 503, "\(slow.text)")
         #expect(slow.json?["code"]?.string == "provider_unavailable")
-        #expect(Date().timeIntervalSince(started) < 3, "bounded by social.http_timeout")
+        // Bounded by social.http_timeout (1 s), not by the provider's 5 s; the margin is for a
+        // loaded 2-core machine running the in-process suites in parallel.
+        #expect(Date().timeIntervalSince(started) < 4.5, "bounded by social.http_timeout")
 
         // A code issued before the provider went away: the exchange cannot reach it.
         let verifier = String(repeating: "d", count: 43)
@@ -358,7 +360,7 @@ struct SocialLoginTests {
         started = Date()
         let down = try world.post("example/code/", ["code": code, "callback_url": world.callbackURL, "code_verifier": verifier])
         #expect(down.status == 503, "\(down.text)")
-        #expect(Date().timeIntervalSince(started) < 3)
+        #expect(Date().timeIntervalSince(started) < 4.5)
         #expect(try world.userCount() == 0)
         // Every worker is still there to answer.
         #expect(try world.instance.client.get("\(world.instance.mount)/health/").status == 200)
