@@ -59,7 +59,7 @@ struct DevCommand: ParsableCommand {
             _ = FileManager.default.createFile(atPath: config.mfa.secretKey, contents: Data(MFAKey.generate().utf8),
                                                attributes: [.posixPermissions: 0o600])
         }
-        for sub in ["log", "mail", "run", "nginx-tmp"] {
+        for sub in ["log", "mail", "nginx-tmp"] {  // run/ is made before the lock
             try FileManager.default.createDirectory(at: root.appendingPathComponent(sub), withIntermediateDirectories: true)
         }
         let nginxConf = root.appendingPathComponent("nginx.conf")
@@ -76,8 +76,7 @@ struct DevCommand: ParsableCommand {
         ]).write(to: nginxConf, atomically: true, encoding: .utf8)
 
         // Before anything starts: a missing nginx must not leave a pool behind.
-        let nginxBinary = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let nginxBinary else { throw CommandFailure("nginx is not installed (apt-get install nginx-light)") }
+        guard let nginxBinary = installedNginx() else { throw CommandFailure("nginx is not installed (apt-get install nginx-light)") }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 
         let startDeadline = Date().addingTimeInterval(Self.startTimeout)

@@ -36,20 +36,14 @@ struct InstanceLock {
         _ = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
     }
 
-    /// True when something accepts TCP connections on 127.0.0.1:`port` (another program's nginx).
+    /// True when another socket holds 127.0.0.1:`port` (a bind there fails with EADDRINUSE): another
+    /// program's nginx, or anything else listening on it.
     static func portInUse(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var reuse: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        return bound != 0 && errno == EADDRINUSE
+        return withLoopbackAddress(port: port, { bind(fd, $0, $1) }) != 0 && errno == EADDRINUSE
     }
 }

@@ -4,8 +4,7 @@ import Foundation
 extension NginxVersion {
     /// nil when no nginx is installed here (init may run on another host than nginx).
     static func installed() -> NginxVersion? {
-        guard let binary = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+        guard let binary = installedNginx() else { return nil }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["-v"]
@@ -17,4 +16,9 @@ extension NginxVersion {
         process.waitUntilExit()
         return NginxVersion(versionLine: text)
     }
+}
+
+/// The nginx binary of this host (Debian's, a local build's), or nil when there is none.
+func installedNginx() -> String? {
+    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"].first { FileManager.default.isExecutableFile(atPath: $0) }
 }
