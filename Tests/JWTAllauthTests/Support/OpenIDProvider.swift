@@ -47,7 +47,16 @@ final class OpenIDProvider {
         }
     }
 
-    enum ProviderError: Error { case badAnswer(String) }
+    enum ProviderError: Error { case badAnswer(String), unreachable(String, Error, log: String) }
+
+    /// A control request; if it gets no answer, the error carries the provider's log (a Python
+    /// traceback says why it hung up).
+    private func controlCall(_ path: String, _ call: () throws -> HTTPResponse) throws -> HTTPResponse {
+        do { return try call() } catch {
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            throw ProviderError.unreachable(path, error, log: String(log.suffix(4000)))
+        }
+    }
 
     /// SIGTERM and wait: the provider is down.
     func stop() {
@@ -58,7 +67,7 @@ final class OpenIDProvider {
     @discardableResult
     private func post(_ path: String, _ body: [String: Any]) throws -> JSONValue {
         let data = try JSONSerialization.data(withJSONObject: body)
-        let response = try control.post(path, json: String(decoding: data, as: UTF8.self))
+        let response = try controlCall(path) { try control.post(path, json: String(decoding: data, as: UTF8.self)) }
         guard response.status == 200, let json = response.json else { throw ProviderError.badAnswer("\(path): \(response.status) \(response.text)") }
         return json
     }
@@ -136,7 +145,7 @@ final class OpenIDProvider {
 
     /// How often discovery, the JWKS, the token endpoint and UserInfo were fetched.
     func fetches() throws -> (discovery: Int, jwks: Int, token: Int, userInfo: Int) {
-        let json = try control.get("/control/stats").json
+        let json = try controlCall("/control/stats") { try control.get("/control/stats") }.json
         return (json?["discovery"]?.int ?? -1, json?["jwks"]?.int ?? -1, json?["token"]?.int ?? -1, json?["userinfo"]?.int ?? -1)
     }
 }

@@ -9,10 +9,15 @@ import Glibc
 final class RawConnection {
     private(set) var fd: Int32
 
-    enum RawError: Error { case socket(Int32), connect(Int32), timeout }
+    /// `closed`: the peer hung up before a byte of an answer; `timeout`: nothing within the
+    /// timeout; `receive`: recv failed otherwise (errno).
+    enum RawError: Error { case socket(Int32), connect(Int32), timeout, closed, receive(Int32) }
+
+    private let timeout: TimeInterval
 
     /// Connects to 127.0.0.1:`port` from `source`; `timeout` bounds every send and receive.
     init(port: Int, from source: String = "127.0.0.1", timeout: TimeInterval = 5) throws {
+        self.timeout = timeout
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawError.socket(errno) }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1_000_000))
@@ -27,7 +32,34 @@ final class RawConnection {
         let connected = withUnsafePointer(to: &remote) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { let code = errno; Glibc.close(fd); throw RawError.connect(code) }
+        // A signal handled while connect waits (with a send timeout set, the kernel never
+        // restarts it, whatever SA_RESTART says) leaves the connection going on: wait for it.
+        if connected != 0 {
+            let code = errno
+            guard code == EINTR, let failure = Self.awaitConnection(fd, timeout: timeout) else {
+                Glibc.close(fd)
+                throw RawError.connect(code)
+            }
+            guard failure == 0 else { Glibc.close(fd); throw RawError.connect(failure) }
+        }
+    }
+
+    /// The result (0 or an errno) of a connect that a signal interrupted; nil if still pending at
+    /// the timeout.
+    private static func awaitConnection(_ fd: Int32, timeout: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let left = Int32(max(0, deadline.timeIntervalSinceNow) * 1000)
+            let ready = poll(&entry, 1, left)
+            if ready > 0 {
+                var failure: Int32 = 0
+                var length = socklen_t(MemoryLayout<Int32>.size)
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length)
+                return failure
+            }
+            if ready == 0 || errno != EINTR || deadline.timeIntervalSinceNow <= 0 { return nil }
+        }
     }
 
     deinit { close() }
@@ -47,6 +79,7 @@ final class RawConnection {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { return false }
             sent += n
         }
@@ -58,11 +91,17 @@ final class RawConnection {
 
     /// Reads one response: up to its Content-Length, else until nginx closes the connection
     /// (after an error nginx may linger, reading what the client still sends), or the timeout.
+    /// A signal handled meanwhile does not end the wait: with SO_RCVTIMEO set the kernel never
+    /// restarts recv, so it is retried here until the timeout.
     func readResponse() throws -> HTTPResponse {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
+        let deadline = Date().addingTimeInterval(timeout)
+        var failure: Int32 = 0
         while true {
             let n = recv(fd, &buffer, buffer.count, 0)
+            if n < 0 && errno == EINTR && deadline.timeIntervalSinceNow > 0 { continue }
+            if n < 0 { failure = errno }
             if n <= 0 { break }
             received.append(contentsOf: buffer[0..<n])
             if let response = try? HTTPClient.parse(received), let length = response.header("Content-Length").flatMap(Int.init),
@@ -70,7 +109,13 @@ final class RawConnection {
                 return response
             }
         }
-        guard !received.isEmpty else { throw RawError.timeout }
+        if received.isEmpty {
+            switch failure {
+            case 0: throw RawError.closed
+            case EAGAIN, EINTR: throw RawError.timeout  // EWOULDBLOCK is EAGAIN on Linux
+            default: throw RawError.receive(failure)
+            }
+        }
         return try HTTPClient.parse(received)
     }
 
