@@ -10,6 +10,8 @@ extension Config {
         public var busyTimeout: TimeInterval
         /// `database.url`: SQLite (the default) or PostgreSQL (`StoreLocation`).
         public var location: StoreLocation = .sqlite(path: "")
+        /// `database.password_file`, kept so `check` can see who may read it.
+        public var passwordFile: String?
 
         enum Key {
             static let path = SettingKey("database.path", default: "`jwt-allauth.sqlite3`", "SQLite file (WAL mode)")
@@ -32,6 +34,7 @@ extension Config {
                 busyTimeout: try r.duration(Key.busyTimeout, default: 5, minimum: 0.05)
             )
             database.location = try storeLocation(&r, sqlitePath: database.path)
+            database.passwordFile = try r.optionalPath(Key.passwordFile)
             if case .sqlite(let path) = database.location { database.path = path }
             return database
         }

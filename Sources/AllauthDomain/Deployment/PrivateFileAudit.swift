@@ -41,6 +41,8 @@ public struct PrivateFileAudit {
     public func findings() -> [Finding] {
         var secrets = [config.tokens.signingKey, config.tokens.refreshSecret, config.mfa.secretKey]
         if let password = config.mail.smtpPasswordFile { secrets.append(password) }
+        if let password = config.database.passwordFile { secrets.append(password) }
+        secrets += config.social.providers.flatMap(\.secretFiles)
         var findings = secrets.compactMap { check($0, .secret) }
         guard case .sqlite(let database) = config.database.location else { return findings }
         let directory = URL(fileURLWithPath: database).deletingLastPathComponent().path

@@ -24,6 +24,9 @@ public struct SocialProvider: Sendable {
     public var clientID: String
     public var clientSecret: ClientSecret
     public var scopes: [String]
+    /// The files its secret came from (`client_secret_file`, `private_key_file`), so `check` can
+    /// see who may read them.
+    public var secretFiles: [String] = []
 }
 
 /// `social.email_linking`: on, off, or only for the listed providers.
@@ -106,10 +109,12 @@ extension SocialSettings {
             else { throw ConfigError(key: "\(key).issuer", problem: "expected an http(s) URL, got \"\(issuer)\"") }
             let clientID = try entry.string("client_id")
             var secret = SocialProvider.ClientSecret.none
+            var secretFiles: [String] = []
             if let text = try entry.optionalString("client_secret") {
                 secret = .shared(text)
             }
             if let path = try entry.optionalString("client_secret_file") {
+                secretFiles.append(r.resolve(path))
                 let text = try ConfigReader.readText(path: r.resolve(path))
                 secret = .shared(String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? ""))
             }
@@ -117,7 +122,9 @@ extension SocialSettings {
             if id == "apple" || teamIDGiven {
                 let teamID = try entry.string("team_id")
                 let keyID = try entry.string("key_id")
-                let pem = try ConfigReader.readText(path: r.resolve(try entry.string("private_key_file")))
+                let keyFile = r.resolve(try entry.string("private_key_file"))
+                secretFiles.append(keyFile)
+                let pem = try ConfigReader.readText(path: keyFile)
                 guard (try? SocialClientSecret.appleKey(pem)) != nil else {
                     throw ConfigError(key: "\(key).private_key_file", problem: "not a P-256 private key in PEM form")
                 }
@@ -126,7 +133,7 @@ extension SocialSettings {
             let scopes = try entry.stringList("scopes", default: ["openid", "email", "profile"])
             try entry.rejectUnknown()
             providers.append(SocialProvider(id: id, name: name, issuer: issuer, discoveryURL: discoveryIssuer + "/.well-known/openid-configuration",
-                                            clientID: clientID, clientSecret: secret, scopes: scopes))
+                                            clientID: clientID, clientSecret: secret, scopes: scopes, secretFiles: secretFiles))
         }
         providers.sort { $0.id < $1.id }
 

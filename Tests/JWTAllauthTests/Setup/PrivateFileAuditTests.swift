@@ -74,4 +74,24 @@ struct PrivateFileAuditTests {
         #expect(site.findings().map(\.path) == [site.database])
         #expect(site.findings().first?.problem == "is writable by its group (mode 660)")
     }
+
+    @Test func aProvidersSecretFileOrTheDatabasePasswordFileOpenToOthersIsNamed() throws {
+        let site = try Site()
+        let keys = site.root.appendingPathComponent("etc/keys")
+        let secret = keys.appendingPathComponent("example.secret").path
+        let password = keys.appendingPathComponent("postgresql.password").path
+        for file in [secret, password] {
+            #expect(FileManager.default.createFile(atPath: file, contents: Data("x\n".utf8), attributes: [.posixPermissions: 0o600]))
+        }
+        let config = try Config.load(path: site.root.appendingPathComponent("etc/config.yaml").path, environment: [
+            "JWT_ALLAUTH_SOCIAL_PROVIDERS": "{example: {name: Example, issuer: \"https://id.example.com\", client_id: abc, client_secret_file: \"\(secret)\"}}",
+            "JWT_ALLAUTH_DATABASE_URL": "postgresql://auth@127.0.0.1/auth",
+            "JWT_ALLAUTH_DATABASE_PASSWORD_FILE": password,
+        ])
+        let audit = PrivateFileAudit(config: config, serviceGroup: getegid())
+        #expect(audit.findings() == [], "0600, as the docs ask")
+        for file in [secret, password] { chmod(file, 0o644) }
+        #expect(audit.findings().map(\.path) == [password, secret])
+        #expect(audit.findings().allSatisfy { $0.problem == "is open to every local user (mode 644)" }, "\(audit.findings())")
+    }
 }
