@@ -242,8 +242,11 @@ public final class Supervisor {
     private func writeInputPipe() -> Int32? {
         guard let fds = closeOnExecPipe("configuration") else { return nil }
         defer { close(fds[1]) }
-        // A pipe holds 64 KiB without a reader; a configuration is far smaller.
-        guard settings.childInput.count < 65536 else {
+        // A pipe holds 64 KiB without a reader; a configuration with its keys is far smaller, and
+        // a larger one gets a larger pipe (up to /proc/sys/fs/pipe-max-size, 1 MiB by default).
+        // F_SETPIPE_SZ and F_GETPIPE_SZ (1031, 1032) are Linux's and not in Swift's Glibc module.
+        if settings.childInput.count >= 65536 { _ = fcntl(fds[1], 1031, Int32(clamping: settings.childInput.count + 1)) }
+        guard settings.childInput.count < Int(fcntl(fds[1], 1032)) else {
             logger.error("child input too large for a pipe", metadata: ["bytes": "\(settings.childInput.count)"])
             close(fds[0])
             return nil

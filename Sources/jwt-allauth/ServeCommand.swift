@@ -31,8 +31,7 @@ struct ServeCommand: ParsableCommand {
             atPath: URL(fileURLWithPath: config.server.socket).deletingLastPathComponent().path, withIntermediateDirectories: true)
         _ = try InstanceLock(config.server.socket + ".lock", holder: "jwt-allauth serve (pid \(getpid()), --config \(path))",
                              what: config.server.socket, advice: "stop it first, or give this pool its own server.socket")
-        _ = try KeySet.load(config.tokens)
-        _ = try MFAKey.load(config.mfa)
+        let keyFiles = try Self.readKeys(config)
         _ = try TemplateLibrary(config.templates)
         _ = try openMigrated(config)
         // Workers read it at start; a missing file must stop the master, not loop the workers.
@@ -48,33 +47,45 @@ struct ServeCommand: ParsableCommand {
         }
         let supervisor = Supervisor(
             socketPath: config.server.socket, socketMode: mode_t(config.server.socketMode), socketGroup: config.server.socketGroup,
-            settings: Self.settings(config, path: path, text: text), logger: logger
+            settings: Self.settings(config, path: path, text: text, keyFiles: keyFiles), logger: logger
         ) {
             // A reload must not break a running service: validate everything first.
             let freshText = try Config.readText(path: path)
             let fresh = try Config.load(path: path, text: freshText)
-            _ = try KeySet.load(fresh.tokens)
-            _ = try MFAKey.load(fresh.mfa)
+            let freshKeyFiles = try Self.readKeys(fresh)
             _ = try TemplateLibrary(fresh.templates)
             _ = try openMigrated(fresh)
             _ = try MailTransports.make(fresh.mail, stop: StopFlag())
             if fresh.server.socket != config.server.socket || fresh.server.socketGroup != config.server.socketGroup {
                 logger.warning("server.socket or server.socket_group changed; they take effect at the next restart, not on reload")
             }
-            return Self.settings(fresh, path: path, text: freshText)
+            return Self.settings(fresh, path: path, text: freshText, keyFiles: freshKeyFiles)
         }
         supervisor.onUnexpectedExit = { _ in masterMetrics.count(.workerRestarts) }
         supervisor.notifier = notifier
         Foundation.exit(try supervisor.run())
     }
 
-    /// Children get the configuration text the master validated (on `Supervisor.inputFD`), not
-    /// the file as it may be when they start: a file edited since is only read on SIGHUP.
-    static func settings(_ config: Config, path: String, text: String) -> Supervisor.Settings {
-        Supervisor.Settings(
+    /// Loads the keys as a worker will (so a bad key stops the master, not every worker) and
+    /// answers the files read for it.
+    static func readKeys(_ config: Config) throws -> KeyFiles.Record {
+        let files = KeyFiles()
+        _ = try KeySet.load(config.tokens, files: files)
+        _ = try MFAKey.load(config.mfa, files: files)
+        return files.recorded
+    }
+
+    /// Children get the configuration text and the key files the master validated (`WorkerInput`
+    /// on `Supervisor.inputFD`), not the files as they may be when they start: a file edited since,
+    /// or a key `rotate-key` wrote, is only read on SIGHUP, so every worker of one generation signs
+    /// and verifies alike, a respawned one too.
+    static func settings(_ config: Config, path: String, text: String, keyFiles: KeyFiles.Record) -> Supervisor.Settings {
+        // Encoding a String and Data-valued dictionaries cannot fail.
+        let input = (try? JSONEncoder().encode(WorkerInput(config: text, keyFiles: keyFiles))).map(Array.init) ?? []
+        return Supervisor.Settings(
             workers: config.server.workers,
             childArguments: ["worker", "--config", path, "--ready-fd", String(Supervisor.readyFD), "--config-fd", String(Supervisor.inputFD)],
-            stopTimeout: config.server.stopTimeout, childInput: Array(text.utf8),
+            stopTimeout: config.server.stopTimeout, childInput: input,
             auxiliaries: [.init(name: "mailer", arguments: ["mailer", "--config", path])])
     }
 }
@@ -88,7 +99,7 @@ struct WorkerCommand: ParsableCommand {
     @OptionGroup var options: ConfigOption
     @Option(help: "Write one byte to this descriptor once accepting (used by `serve`).")
     var readyFD: Int32?
-    @Option(help: "Read the configuration text from this descriptor instead of the file (used by `serve`).")
+    @Option(help: "Read the configuration and key files from this descriptor instead of the disk (used by `serve`).")
     var configFD: Int32?
 
     func run() throws {
@@ -98,15 +109,18 @@ struct WorkerCommand: ParsableCommand {
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
         pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
 
-        let config = try configFD.map { fd in try options.load(text: Self.readAll(fd)) } ?? options.load()
+        let input = try configFD.map { fd in try JSONDecoder().decode(WorkerInput.self, from: Self.readAll(fd)) }
+        let config = try input.map { try options.load(text: $0.config) } ?? options.load()
+        // From the master: the keys it read; started alone (spawn-fcgi): the disk.
+        let keyFiles = input.map { KeyFiles(replaying: $0.keyFiles) } ?? KeyFiles()
         let logger = makeLogger("jwt-allauth.worker", level: config.logLevel)
         // Started by `serve`: the slot names the counter file; otherwise (spawn-fcgi) the pid does.
         let slot = ProcessInfo.processInfo.environment[Supervisor.slotEnvironmentVariable].map { "worker-\($0)" } ?? "worker-pid\(getpid())"
-        let service = Service(config: config, keys: try KeySet.load(config.tokens), templates: try TemplateLibrary(config.templates), logger: logger,
+        let service = Service(config: config, keys: try KeySet.load(config.tokens, files: keyFiles), templates: try TemplateLibrary(config.templates), logger: logger,
                               commonPasswords: try PasswordPolicy.commonPasswords(in: ShareDirectory.locate()),
                               securityLog: try SecurityLog.open(path: config.securityEventsPath),
                               metrics: (MetricsDirectory(socket: config.server.socket), slot),
-                              mfaKey: try MFAKey.load(config.mfa))
+                              mfaKey: try MFAKey.load(config.mfa, files: keyFiles))
         // A request thread about to block for long (hashing, a provider, a stuck lock) hands its
         // turn to another thread.
         Blocking.handler = { FastCGIServer<ThreadState>.yieldTurn() }
@@ -137,7 +151,7 @@ struct WorkerCommand: ParsableCommand {
         Foundation.exit(0)
     }
 
-    private static func readAll(_ fd: Int32) -> String {
+    private static func readAll(_ fd: Int32) -> Data {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -146,6 +160,13 @@ struct WorkerCommand: ParsableCommand {
             bytes.append(contentsOf: buffer[0..<count])
         }
         close(fd)
-        return String(decoding: bytes, as: UTF8.self)
+        return Data(bytes)
     }
+}
+
+/// What `serve` hands each worker on `Supervisor.inputFD`: the configuration text and the key
+/// files (`KeyFiles`) of its generation.
+struct WorkerInput: Codable {
+    var config: String
+    var keyFiles: KeyFiles.Record
 }

@@ -22,16 +22,16 @@ public struct MFAKey: Sendable {
     }
 
     /// Reads the key file written by `generateFile`.
-    public static func load(path: String) throws -> MFAKey {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+    public static func load(path: String, files: KeyFiles = KeyFiles()) throws -> MFAKey {
+        guard let text = files.text(path),
               let bytes = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32
         else { throw KeyError.unreadable(path: path) }
         return MFAKey(key: SymmetricKey(data: bytes))
     }
 
     /// The configured key, or nil while the MFA mode is disabled (then no key file is needed).
-    public static func load(_ mfa: MFASettings) throws -> MFAKey? {
-        mfa.mode == .disabled ? nil : try load(path: mfa.secretKey)
+    public static func load(_ mfa: MFASettings, files: KeyFiles = KeyFiles()) throws -> MFAKey? {
+        mfa.mode == .disabled ? nil : try load(path: mfa.secretKey, files: files)
     }
 
     /// The file contents of a new key: 32 random bytes, base64.

@@ -34,14 +34,14 @@ public struct KeySet: Sendable {
     /// Loads the key files named by the configuration, and the retired keys (`RetiredKeys`) that
     /// still verify at `now`.
     /// A file that cannot be read or is no key stops the start naming the configuration key, the
-    /// path, and how to get one.
-    public static func load(_ tokens: TokenSettings, now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> KeySet {
-        let signer = try naming("tokens.signing_key") { try loadPrivate(algorithm: tokens.algorithm, path: tokens.signingKey) }
+    /// path, and how to get one. `files`: the disk by default, or what the master read (`KeyFiles`).
+    public static func load(_ tokens: TokenSettings, now: Int64 = Int64(Date().timeIntervalSince1970), files: KeyFiles = KeyFiles()) throws -> KeySet {
+        let signer = try naming("tokens.signing_key") { try loadPrivate(algorithm: tokens.algorithm, path: tokens.signingKey, files: files) }
         let extra = try naming("tokens.verification_keys") {
-            try tokens.verificationKeys.map { try loadPublic(algorithm: tokens.algorithm, path: $0) }
+            try tokens.verificationKeys.map { try loadPublic(algorithm: tokens.algorithm, path: $0, files: files) }
         }
-        let retired = try RetiredKeys.load(tokens, now: now)
-        let refresh = HS256Key(secret: try naming("tokens.refresh_secret") { try loadSecret(path: tokens.refreshSecret) }, label: "refresh")
+        let retired = try RetiredKeys.load(tokens, now: now, files: files)
+        let refresh = HS256Key(secret: try naming("tokens.refresh_secret") { try loadSecret(path: tokens.refreshSecret, files: files) }, label: "refresh")
         return KeySet(accessSigner: signer, extraVerifiers: extra, retired: retired, refreshKey: refresh)
     }
 
@@ -64,18 +64,18 @@ public struct KeySet: Sendable {
         return .object([("keys", .array(keys))])
     }
 
-    static func loadPrivate(algorithm: TokenAlgorithm, path: String) throws -> any SigningKey {
-        try loadSigningPair(algorithm: algorithm, path: path).key
+    static func loadPrivate(algorithm: TokenAlgorithm, path: String, files: KeyFiles = KeyFiles()) throws -> any SigningKey {
+        try loadSigningPair(algorithm: algorithm, path: path, files: files).key
     }
 
     /// The signing key in `path` and, as text, what verifies its tokens: its public key in PEM
     /// form, or the secret itself for HS256 (what `rotate-key` keeps of a key it retires).
-    static func loadSigningPair(algorithm: TokenAlgorithm, path: String) throws -> (key: any SigningKey, verifier: String) {
+    static func loadSigningPair(algorithm: TokenAlgorithm, path: String, files: KeyFiles = KeyFiles()) throws -> (key: any SigningKey, verifier: String) {
         if algorithm == .hs256 {
-            let secret = try loadSecret(path: path)
+            let secret = try loadSecret(path: path, files: files)
             return (HS256Key(secret: secret, label: "hs"), Data(secret).base64EncodedString() + "\n")
         }
-        let pem = try read(path)
+        let pem = try read(path, files)
         do {
             switch algorithm {
             case .rs256:
@@ -97,9 +97,9 @@ public struct KeySet: Sendable {
         }
     }
 
-    static func loadPublic(algorithm: TokenAlgorithm, path: String) throws -> any SigningKey {
-        if algorithm == .hs256 { return HS256Key(secret: try loadSecret(path: path), label: "hs") }
-        let pem = try read(path)
+    static func loadPublic(algorithm: TokenAlgorithm, path: String, files: KeyFiles = KeyFiles()) throws -> any SigningKey {
+        if algorithm == .hs256 { return HS256Key(secret: try loadSecret(path: path, files: files), label: "hs") }
+        let pem = try read(path, files)
         do {
             switch algorithm {
             case .rs256: return try RS256Key(publicKey: _RSA.Signing.PublicKey(pemRepresentation: pem))
@@ -113,20 +113,17 @@ public struct KeySet: Sendable {
     }
 
     /// A secret file holds base64 text of at least 32 random bytes.
-    static func loadSecret(path: String) throws -> [UInt8] {
-        let text = try read(path).trimmingCharacters(in: .whitespacesAndNewlines)
+    static func loadSecret(path: String, files: KeyFiles = KeyFiles()) throws -> [UInt8] {
+        let text = try read(path, files).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let bytes = Data(base64Encoded: text), bytes.count >= 32 else {
             throw SigningKeyError.unreadableKey(path: path, reason: "expected base64 of at least 32 random bytes")
         }
         return Array(bytes)
     }
 
-    private static func read(_ path: String) throws -> String {
-        do {
-            return try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw SigningKeyError.unreadableKey(path: path, reason: "cannot read the file")
-        }
+    private static func read(_ path: String, _ files: KeyFiles) throws -> String {
+        guard let text = files.text(path) else { throw SigningKeyError.unreadableKey(path: path, reason: "cannot read the file") }
+        return text
     }
 
     // MARK: generation (used by `init`)

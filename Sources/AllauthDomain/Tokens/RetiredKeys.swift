@@ -41,11 +41,11 @@ public enum RetiredKeys {
     }
 
     /// The retired keys that still verify at `now`, with their deadlines.
-    static func load(_ tokens: TokenSettings, now: Int64) throws -> [RetiredKey] {
-        try entries(tokens).compactMap { entry in
+    static func load(_ tokens: TokenSettings, now: Int64, files: KeyFiles = KeyFiles()) throws -> [RetiredKey] {
+        try entries(tokens, files: files).compactMap { entry in
             let until = deadline(retiredAt: entry.retiredAt, tokens)
             guard until > now else { return nil }
-            let key = try KeySet.loadPublic(algorithm: tokens.algorithm, path: entry.path)
+            let key = try KeySet.loadPublic(algorithm: tokens.algorithm, path: entry.path, files: files)
             guard key.kid == entry.kid else {
                 throw SigningKeyError.unreadableKey(path: entry.path, reason: "holds the key with kid \(key.kid), not the kid its name gives")
             }
@@ -56,11 +56,13 @@ public enum RetiredKeys {
     /// The files of the directory (none when it does not exist). Dot files are a rotation's
     /// temporary files; any other name that is not a retired key's stops the start, so that a key
     /// copied in by hand under the wrong name is not silently ignored.
-    static func entries(_ tokens: TokenSettings) throws -> [Entry] {
+    static func entries(_ tokens: TokenSettings, files: KeyFiles = KeyFiles()) throws -> [Entry] {
         let directory = directory(beside: tokens.signingKey)
-        guard FileManager.default.fileExists(atPath: directory) else { return [] }
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
-            throw SigningKeyError.unreadableKey(path: directory, reason: "cannot list the retired keys")
+        let names: [String]
+        switch files.list(directory) {
+        case .absent: return []
+        case .unreadable: throw SigningKeyError.unreadableKey(path: directory, reason: "cannot list the retired keys")
+        case .names(let listed): names = listed
         }
         let suffix = tokens.algorithm == .hs256 ? "key" : "pem"
         return try names.filter { !$0.hasPrefix(".") }.sorted().map { name in

@@ -55,6 +55,21 @@ struct RotateKeyTests {
         #expect(retiredFiles(instance).count == 1 && retiredFiles(instance)[0].contains(".\(oldKid).pem"))
         // Until the reload the running workers sign with the key they loaded.
         #expect(try kid(try instance.session("alice@example.com").access) == oldKid)
+        // So do workers that start before it: the master hands them the keys it read, not the
+        // files as rotate-key left them (else a respawn would sign tokens its siblings refuse).
+        let killed = instance.workerPIDs
+        for pid in killed { kill(pid, SIGKILL) }
+        let respawned = instance.eventually(timeout: 30) {
+            let now = instance.workerPIDs
+            return now.count == instance.expectedWorkers && Set(now).isDisjoint(with: killed)
+        }
+        try #require(respawned, "workers respawned: \(instance.log)")
+        for _ in 0..<6 {
+            let session = try instance.session("alice@example.com")
+            #expect(try kid(session.access) == oldKid, "a respawned worker signs with the key of its generation")
+            #expect(try statuses(instance, session.access) == [200, 200, 200])
+        }
+        #expect(try publishedKids(instance) == [oldKid])
 
         try reload(instance)
         #expect(try statuses(instance, a.access) == [200, 200, 200], "a token of the old key, after the reload")

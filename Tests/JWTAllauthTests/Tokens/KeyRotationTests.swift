@@ -209,4 +209,32 @@ struct KeyRotationTests {
             #expect(RetiredKeys.parseStamp(bad) == nil, "\(bad)")
         }
     }
+
+    /// What `serve`'s master hands its workers: a load replayed from its record needs no disk, and
+    /// keeps the keys of the moment it was read whatever rotate-key did since.
+    @Test(arguments: [TokenAlgorithm.es256, .hs256])
+    func aRecordedLoadReplaysTheSameKeysWithoutTheDisk(_ algorithm: TokenAlgorithm) throws {
+        let directory = try KeyDirectory(algorithm)
+        _ = try KeyRotation.rotate(directory.tokens, now: t0)
+        let files = KeyFiles()
+        let recorded = try KeySet.load(directory.tokens, now: t0 + 1, files: files)
+        #expect(recorded.retired.count == 1)
+        let record = files.recorded
+        #expect(record.directories[directory.retired]?.count == 1, "the retired keys' listing is part of it")
+
+        // rotate-key runs again and the keys directory goes away: the replay still has them all.
+        _ = try KeyRotation.rotate(directory.tokens, now: t0 + 2)
+        try FileManager.default.removeItem(atPath: directory.keys)
+        let replayed = try KeySet.load(directory.tokens, now: t0 + 3, files: KeyFiles(replaying: record))
+        #expect(replayed.accessSigner.kid == recorded.accessSigner.kid)
+        #expect(Set(replayed.accessVerifiers.keys) == Set(recorded.accessVerifiers.keys))
+        #expect(replayed.refreshKey.kid == recorded.refreshKey.kid)
+        let token = try TokenService(keys: replayed).mint(claims(exp: t0 + 60))
+        #expect((try? TokenService(keys: recorded).verify(token, expecting: .access, now: t0 + 4).get())?.userID == "42")
+
+        // A file the record does not hold is unreadable, named.
+        var partial = record
+        partial.files[directory.tokens.refreshSecret] = nil
+        #expect(throws: SigningKeyError.self) { try KeySet.load(directory.tokens, now: t0 + 3, files: KeyFiles(replaying: partial)) }
+    }
 }
