@@ -21,13 +21,33 @@ struct POFile: Sendable {
     var headers: [String: String]
 
     init(path: String) throws(CatalogError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CatalogError(file: path, line: nil, problem: "cannot be read")
+        let data: Data
+        switch Self.read(path) {
+        case .success(let bytes): data = bytes
+        // Say why (missing, permissions, out of descriptors): "cannot be read" alone once left a
+        // failure on CI unexplained.
+        case .failure(let code): throw CatalogError(file: path, line: nil, problem: "cannot be read (\(String(cString: strerror(code.code.rawValue))))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw CatalogError(file: path, line: nil, problem: "is not UTF-8 text")
         }
         try self.init(text: text, file: path)
+    }
+
+    /// The file's bytes, or the errno that stopped the read.
+    private static func read(_ path: String) -> Result<Data, POSIXError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)) }
+        defer { close(fd) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = Foundation.read(fd, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return .failure(POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)) }
+            if count == 0 { return .success(data) }
+            data.append(contentsOf: buffer[0..<count])
+        }
     }
 
     init(text: String, file: String) throws(CatalogError) {
