@@ -40,7 +40,8 @@ public struct NginxVerifyCache: Sendable {
                 fastcgi_cache jwt_allauth_verify;
                 fastcgi_cache_key $http_authorization;             # the presented token: nothing else decides verify/'s 200
                 fastcgi_cache_valid 200 \(seconds)s;                  # only 200s; a 401 is never reused
-                fastcgi_ignore_headers Cache-Control Expires X-Accel-Expires;  # the time above is the only lifetime
+                fastcgi_ignore_headers Cache-Control Expires;      # verify/'s X-Accel-Expires: the time above, or less
+                                                                   # when the token expires sooner
                 fastcgi_no_cache $jwt_allauth_no_token;            # no token: nothing to key on
                 fastcgi_cache_bypass $jwt_allauth_no_token;
                 # An entry's file stays open between hits instead of an open and a close for each

@@ -10,6 +10,8 @@ enum VerifyHandler {
     static let role = HTTPField.Name("X-Auth-Role")!
     static let session = HTTPField.Name("X-Auth-Session")!
     static let emailVerified = HTTPField.Name("X-Auth-Email-Verified")!
+    /// How long nginx's `verify.cache` may keep this 200; nginx reads it and never passes it on.
+    static let accelExpires = HTTPField.Name("X-Accel-Expires")!
 
     static func get(_ request: Request, _ context: HandlerContext) throws -> Response {
         let identity: AccessIdentity
@@ -20,7 +22,15 @@ enum VerifyHandler {
             // auth_request reads only the status and the headers and discards the body.
             return error.response
         }
-        return Response(status: .ok, headerFields: answers.fields(for: identity.claims))
+        var fields = answers.fields(for: identity.claims)
+        if context.config.verify.cache > 0 {
+            // nginx keeps the 200 for verify.cache, but never past the token's expiry: whole
+            // seconds left, rounded down (nginx counts from its own second, never later than
+            // ours); 0 keeps nothing.
+            let left = max(0, min(Int64(context.config.verify.cache), identity.claims.exp - context.now - 1))
+            fields[accelExpires] = String(left)
+        }
+        return Response(status: .ok, headerFields: fields)
     }
 
     /// The header fields of the 200, made once per session and claims: every field made anew

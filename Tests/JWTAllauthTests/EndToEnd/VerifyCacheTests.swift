@@ -7,12 +7,34 @@ import Testing
 /// identity nginx passed to it). The session check is on in these tests, so that a revocation is
 /// visible to verify/ at once and only the cache can make a revoked token pass.
 struct VerifyCacheTests {
-    static func cachedInstance(seconds: Int) throws -> TestInstance {
+    static func cachedInstance(seconds: Int, environment: [String: String] = [:]) throws -> TestInstance {
         try TestInstance(environment: [
             "JWT_ALLAUTH_VERIFY_CACHE": "\(seconds)s",
             "JWT_ALLAUTH_TOKENS_ACCESS_TOKEN_SESSION_CHECK": "true",
             "JWT_ALLAUTH_VERIFY_CACHE_ACCEPTS_REVOCATION_LAG": "true",
-        ])
+        ].merging(environment) { $1 })
+    }
+
+    @Test func anEntryNeverOutlivesItsToken() throws {
+        // A 30 s cache in front of 3 s tokens: verify/ tells nginx to keep each 200 only until the token expires.
+        let instance = try Self.cachedInstance(seconds: 30, environment: ["JWT_ALLAUTH_TOKENS_ACCESS_LIFETIME": "3s"])
+        try instance.createUser("short@example.com")
+        let session = try instance.session("short@example.com")
+        let exp = try #require(try JWTParts(session.access).claims["exp"]?.int)
+        #expect(try instance.client.get("/protected/page", headers: [session.bearer]).status == 200)
+        var refusedAt: TimeInterval?
+        while Date().timeIntervalSince1970 < Double(exp) + 5 {
+            if try instance.client.get("/protected/page", headers: [session.bearer]).status == 401 {
+                refusedAt = Date().timeIntervalSince1970
+                break
+            }
+            usleep(100_000)
+        }
+        let refused = try #require(refusedAt, "the expired token still passed 5 s after its exp, from the cache")
+        #expect(refused < Double(exp) + 1.2, "refused \(refused - Double(exp)) s after exp")
+        // A fresh token of the same session is cached again (and passes).
+        let fresh = try #require(ClientSession(try instance.refresh(cookie: session.refresh)))
+        #expect(try instance.client.get("/protected/page", headers: [fresh.bearer]).status == 200)
     }
 
     @Test func aRevokedSessionsTokenPassesFromTheCacheForAtMostTheCacheTimeThenFails() throws {

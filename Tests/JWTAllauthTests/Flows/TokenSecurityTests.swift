@@ -175,6 +175,22 @@ struct TokenSecurityTests {
         #expect(verify.header("X-Auth-Role") == "1000")
         #expect(verify.header("X-Auth-Email-Verified") == "true")
         #expect(verify.header("X-Auth-Session") == (try JWTParts(session.access).claims["session"]?.string))
+        #expect(verify.header("X-Accel-Expires") == nil, "no verify.cache, nothing for nginx to keep")
+    }
+
+    /// With `verify.cache`, nginx may keep a 200 for that long, and never past the token's expiry.
+    @Test(arguments: [("30m", "5"), ("4s", "2"), ("1s", "0")])
+    func withTheCacheVerifyTellsNginxHowLongItMayKeepThe200(lifetime: String, expected: String) throws {
+        let instance = try InProcessInstance(environment: ["JWT_ALLAUTH_VERIFY_CACHE": "5s", "JWT_ALLAUTH_TOKENS_ACCESS_LIFETIME": lifetime])
+        try instance.createUser("cached@example.com")
+        let session = try instance.session("cached@example.com")
+        let exp = try #require(try JWTParts(session.access).claims["exp"]?.int)
+        let verify = try instance.client.get("/jwt-allauth/verify/", headers: [session.bearer])
+        try #require(verify.status == 200, "\(verify.text)")
+        // Whole seconds left before exp, less one; a second boundary passed since the login takes one more.
+        let left = exp - Int(Date().timeIntervalSince1970) - 1
+        #expect(verify.header("X-Accel-Expires") == expected || verify.header("X-Accel-Expires") == String(max(0, min(5, left))),
+                "\(verify.header("X-Accel-Expires") ?? "none")")
     }
 
     @Test func withTheSessionCheckRevokedSessionsLoseTheirAccessTokens() throws {
