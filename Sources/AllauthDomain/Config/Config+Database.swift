@@ -33,17 +33,17 @@ extension Config {
                 path: try r.path(Key.path, default: "jwt-allauth.sqlite3"),
                 busyTimeout: try r.duration(Key.busyTimeout, default: 5, minimum: 0.05)
             )
-            database.location = try storeLocation(&r, sqlitePath: database.path)
+            let url = try r.optionalString(Key.url)
             database.passwordFile = try r.optionalPath(Key.passwordFile)
+            database.location = try storeLocation(&r, url: url, sqlitePath: database.path, passwordFile: database.passwordFile)
             if case .sqlite(let path) = database.location { database.path = path }
             return database
         }
 
         /// `database.url` (default `sqlite:` + `database.path`) and `database.password_file`, read now
         /// so an unreadable file stops the start with the key's name.
-        private static func storeLocation(_ r: inout ConfigReader, sqlitePath: String) throws(ConfigError) -> StoreLocation {
-            let url = try r.optionalString(Key.url)
-            let passwordFile = try r.optionalPath(Key.passwordFile)
+        private static func storeLocation(_ r: inout ConfigReader, url: String?, sqlitePath: String,
+                                          passwordFile: String?) throws(ConfigError) -> StoreLocation {
             guard let url else {
                 if passwordFile != nil { throw ConfigError(key: Key.passwordFile.name, problem: "only for a postgresql:// database.url") }
                 return .sqlite(path: sqlitePath)

@@ -15,9 +15,14 @@ import Glibc
 struct RotateKeyTests {
     /// SIGHUP to the master; returns once every worker is a new one (the old ones have exited).
     func reload(_ instance: TestInstance) throws {
-        let before = Set(instance.workerPIDs)
+        let before = instance.workerPIDs
         kill(try #require(instance.masterPID), SIGHUP)
-        let replaced = instance.eventually(timeout: 60) {
+        try awaitNewWorkers(instance, replacing: before, timeout: 60)
+    }
+
+    /// Returns once the pool has its full count of workers and none of `before` is among them.
+    func awaitNewWorkers(_ instance: TestInstance, replacing before: [pid_t], timeout: TimeInterval) throws {
+        let replaced = instance.eventually(timeout: timeout) {
             let now = instance.workerPIDs
             return now.count == instance.expectedWorkers && Set(now).isDisjoint(with: before)
         }
@@ -59,11 +64,7 @@ struct RotateKeyTests {
         // files as rotate-key left them (else a respawn would sign tokens its siblings refuse).
         let killed = instance.workerPIDs
         for pid in killed { kill(pid, SIGKILL) }
-        let respawned = instance.eventually(timeout: 30) {
-            let now = instance.workerPIDs
-            return now.count == instance.expectedWorkers && Set(now).isDisjoint(with: killed)
-        }
-        try #require(respawned, "workers respawned: \(instance.log)")
+        try awaitNewWorkers(instance, replacing: killed, timeout: 30)
         for _ in 0..<6 {
             let session = try instance.session("alice@example.com")
             #expect(try kid(session.access) == oldKid, "a respawned worker signs with the key of its generation")
